@@ -1,0 +1,156 @@
+//! AVX2 kernel: the lane-generic body on 8 lanes of `__m256i`. AVX2 has no
+//! vector rotate, so each rotation is two shifts and an OR.
+
+#[cfg(target_arch = "x86")]
+use core::arch::x86::*;
+#[cfg(target_arch = "x86_64")]
+use core::arch::x86_64::*;
+
+use super::lanes::{self, Lanes};
+use super::KernelFns;
+use crate::job::HeaderWork;
+
+/// Eight 32-bit lanes. Only created inside the `#[target_feature]` functions
+/// below, which run only after [`kernel`] detected AVX2.
+#[derive(Clone, Copy)]
+struct U32x8(__m256i);
+
+/// Rotates every lane right by `R` bits (`L` = 32 - `R`).
+macro_rules! ror {
+    ($x:expr, $r:literal, $l:literal) => {
+        _mm256_or_si256(_mm256_srli_epi32::<$r>($x), _mm256_slli_epi32::<$l>($x))
+    };
+}
+
+#[inline(always)]
+fn xor3(a: __m256i, b: __m256i, c: __m256i) -> __m256i {
+    // SAFETY: only inlined into the AVX2 functions below (see `U32x8`).
+    unsafe { _mm256_xor_si256(_mm256_xor_si256(a, b), c) }
+}
+
+// SAFETY (every `unsafe` block in this impl): the intrinsics need AVX2;
+// values of `U32x8` exist only inside functions compiled with AVX2, reached
+// after `kernel()` checked it at run time, and these methods are always
+// inlined into them.
+impl Lanes for U32x8 {
+    const LANES: usize = 8;
+    #[inline(always)]
+    fn splat(x: u32) -> Self {
+        U32x8(unsafe { _mm256_set1_epi32(x as i32) })
+    }
+    #[inline(always)]
+    fn counting_from(start: u32) -> Self {
+        unsafe {
+            let steps = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+            U32x8(_mm256_add_epi32(_mm256_set1_epi32(start as i32), steps))
+        }
+    }
+    #[inline(always)]
+    fn add(self, other: Self) -> Self {
+        U32x8(unsafe { _mm256_add_epi32(self.0, other.0) })
+    }
+    #[inline(always)]
+    fn swap_bytes(self) -> Self {
+        unsafe {
+            let order = _mm256_setr_epi8(
+                3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12, 3, 2, 1, 0, 7, 6, 5, 4, 11,
+                10, 9, 8, 15, 14, 13, 12,
+            );
+            U32x8(_mm256_shuffle_epi8(self.0, order))
+        }
+    }
+    #[inline(always)]
+    fn big_sigma0(self) -> Self {
+        let x = self.0;
+        U32x8(unsafe { xor3(ror!(x, 2, 30), ror!(x, 13, 19), ror!(x, 22, 10)) })
+    }
+    #[inline(always)]
+    fn big_sigma1(self) -> Self {
+        let x = self.0;
+        U32x8(unsafe { xor3(ror!(x, 6, 26), ror!(x, 11, 21), ror!(x, 25, 7)) })
+    }
+    #[inline(always)]
+    fn small_sigma0(self) -> Self {
+        let x = self.0;
+        U32x8(unsafe { xor3(ror!(x, 7, 25), ror!(x, 18, 14), _mm256_srli_epi32::<3>(x)) })
+    }
+    #[inline(always)]
+    fn small_sigma1(self) -> Self {
+        let x = self.0;
+        U32x8(unsafe { xor3(ror!(x, 17, 15), ror!(x, 19, 13), _mm256_srli_epi32::<10>(x)) })
+    }
+    #[inline(always)]
+    fn ch(self, f: Self, g: Self) -> Self {
+        // g ^ (e & (f ^ g)): three operations, no NOT.
+        U32x8(unsafe {
+            _mm256_xor_si256(g.0, _mm256_and_si256(self.0, _mm256_xor_si256(f.0, g.0)))
+        })
+    }
+    #[inline(always)]
+    fn maj(self, b: Self, c: Self) -> Self {
+        // (a & b) | (c & (a | b))
+        unsafe {
+            let ab = _mm256_and_si256(self.0, b.0);
+            U32x8(_mm256_or_si256(
+                ab,
+                _mm256_and_si256(c.0, _mm256_or_si256(self.0, b.0)),
+            ))
+        }
+    }
+    #[inline(always)]
+    fn eq_mask(self, other: Self) -> u32 {
+        unsafe {
+            _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(self.0, other.0))) as u32
+        }
+    }
+    #[inline(always)]
+    fn swapped_le_mask(self, limit: u32) -> u32 {
+        // x <= limit (unsigned) exactly when max(x, limit) == limit.
+        unsafe {
+            let limit = _mm256_set1_epi32(limit as i32);
+            let top = _mm256_max_epu32(self.swap_bytes().0, limit);
+            _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(top, limit))) as u32
+        }
+    }
+    #[inline(always)]
+    fn load(values: &[u32]) -> Self {
+        assert!(values.len() >= 8);
+        // SAFETY: the assert above keeps the 32-byte unaligned read in bounds.
+        U32x8(unsafe { _mm256_loadu_si256(values.as_ptr().cast()) })
+    }
+    #[inline(always)]
+    fn store(self, out: &mut [u32]) {
+        assert!(out.len() >= 8);
+        // SAFETY: the assert above keeps the 32-byte unaligned write in bounds.
+        unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast(), self.0) }
+    }
+}
+
+#[target_feature(enable = "avx2")]
+fn scan_header_avx2(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
+    lanes::scan_header::<U32x8>(work, start, count, out)
+}
+
+#[target_feature(enable = "avx2")]
+fn compress_many_avx2(states: &mut [[u32; 8]], blocks: &[[u32; 16]]) {
+    lanes::compress_many::<U32x8>(states, blocks)
+}
+
+fn scan_header(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
+    // SAFETY: this function is only reachable through the table `kernel()`
+    // returns after detecting AVX2.
+    unsafe { scan_header_avx2(work, start, count, out) }
+}
+
+fn compress_many(states: &mut [[u32; 8]], blocks: &[[u32; 16]]) {
+    // SAFETY: as for `scan_header`.
+    unsafe { compress_many_avx2(states, blocks) }
+}
+
+/// The AVX2 kernel, if this CPU has AVX2.
+pub(super) fn kernel() -> Option<KernelFns> {
+    is_x86_feature_detected!("avx2").then_some(KernelFns {
+        scan_header,
+        compress_many,
+    })
+}

@@ -1,0 +1,159 @@
+//! AVX-512 kernel: the lane-generic body on 16 lanes of `__m512i`, with
+//! native rotates (`vprord`) and three-input logic (`vpternlogd`) for Σ, σ,
+//! Ch and Maj.
+
+#[cfg(target_arch = "x86")]
+use core::arch::x86::*;
+#[cfg(target_arch = "x86_64")]
+use core::arch::x86_64::*;
+
+use super::lanes::{self, Lanes};
+use super::KernelFns;
+use crate::job::HeaderWork;
+
+/// Sixteen 32-bit lanes. Only created inside the `#[target_feature]`
+/// functions below, which run only after [`kernel`] detected AVX-512F and BW.
+#[derive(Clone, Copy)]
+struct U32x16(__m512i);
+
+/// Three-way XOR as a `vpternlogd` truth table.
+const XOR3: i32 = 0x96;
+/// Ch(e, f, g) = e ? f : g.
+const CH: i32 = 0xca;
+/// Maj(a, b, c): at least two of three.
+const MAJ: i32 = 0xe8;
+
+// SAFETY (every `unsafe` block in this impl): the intrinsics need AVX-512F
+// (and BW for the byte shuffle); values of `U32x16` exist only inside
+// functions compiled with those features, reached after `kernel()` checked
+// them at run time, and these methods are always inlined into them.
+impl Lanes for U32x16 {
+    const LANES: usize = 16;
+    #[inline(always)]
+    fn splat(x: u32) -> Self {
+        U32x16(unsafe { _mm512_set1_epi32(x as i32) })
+    }
+    #[inline(always)]
+    fn counting_from(start: u32) -> Self {
+        unsafe {
+            let steps = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+            U32x16(_mm512_add_epi32(_mm512_set1_epi32(start as i32), steps))
+        }
+    }
+    #[inline(always)]
+    fn add(self, other: Self) -> Self {
+        U32x16(unsafe { _mm512_add_epi32(self.0, other.0) })
+    }
+    #[inline(always)]
+    fn swap_bytes(self) -> Self {
+        unsafe {
+            let order = _mm512_set4_epi32(0x0c0d0e0f, 0x08090a0b, 0x04050607, 0x00010203);
+            U32x16(_mm512_shuffle_epi8(self.0, order))
+        }
+    }
+    #[inline(always)]
+    fn big_sigma0(self) -> Self {
+        let x = self.0;
+        unsafe {
+            U32x16(_mm512_ternarylogic_epi32::<XOR3>(
+                _mm512_ror_epi32::<2>(x),
+                _mm512_ror_epi32::<13>(x),
+                _mm512_ror_epi32::<22>(x),
+            ))
+        }
+    }
+    #[inline(always)]
+    fn big_sigma1(self) -> Self {
+        let x = self.0;
+        unsafe {
+            U32x16(_mm512_ternarylogic_epi32::<XOR3>(
+                _mm512_ror_epi32::<6>(x),
+                _mm512_ror_epi32::<11>(x),
+                _mm512_ror_epi32::<25>(x),
+            ))
+        }
+    }
+    #[inline(always)]
+    fn small_sigma0(self) -> Self {
+        let x = self.0;
+        unsafe {
+            U32x16(_mm512_ternarylogic_epi32::<XOR3>(
+                _mm512_ror_epi32::<7>(x),
+                _mm512_ror_epi32::<18>(x),
+                _mm512_srli_epi32::<3>(x),
+            ))
+        }
+    }
+    #[inline(always)]
+    fn small_sigma1(self) -> Self {
+        let x = self.0;
+        unsafe {
+            U32x16(_mm512_ternarylogic_epi32::<XOR3>(
+                _mm512_ror_epi32::<17>(x),
+                _mm512_ror_epi32::<19>(x),
+                _mm512_srli_epi32::<10>(x),
+            ))
+        }
+    }
+    #[inline(always)]
+    fn ch(self, f: Self, g: Self) -> Self {
+        U32x16(unsafe { _mm512_ternarylogic_epi32::<CH>(self.0, f.0, g.0) })
+    }
+    #[inline(always)]
+    fn maj(self, b: Self, c: Self) -> Self {
+        U32x16(unsafe { _mm512_ternarylogic_epi32::<MAJ>(self.0, b.0, c.0) })
+    }
+    #[inline(always)]
+    fn eq_mask(self, other: Self) -> u32 {
+        unsafe { _mm512_cmpeq_epi32_mask(self.0, other.0) as u32 }
+    }
+    #[inline(always)]
+    fn swapped_le_mask(self, limit: u32) -> u32 {
+        unsafe {
+            _mm512_cmple_epu32_mask(self.swap_bytes().0, _mm512_set1_epi32(limit as i32)) as u32
+        }
+    }
+    #[inline(always)]
+    fn load(values: &[u32]) -> Self {
+        assert!(values.len() >= 16);
+        // SAFETY: the assert above keeps the 64-byte unaligned read in bounds.
+        U32x16(unsafe { _mm512_loadu_si512(values.as_ptr().cast()) })
+    }
+    #[inline(always)]
+    fn store(self, out: &mut [u32]) {
+        assert!(out.len() >= 16);
+        // SAFETY: the assert above keeps the 64-byte unaligned write in bounds.
+        unsafe { _mm512_storeu_si512(out.as_mut_ptr().cast(), self.0) }
+    }
+}
+
+#[target_feature(enable = "avx512f,avx512bw")]
+fn scan_header_avx512(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
+    lanes::scan_header::<U32x16>(work, start, count, out)
+}
+
+#[target_feature(enable = "avx512f,avx512bw")]
+fn compress_many_avx512(states: &mut [[u32; 8]], blocks: &[[u32; 16]]) {
+    lanes::compress_many::<U32x16>(states, blocks)
+}
+
+fn scan_header(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
+    // SAFETY: this function is only reachable through the table `kernel()`
+    // returns after detecting AVX-512F and AVX-512BW.
+    unsafe { scan_header_avx512(work, start, count, out) }
+}
+
+fn compress_many(states: &mut [[u32; 8]], blocks: &[[u32; 16]]) {
+    // SAFETY: as for `scan_header`.
+    unsafe { compress_many_avx512(states, blocks) }
+}
+
+/// The AVX-512 kernel, if this CPU has AVX-512F and AVX-512BW.
+pub(super) fn kernel() -> Option<KernelFns> {
+    (is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw")).then_some(
+        KernelFns {
+            scan_header,
+            compress_many,
+        },
+    )
+}

@@ -1,0 +1,193 @@
+//! SHA-NI kernel: the SHA extensions' two-rounds-per-instruction
+//! `sha256rnds2`, with several nonces interleaved to hide its latency.
+//!
+//! This file enables SSE4.1 and SHA only, never AVX: 128-bit legacy-encoded
+//! SHA instructions beside VEX-encoded code hit the AVX/SSE transition
+//! penalty on some cores.
+//!
+//! The state lives in the instruction set's ABEF / CDGH layout: lane 0 of
+//! `abef` holds F, lane 3 holds A; lane 0 of `cdgh` holds H.
+
+#[cfg(target_arch = "x86")]
+use core::arch::x86::*;
+#[cfg(target_arch = "x86_64")]
+use core::arch::x86_64::*;
+
+use super::KernelFns;
+use crate::job::{HeaderWork, DIGEST_LEN_BITS, HEADER_LEN_BITS, HEADER_PAD_W4};
+use crate::sha256::{IV, K};
+
+/// Nonces hashed side by side; `sha256rnds2` has a latency of several cycles
+/// and a throughput of one per cycle or two.
+const STREAMS: usize = 4;
+
+/// Lanes (w0, w1, w2, w3) with w0 in lane 0.
+#[inline(always)]
+unsafe fn words(w0: u32, w1: u32, w2: u32, w3: u32) -> __m128i {
+    _mm_setr_epi32(w0 as i32, w1 as i32, w2 as i32, w3 as i32)
+}
+
+/// K[4q..4q+4] as a vector.
+#[inline(always)]
+unsafe fn k4(q: usize) -> __m128i {
+    _mm_loadu_si128(K[4 * q..].as_ptr().cast())
+}
+
+/// The next four schedule words from the previous sixteen (m0 oldest).
+#[inline(always)]
+unsafe fn next_words(m0: __m128i, m1: __m128i, m2: __m128i, m3: __m128i) -> __m128i {
+    let t = _mm_add_epi32(_mm_sha256msg1_epu32(m0, m1), _mm_alignr_epi8::<4>(m3, m2));
+    _mm_sha256msg2_epu32(t, m3)
+}
+
+/// Four rounds with `kw` = K + W for those rounds.
+#[inline(always)]
+unsafe fn four_rounds(abef: &mut __m128i, cdgh: &mut __m128i, kw: __m128i) {
+    *cdgh = _mm_sha256rnds2_epu32(*cdgh, *abef, kw);
+    std::mem::swap(abef, cdgh);
+    *cdgh = _mm_sha256rnds2_epu32(*cdgh, *abef, _mm_shuffle_epi32::<0x0e>(kw));
+    std::mem::swap(abef, cdgh);
+}
+
+/// Packs a..h into (ABEF, CDGH).
+#[inline(always)]
+unsafe fn pack(s: [u32; 8]) -> (__m128i, __m128i) {
+    let [a, b, c, d, e, f, g, h] = s;
+    (words(f, e, b, a), words(h, g, d, c))
+}
+
+/// Unpacks (ABEF, CDGH) into (ABCD, EFGH) with A and E in lane 0.
+#[inline(always)]
+unsafe fn unpack(abef: __m128i, cdgh: __m128i) -> (__m128i, __m128i) {
+    let feba = _mm_shuffle_epi32::<0x1b>(abef); // A B E F
+    let dchg = _mm_shuffle_epi32::<0xb1>(cdgh); // G H C D
+    let abcd = _mm_blend_epi16::<0xf0>(feba, dchg);
+    let efgh = _mm_alignr_epi8::<8>(dchg, feba);
+    (abcd, efgh)
+}
+
+/// H7 of SHA-256d(header) for `STREAMS` consecutive nonces from `first`.
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+unsafe fn final_h7(work: &HeaderWork, first: u32) -> [u32; STREAMS] {
+    // Rounds 0 and 1 of the second block, which see no nonce, start every stream.
+    let mut after2 = work.midstate;
+    for t in 0..2 {
+        after2 = crate::sha256::round(after2, K[t].wrapping_add(work.tail[t]));
+    }
+    let (abef2, cdgh2) = pack(after2);
+    let (mid_abef, mid_cdgh) = pack(work.midstate);
+
+    let mut abef = [abef2; STREAMS];
+    let mut cdgh = [cdgh2; STREAMS];
+    let mut m = [[_mm_setzero_si128(); 4]; STREAMS];
+    for i in 0..STREAMS {
+        let w3 = first.wrapping_add(i as u32).swap_bytes();
+        m[i][0] = words(work.tail[0], work.tail[1], work.tail[2], w3);
+        m[i][1] = words(HEADER_PAD_W4, 0, 0, 0);
+        m[i][3] = words(0, 0, 0, HEADER_LEN_BITS);
+        // Rounds 2 and 3: the upper half of K + W for rounds 0..3.
+        let kw = _mm_shuffle_epi32::<0x0e>(_mm_add_epi32(m[i][0], k4(0)));
+        cdgh[i] = _mm_sha256rnds2_epu32(cdgh[i], abef[i], kw);
+        std::mem::swap(&mut abef[i], &mut cdgh[i]);
+    }
+    for q in 1..16 {
+        for i in 0..STREAMS {
+            if q >= 4 {
+                let [m0, m1, m2, m3] = m[i];
+                m[i] = [m1, m2, m3, next_words(m0, m1, m2, m3)];
+            }
+            let w = m[i][q.min(3)];
+            four_rounds(&mut abef[i], &mut cdgh[i], _mm_add_epi32(w, k4(q)));
+        }
+    }
+
+    // The second hash: message = first digest, then padding; state = IV.
+    let (iv_abef, iv_cdgh) = pack(IV);
+    let mut out = [0u32; STREAMS];
+    for i in 0..STREAMS {
+        let (abcd, efgh) = unpack(
+            _mm_add_epi32(abef[i], mid_abef),
+            _mm_add_epi32(cdgh[i], mid_cdgh),
+        );
+        m[i] = [
+            abcd,
+            efgh,
+            words(0x8000_0000, 0, 0, 0),
+            words(0, 0, 0, DIGEST_LEN_BITS),
+        ];
+        abef[i] = iv_abef;
+        cdgh[i] = iv_cdgh;
+    }
+    for q in 0..15 {
+        for i in 0..STREAMS {
+            if q >= 4 {
+                let [m0, m1, m2, m3] = m[i];
+                m[i] = [m1, m2, m3, next_words(m0, m1, m2, m3)];
+            }
+            let w = m[i][q.min(3)];
+            four_rounds(&mut abef[i], &mut cdgh[i], _mm_add_epi32(w, k4(q)));
+        }
+    }
+    for i in 0..STREAMS {
+        // Rounds 60 and 61 only: afterwards lane 0 (F) holds e after round
+        // 60, which rounds 62 and 63 merely shift into h.
+        let [m0, m1, m2, m3] = m[i];
+        let kw = _mm_add_epi32(next_words(m0, m1, m2, m3), k4(15));
+        let abef62 = _mm_sha256rnds2_epu32(cdgh[i], abef[i], kw);
+        out[i] = (_mm_cvtsi128_si32(abef62) as u32).wrapping_add(IV[7]);
+    }
+    out
+}
+
+/// Compresses one block into one state.
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+unsafe fn compress1(state: &mut [u32; 8], block: &[u32; 16]) {
+    let (mut abef, mut cdgh) = pack(*state);
+    let (start_abef, start_cdgh) = (abef, cdgh);
+    let mut m = [0usize, 1, 2, 3].map(|q| _mm_loadu_si128(block[4 * q..].as_ptr().cast()));
+    for q in 0..16 {
+        if q >= 4 {
+            let [m0, m1, m2, m3] = m;
+            m = [m1, m2, m3, next_words(m0, m1, m2, m3)];
+        }
+        four_rounds(&mut abef, &mut cdgh, _mm_add_epi32(m[q.min(3)], k4(q)));
+    }
+    let (abcd, efgh) = unpack(
+        _mm_add_epi32(abef, start_abef),
+        _mm_add_epi32(cdgh, start_cdgh),
+    );
+    _mm_storeu_si128(state.as_mut_ptr().cast(), abcd);
+    _mm_storeu_si128(state[4..].as_mut_ptr().cast(), efgh);
+}
+
+fn scan_header(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
+    let mut done = 0u32;
+    while done < count {
+        let first = start.wrapping_add(done);
+        // SAFETY: reachable only through the table `kernel()` returns after
+        // detecting SHA and SSE4.1.
+        let h7 = unsafe { final_h7(work, first) };
+        let valid = (count - done).min(STREAMS as u32) as usize;
+        for (i, &h) in h7.iter().enumerate().take(valid) {
+            if work.passes_early_exit(h) {
+                out.push(first.wrapping_add(i as u32));
+            }
+        }
+        done = done.saturating_add(STREAMS as u32);
+    }
+}
+
+fn compress_many(states: &mut [[u32; 8]], blocks: &[[u32; 16]]) {
+    for (state, block) in states.iter_mut().zip(blocks) {
+        // SAFETY: as for `scan_header`.
+        unsafe { compress1(state, block) }
+    }
+}
+
+/// The SHA-NI kernel, if this CPU has the SHA extensions and SSE4.1.
+pub(super) fn kernel() -> Option<KernelFns> {
+    (is_x86_feature_detected!("sha") && is_x86_feature_detected!("sse4.1")).then_some(KernelFns {
+        scan_header,
+        compress_many,
+    })
+}

@@ -1,0 +1,86 @@
+//! The library's error type: every failure is a typed value that names what
+//! was wrong, never a panic.
+
+/// Why a compact (nBits) target was rejected, as Bitcoin Core's
+/// `arith_uint256::SetCompact` flags it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CompactError {
+    /// The sign bit (0x00800000) is set on a non-zero mantissa.
+    #[error("nBits {0:#010x} has the sign bit set (negative target)")]
+    Negative(u32),
+    /// The value does not fit in 256 bits.
+    #[error("nBits {0:#010x} overflows 256 bits")]
+    Overflow(u32),
+    /// The value is zero, which no hash can meet.
+    #[error("nBits {0:#010x} encodes a zero target")]
+    Zero(u32),
+}
+
+/// Everything that can go wrong in hashrig.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Text that should be hex is not.
+    #[error("{field}: {reason}")]
+    Hex {
+        /// The field being parsed.
+        field: &'static str,
+        /// What was wrong with it.
+        reason: String,
+    },
+    /// Input of the wrong length.
+    #[error("{field}: expected {expected} bytes, got {actual}")]
+    Length {
+        /// The field being parsed.
+        field: &'static str,
+        /// The length it must have.
+        expected: usize,
+        /// The length it had.
+        actual: usize,
+    },
+    /// An invalid compact target.
+    #[error("bits: {0}")]
+    Compact(#[from] CompactError),
+    /// A target of zero given explicitly.
+    #[error("target: a zero target can never be met")]
+    ZeroTarget,
+    /// A difficulty that is zero, negative or not a finite number.
+    #[error("difficulty: {0} is not a positive finite number")]
+    Difficulty(f64),
+    /// More leading zero bits than a 256-bit hash has.
+    #[error("zero-bits: {0} is more than 256")]
+    ZeroBits(u32),
+    /// A nonce range that is empty or leaves the job's nonce space.
+    #[error("range: {0}")]
+    Range(String),
+    /// A CPU kernel that does not exist or that this CPU cannot run.
+    #[error("cpu-kernel: {0}")]
+    Kernel(String),
+    /// A kernel reported a nonce whose hash does not pass its own early-exit
+    /// check on the reference: the kernel is wrong, and its results cannot be
+    /// trusted.
+    #[error("{device}: kernel reported nonce {nonce:#x}, which the reference hash rejects")]
+    KernelMismatch {
+        /// The device or kernel that reported it.
+        device: String,
+        /// The nonce it reported.
+        nonce: u64,
+    },
+    /// No GPU adapter that can be used was found or selected.
+    #[error("gpu: {0}")]
+    NoGpu(String),
+    /// A GPU failed: device lost, validation error, or a batch that timed out.
+    #[error("gpu {adapter}: {reason}")]
+    Gpu {
+        /// The adapter's name.
+        adapter: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A device selector that matches nothing or is malformed.
+    #[error("device: {0}")]
+    Device(String),
+    /// Anything else about the job.
+    #[error("{0}")]
+    Invalid(String),
+}

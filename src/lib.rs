@@ -1,0 +1,44 @@
+//! hashrig searches nonce ranges for SHA-256d proof of work: Bitcoin block
+//! headers and generic `prefix || nonce || suffix` jobs, on the CPU (SHA-NI,
+//! AVX-512, AVX2 or portable code, over every core) and on GPUs through a
+//! WGSL compute shader. Every solution is checked on the portable reference
+//! hash before it is returned.
+//!
+//! ```
+//! use hashrig::{search, GenericJob, Job, NonceEndian, NonceRange, SearchOptions, Target};
+//!
+//! // A toy blockchain's proof of work: 16 leading zero bits of SHA-256.
+//! let job = Job::from(GenericJob {
+//!     prefix: b"block 1: alice pays bob 5".to_vec(),
+//!     suffix: Vec::new(),
+//!     nonce_endian: NonceEndian::Little,
+//!     double: false,
+//!     target: Target::from_leading_zero_bits(16)?,
+//! });
+//! let options = SearchOptions { stop_at_first: true, ..Default::default() };
+//! let report = search(&job, NonceRange::new(0, 1 << 24), &options)?;
+//! let hash = report.solutions[0].hash;
+//! assert_eq!(&hash.as_bytes()[..2], &[0, 0]);
+//! # Ok::<(), hashrig::Error>(())
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod cpu;
+mod error;
+mod header;
+pub mod hex;
+mod job;
+mod search;
+pub mod sha256;
+mod target;
+
+pub use cpu::CpuKernel;
+pub use error::{CompactError, Error};
+pub use header::{BlockHash, Header};
+pub use job::{GenericJob, HeaderJob, Job, NonceEndian};
+pub use search::{
+    search, verify_candidate, CancelToken, NonceRange, SearchOptions, SearchReport, Solution,
+};
+pub use sha256::{Digest, Midstate};
+pub use target::{CompactTarget, Target, DIFFICULTY_1};

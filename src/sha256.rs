@@ -1,0 +1,246 @@
+//! SHA-256 building blocks shared by every backend: the FIPS 180-4 constants,
+//! the portable compression function that is the reference for every fast
+//! kernel, one-shot hashing and the [`Midstate`] of a message prefix.
+
+/// Initial hash value H(0), FIPS 180-4 section 5.3.3.
+pub const IV: [u32; 8] = [
+    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+];
+
+/// Round constants K, FIPS 180-4 section 4.2.2.
+pub const K: [u32; 64] = [
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+];
+
+/// Size of one SHA-256 message block in bytes.
+pub const BLOCK_LEN: usize = 64;
+
+/// Σ0, FIPS 180-4 (4.4).
+#[inline(always)]
+pub(crate) const fn big_sigma0(x: u32) -> u32 {
+    x.rotate_right(2) ^ x.rotate_right(13) ^ x.rotate_right(22)
+}
+
+/// Σ1, FIPS 180-4 (4.5).
+#[inline(always)]
+pub(crate) const fn big_sigma1(x: u32) -> u32 {
+    x.rotate_right(6) ^ x.rotate_right(11) ^ x.rotate_right(25)
+}
+
+/// σ0, FIPS 180-4 (4.6).
+#[inline(always)]
+pub(crate) const fn small_sigma0(x: u32) -> u32 {
+    x.rotate_right(7) ^ x.rotate_right(18) ^ (x >> 3)
+}
+
+/// σ1, FIPS 180-4 (4.7).
+#[inline(always)]
+pub(crate) const fn small_sigma1(x: u32) -> u32 {
+    x.rotate_right(17) ^ x.rotate_right(19) ^ (x >> 10)
+}
+
+/// Ch, FIPS 180-4 (4.2).
+#[inline(always)]
+pub(crate) const fn ch(x: u32, y: u32, z: u32) -> u32 {
+    (x & y) ^ (!x & z)
+}
+
+/// Maj, FIPS 180-4 (4.3).
+#[inline(always)]
+pub(crate) const fn maj(x: u32, y: u32, z: u32) -> u32 {
+    (x & y) ^ (x & z) ^ (y & z)
+}
+
+/// The eight working variables a..h of the compression function.
+pub(crate) type Working = [u32; 8];
+
+/// One round of the compression function on the working variables, with
+/// `kw` = K[t] + W[t] already added.
+#[inline(always)]
+pub(crate) const fn round(s: Working, kw: u32) -> Working {
+    let [a, b, c, d, e, f, g, h] = s;
+    let t1 = h
+        .wrapping_add(big_sigma1(e))
+        .wrapping_add(ch(e, f, g))
+        .wrapping_add(kw);
+    let t2 = big_sigma0(a).wrapping_add(maj(a, b, c));
+    [t1.wrapping_add(t2), a, b, c, d.wrapping_add(t1), e, f, g]
+}
+
+/// Expands the 16 words of a block into the 64-word message schedule,
+/// FIPS 180-4 section 6.2.2 step 1.
+pub(crate) fn schedule(block: &[u32; 16]) -> [u32; 64] {
+    let mut w = [0u32; 64];
+    w[..16].copy_from_slice(block);
+    for t in 16..64 {
+        w[t] = small_sigma1(w[t - 2])
+            .wrapping_add(w[t - 7])
+            .wrapping_add(small_sigma0(w[t - 15]))
+            .wrapping_add(w[t - 16]);
+    }
+    w
+}
+
+/// The portable compression function, FIPS 180-4 section 6.2.2: the
+/// reference every other kernel is tested against.
+pub fn compress(state: &mut [u32; 8], block: &[u32; 16]) {
+    let w = schedule(block);
+    let mut s = *state;
+    for t in 0..64 {
+        s = round(s, K[t].wrapping_add(w[t]));
+    }
+    for (h, v) in state.iter_mut().zip(s) {
+        *h = h.wrapping_add(v);
+    }
+}
+
+/// Reads a 64-byte block as sixteen big-endian words.
+pub(crate) fn block_words(bytes: &[u8]) -> [u32; 16] {
+    debug_assert_eq!(bytes.len(), BLOCK_LEN);
+    let mut w = [0u32; 16];
+    for (word, chunk) in w.iter_mut().zip(bytes.chunks_exact(4)) {
+        *word = u32::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+    }
+    w
+}
+
+/// Serializes a state as the 32 digest bytes (big-endian words).
+pub(crate) fn state_bytes(state: &[u32; 8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for (chunk, word) in out.chunks_exact_mut(4).zip(state) {
+        chunk.copy_from_slice(&word.to_be_bytes());
+    }
+    out
+}
+
+/// The padding of FIPS 180-4 section 5.1.1 for a message of `len` bytes,
+/// appended after the message: 0x80, zeros, the 64-bit bit length.
+pub(crate) fn padding(len: u64) -> Vec<u8> {
+    let zeros = (BLOCK_LEN * 2 - 9 - (len as usize % BLOCK_LEN)) % BLOCK_LEN;
+    let mut pad = Vec::with_capacity(zeros + 9);
+    pad.push(0x80);
+    pad.resize(zeros + 1, 0);
+    pad.extend_from_slice(&(len.wrapping_mul(8)).to_be_bytes());
+    pad
+}
+
+/// SHA-256 of a whole message on the portable reference.
+pub fn sha256(message: &[u8]) -> Digest {
+    let mut data = message.to_vec();
+    data.extend_from_slice(&padding(message.len() as u64));
+    let mut state = IV;
+    for block in data.chunks_exact(BLOCK_LEN) {
+        compress(&mut state, &block_words(block));
+    }
+    Digest(state_bytes(&state))
+}
+
+/// SHA-256 applied twice (SHA-256d), as Bitcoin hashes block headers.
+pub fn sha256d(message: &[u8]) -> Digest {
+    sha256(&sha256(message).0)
+}
+
+/// The 32 bytes a SHA-256 computation outputs, in the order it outputs them.
+///
+/// Bitcoin reads these bytes as a little-endian number and shows them
+/// reversed (see [`crate::BlockHash`]); most other uses show them as they are.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Digest(pub [u8; 32]);
+
+impl Digest {
+    /// The digest bytes in output order.
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Lower-case hex of the bytes in output order.
+    pub fn to_hex(&self) -> String {
+        crate::hex::encode(&self.0)
+    }
+}
+
+impl std::fmt::Debug for Digest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Digest({})", self.to_hex())
+    }
+}
+
+impl std::fmt::Display for Digest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+/// The chaining state after compressing whole 64-byte blocks of a message
+/// prefix, so that a search hashes only the blocks that change per nonce.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Midstate {
+    /// The eight state words H0..H7.
+    pub state: [u32; 8],
+    /// How many prefix bytes the state covers (a multiple of 64).
+    pub bytes_folded: u64,
+}
+
+impl Midstate {
+    /// Folds the whole 64-byte blocks at the start of `prefix` into a state;
+    /// the remaining `prefix.len() % 64` bytes are left for the caller.
+    pub fn of_prefix(prefix: &[u8]) -> Self {
+        let mut state = IV;
+        let whole = prefix.len() / BLOCK_LEN * BLOCK_LEN;
+        for block in prefix[..whole].chunks_exact(BLOCK_LEN) {
+            compress(&mut state, &block_words(block));
+        }
+        Midstate {
+            state,
+            bytes_folded: whole as u64,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fips_180_4_examples() {
+        assert_eq!(
+            sha256(b"abc").to_hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(
+            sha256(b"").to_hex(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(
+            sha256(b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq").to_hex(),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
+        );
+    }
+
+    #[test]
+    fn padding_fills_to_a_block_boundary() {
+        for len in 0..200u64 {
+            let pad = padding(len);
+            assert_eq!((len as usize + pad.len()) % BLOCK_LEN, 0, "len {len}");
+            assert!(pad.len() >= 9);
+        }
+    }
+
+    #[test]
+    fn midstate_folds_whole_blocks_only() {
+        let data = [7u8; 130];
+        let m = Midstate::of_prefix(&data);
+        assert_eq!(m.bytes_folded, 128);
+        let mut s = IV;
+        compress(&mut s, &block_words(&data[..64]));
+        compress(&mut s, &block_words(&data[64..128]));
+        assert_eq!(m.state, s);
+    }
+}
