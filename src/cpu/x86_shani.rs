@@ -66,6 +66,32 @@ unsafe fn unpack(abef: __m128i, cdgh: __m128i) -> (__m128i, __m128i) {
     (abcd, efgh)
 }
 
+/// Runs `$body` once per stream with `$i` bound to 0, 1, 2 and 3: literal
+/// indices keep every stream's vectors in registers.
+macro_rules! each_stream {
+    ($i:ident => $body:block) => {{
+        { let $i = 0usize; $body }
+        { let $i = 1usize; $body }
+        { let $i = 2usize; $body }
+        { let $i = 3usize; $body }
+    }};
+}
+
+/// Four rounds on every stream for each listed quad q (rounds 4q..4q+3),
+/// extending the message schedule from q = 4 on.
+macro_rules! quads {
+    ($abef:ident, $cdgh:ident, $m:ident; $($q:literal)*) => {$(
+        each_stream!(i => {
+            if $q >= 4 {
+                let [m0, m1, m2, m3] = $m[i];
+                $m[i] = [m1, m2, m3, next_words(m0, m1, m2, m3)];
+            }
+            let w = $m[i][if $q >= 3 { 3 } else { $q }];
+            four_rounds(&mut $abef[i], &mut $cdgh[i], _mm_add_epi32(w, k4($q)));
+        });
+    )*};
+}
+
 /// H7 of SHA-256d(header) for `STREAMS` consecutive nonces from `first`.
 #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
 unsafe fn final_h7(work: &HeaderWork, first: u32) -> [u32; STREAMS] {
@@ -80,7 +106,7 @@ unsafe fn final_h7(work: &HeaderWork, first: u32) -> [u32; STREAMS] {
     let mut abef = [abef2; STREAMS];
     let mut cdgh = [cdgh2; STREAMS];
     let mut m = [[_mm_setzero_si128(); 4]; STREAMS];
-    for i in 0..STREAMS {
+    each_stream!(i => {
         let w3 = first.wrapping_add(i as u32).swap_bytes();
         m[i][0] = words(work.tail[0], work.tail[1], work.tail[2], w3);
         m[i][1] = words(HEADER_PAD_W4, 0, 0, 0);
@@ -89,53 +115,27 @@ unsafe fn final_h7(work: &HeaderWork, first: u32) -> [u32; STREAMS] {
         let kw = _mm_shuffle_epi32::<0x0e>(_mm_add_epi32(m[i][0], k4(0)));
         cdgh[i] = _mm_sha256rnds2_epu32(cdgh[i], abef[i], kw);
         std::mem::swap(&mut abef[i], &mut cdgh[i]);
-    }
-    for q in 1..16 {
-        for i in 0..STREAMS {
-            if q >= 4 {
-                let [m0, m1, m2, m3] = m[i];
-                m[i] = [m1, m2, m3, next_words(m0, m1, m2, m3)];
-            }
-            let w = m[i][q.min(3)];
-            four_rounds(&mut abef[i], &mut cdgh[i], _mm_add_epi32(w, k4(q)));
-        }
-    }
+    });
+    quads!(abef, cdgh, m; 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15);
 
     // The second hash: message = first digest, then padding; state = IV.
     let (iv_abef, iv_cdgh) = pack(IV);
-    let mut out = [0u32; STREAMS];
-    for i in 0..STREAMS {
-        let (abcd, efgh) = unpack(
-            _mm_add_epi32(abef[i], mid_abef),
-            _mm_add_epi32(cdgh[i], mid_cdgh),
-        );
-        m[i] = [
-            abcd,
-            efgh,
-            words(0x8000_0000, 0, 0, 0),
-            words(0, 0, 0, DIGEST_LEN_BITS),
-        ];
+    each_stream!(i => {
+        let (abcd, efgh) = unpack(_mm_add_epi32(abef[i], mid_abef), _mm_add_epi32(cdgh[i], mid_cdgh));
+        m[i] = [abcd, efgh, words(0x8000_0000, 0, 0, 0), words(0, 0, 0, DIGEST_LEN_BITS)];
         abef[i] = iv_abef;
         cdgh[i] = iv_cdgh;
-    }
-    for q in 0..15 {
-        for i in 0..STREAMS {
-            if q >= 4 {
-                let [m0, m1, m2, m3] = m[i];
-                m[i] = [m1, m2, m3, next_words(m0, m1, m2, m3)];
-            }
-            let w = m[i][q.min(3)];
-            four_rounds(&mut abef[i], &mut cdgh[i], _mm_add_epi32(w, k4(q)));
-        }
-    }
-    for i in 0..STREAMS {
+    });
+    quads!(abef, cdgh, m; 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14);
+    let mut out = [0u32; STREAMS];
+    each_stream!(i => {
         // Rounds 60 and 61 only: afterwards lane 0 (F) holds e after round
         // 60, which rounds 62 and 63 merely shift into h.
         let [m0, m1, m2, m3] = m[i];
         let kw = _mm_add_epi32(next_words(m0, m1, m2, m3), k4(15));
         let abef62 = _mm_sha256rnds2_epu32(cdgh[i], abef[i], kw);
         out[i] = (_mm_cvtsi128_si32(abef62) as u32).wrapping_add(IV[7]);
-    }
+    });
     out
 }
 
