@@ -70,10 +70,22 @@ unsafe fn unpack(abef: __m128i, cdgh: __m128i) -> (__m128i, __m128i) {
 /// indices keep every stream's vectors in registers.
 macro_rules! each_stream {
     ($i:ident => $body:block) => {{
-        { let $i = 0usize; $body }
-        { let $i = 1usize; $body }
-        { let $i = 2usize; $body }
-        { let $i = 3usize; $body }
+        {
+            let $i = 0usize;
+            $body
+        }
+        {
+            let $i = 1usize;
+            $body
+        }
+        {
+            let $i = 2usize;
+            $body
+        }
+        {
+            let $i = 3usize;
+            $body
+        }
     }};
 }
 

@@ -1,0 +1,333 @@
+//! The `hashrig` command end to end: exit codes, output shape and every
+//! kind of bad input.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::mainnet_blocks;
+
+fn hashrig(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hashrig"))
+        .args(args)
+        .env_remove("HASHRIG_DEVICE")
+        .output()
+        .expect("runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+fn json_lines(o: &Output) -> Vec<serde_json::Value> {
+    stdout(o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l:?}: {e}")))
+        .collect()
+}
+
+const GENESIS: &str = "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c";
+
+#[test]
+fn mine_finds_real_blocks_and_exits_0() {
+    for block in mainnet_blocks() {
+        let nonce = block.header.nonce as u64;
+        let start = nonce.saturating_sub(30_000).to_string();
+        let hex = block.header.to_hex();
+        let o = hashrig(&[
+            "mine",
+            "--backend",
+            "cpu",
+            "--header",
+            &hex,
+            "--start",
+            &start,
+            "--count",
+            "70000",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let out = stdout(&o);
+        assert!(
+            out.contains(&format!("nonce {nonce} ({nonce:#x})")),
+            "{out}"
+        );
+        assert!(out.contains(&block.hash.to_string()), "{out}");
+    }
+}
+
+#[test]
+fn mine_json_lines() {
+    let o = hashrig(&[
+        "mine",
+        "--backend",
+        "cpu",
+        "--header",
+        GENESIS,
+        "--zero-bits",
+        "8",
+        "--count",
+        "5000",
+        "--all",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let lines = json_lines(&o);
+    let (solutions, rest): (Vec<_>, Vec<_>) = lines.iter().partition(|v| v["type"] == "solution");
+    assert!(solutions.len() > 5);
+    for s in &solutions {
+        assert!(s["nonce"].is_u64());
+        assert!(s["hash"].as_str().unwrap().starts_with("00"));
+        assert_eq!(
+            s["nonce_hex"].as_str().unwrap(),
+            format!("{:#x}", s["nonce"].as_u64().unwrap())
+        );
+    }
+    assert_eq!(rest.len(), 1);
+    let summary = rest[0];
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["found"].as_u64().unwrap() as usize, solutions.len());
+    assert_eq!(summary["hashes"], 5000);
+    assert!(summary["mhs"].is_f64());
+}
+
+#[test]
+fn mine_without_all_stops_at_the_first() {
+    let o = hashrig(&[
+        "mine",
+        "--backend",
+        "cpu",
+        "--header",
+        GENESIS,
+        "--zero-bits",
+        "4",
+        "--count",
+        "100000",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let lines = json_lines(&o);
+    assert_eq!(lines.iter().filter(|v| v["type"] == "solution").count(), 1);
+}
+
+#[test]
+fn mine_nothing_found_exits_1() {
+    let o = hashrig(&[
+        "mine",
+        "--backend",
+        "cpu",
+        "--header",
+        GENESIS,
+        "--start",
+        "0",
+        "--count",
+        "10000",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stdout(&o).is_empty());
+}
+
+#[test]
+fn pow_generic_job() {
+    let o = hashrig(&["pow", "--data", "hello", "--zero-bits", "12", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let lines = json_lines(&o);
+    let hash = lines[0]["hash"].as_str().unwrap();
+    assert!(hash.starts_with("000"), "{hash}");
+    // Checked independently with sha2.
+    use sha2::Digest;
+    let nonce = lines[0]["nonce"].as_u64().unwrap();
+    let mut msg = b"hello".to_vec();
+    msg.extend_from_slice(&nonce.to_le_bytes());
+    assert_eq!(hashrig::hex::encode(&sha2::Sha256::digest(&msg)), hash);
+
+    let o = hashrig(&[
+        "pow",
+        "--data-hex",
+        "00ff",
+        "--suffix-hex",
+        "aa",
+        "--zero-bits",
+        "8",
+        "--double",
+        "--nonce-endian",
+        "be",
+        "--start",
+        "1000",
+        "--count",
+        "4000",
+        "--all",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for v in json_lines(&o).iter().filter(|v| v["type"] == "solution") {
+        let nonce = v["nonce"].as_u64().unwrap();
+        let mut msg = vec![0, 0xff];
+        msg.extend_from_slice(&nonce.to_be_bytes());
+        msg.push(0xaa);
+        let d = sha2::Sha256::digest(sha2::Sha256::digest(&msg));
+        assert_eq!(hashrig::hex::encode(&d), v["hash"].as_str().unwrap());
+        assert!((1000..5000).contains(&nonce));
+    }
+}
+
+#[test]
+fn bench_json_shape() {
+    let o = hashrig(&["bench", "--backend", "cpu", "--seconds", "0.3", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let lines = json_lines(&o);
+    let device = lines.iter().find(|v| v["type"] == "device").unwrap();
+    assert_eq!(device["kind"], "cpu");
+    assert!(device["mhs"].as_f64().unwrap() > 0.0);
+    assert!(device["threads"].as_u64().unwrap() >= 1);
+    assert!(device["kernel"].is_string());
+    let total = lines.iter().find(|v| v["type"] == "total").unwrap();
+    assert!(total["mhs"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn devices_and_selftest() {
+    let o = hashrig(&["devices", "--json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let lines = json_lines(&o);
+    let cpu = lines.iter().find(|v| v["kind"] == "cpu").unwrap();
+    assert!(cpu["kernels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|k| k == "soft"));
+
+    let o = hashrig(&["selftest", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(json_lines(&o).iter().all(|v| v["ok"] == true));
+}
+
+#[test]
+fn every_kernel_can_be_forced() {
+    for kernel in hashrig::CpuKernel::available() {
+        let o = hashrig(&[
+            "mine",
+            "--backend",
+            "cpu",
+            "--cpu-kernel",
+            kernel.name(),
+            "--threads",
+            "1",
+            "--header",
+            GENESIS,
+            "--start",
+            "2083236000",
+            "--count",
+            "2000",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{kernel}: {}", stderr(&o));
+    }
+}
+
+/// Each bad input: exit 2, exactly one line on stderr, nothing on stdout, no panic.
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    let short = &GENESIS[..158];
+    let zeros = "0".repeat(64);
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["mine", "--header", short], "header"),
+        (vec!["mine", "--header", &GENESIS[2..]], "header"),
+        (vec!["mine", "--header", "zz"], "hex digit"),
+        (
+            vec!["mine", "--header", GENESIS, "--bits", "1d80ffff"],
+            "sign bit",
+        ),
+        (
+            vec!["mine", "--header", GENESIS, "--bits", "ff123456"],
+            "overflows",
+        ),
+        (
+            vec!["mine", "--header", GENESIS, "--bits", "00000000"],
+            "zero",
+        ),
+        (
+            vec!["mine", "--header", GENESIS, "--target", &zeros],
+            "zero target",
+        ),
+        (
+            vec!["mine", "--header", GENESIS, "--difficulty", "0"],
+            "difficulty",
+        ),
+        (
+            vec!["mine", "--header", GENESIS, "--difficulty", "-3"],
+            "difficulty",
+        ),
+        (
+            vec!["mine", "--header", GENESIS, "--difficulty", "lots"],
+            "difficulty",
+        ),
+        (
+            vec!["mine", "--header", GENESIS, "--zero-bits", "257"],
+            "zero-bits",
+        ),
+        (
+            vec![
+                "mine",
+                "--header",
+                GENESIS,
+                "--start",
+                "4294967000",
+                "--count",
+                "1000",
+            ],
+            "range",
+        ),
+        (
+            vec!["mine", "--header", GENESIS, "--start", "4294967296"],
+            "range",
+        ),
+        (
+            vec!["mine", "--header", GENESIS, "--cpu-kernel", "avx9000"],
+            "kernel",
+        ),
+        (
+            vec!["mine", "--header", GENESIS, "--backend", "quantum"],
+            "quantum",
+        ),
+        (
+            vec!["mine", "--header", GENESIS, "--threads", "0"],
+            "threads",
+        ),
+        (
+            vec!["pow", "--data", "x", "--zero-bits", "300"],
+            "zero-bits",
+        ),
+        (
+            vec!["pow", "--data-hex", "0g", "--zero-bits", "3"],
+            "data-hex",
+        ),
+        (
+            vec![
+                "pow",
+                "--data",
+                "x",
+                "--zero-bits",
+                "3",
+                "--start",
+                "18446744073709551615",
+                "--count",
+                "2",
+            ],
+            "range",
+        ),
+        (vec!["bench", "--seconds", "soon"], "seconds"),
+        (vec!["mine"], "--header"),
+    ];
+    for (args, needle) in cases {
+        let o = hashrig(&args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.to_lowercase().contains(needle), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(stdout(&o).is_empty(), "{args:?}");
+    }
+}
