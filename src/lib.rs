@@ -26,6 +26,8 @@
 
 pub mod cpu;
 mod error;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 mod header;
 pub mod hex;
 mod job;

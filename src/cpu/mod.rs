@@ -209,6 +209,19 @@ pub fn calibrate() -> &'static Calibration {
     })
 }
 
+/// Runs `kernel`'s header scan directly (no threads, no verification).
+pub(crate) fn scan_header_with(
+    kernel: CpuKernel,
+    work: &HeaderWork,
+    start: u32,
+    count: u32,
+    out: &mut Vec<u32>,
+) {
+    if let Some(fns) = kernel.fns() {
+        (fns.scan_header)(work, start, count, out);
+    }
+}
+
 /// Scans generic-job nonces `[start, start + count)` and pushes each nonce
 /// whose digest's first word (its most significant, read big-endian) is at
 /// most the target's: the same early exit as the GPU kernel.

@@ -1,0 +1,266 @@
+//! Writes out the straight-line parts of shaders/sha256d.wgsl: every round
+//! and message-schedule word of SHA-256d, with the words that are constant
+//! folded in here, so that no shader compiler has to unroll a loop.
+//! The result is `$OUT_DIR/sha256d.wgsl`.
+
+use std::fmt::Write as _;
+
+const K: [u32; 64] = [
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+];
+const IV: [u32; 8] = [
+    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+];
+
+/// A value in generated code: a number known here, or a WGSL expression.
+#[derive(Clone)]
+enum Val {
+    Lit(u32),
+    Expr(String),
+}
+
+impl Val {
+    fn expr(s: impl Into<String>) -> Val {
+        Val::Expr(s.into())
+    }
+    fn wgsl(&self) -> String {
+        match self {
+            Val::Lit(n) => format!("{n:#010x}u"),
+            Val::Expr(e) => e.clone(),
+        }
+    }
+}
+
+/// Sums values, folding the known ones into one literal.
+fn sum(terms: &[Val]) -> Val {
+    let mut lit = 0u32;
+    let mut exprs = Vec::new();
+    for t in terms {
+        match t {
+            Val::Lit(n) => lit = lit.wrapping_add(*n),
+            Val::Expr(e) => exprs.push(e.clone()),
+        }
+    }
+    if exprs.is_empty() {
+        return Val::Lit(lit);
+    }
+    if lit != 0 {
+        exprs.push(Val::Lit(lit).wgsl());
+    }
+    Val::Expr(exprs.join(" + "))
+}
+
+/// Applies a WGSL function, or evaluates it here when every input is known.
+fn call(name: &str, args: &[Val], eval: impl Fn(&[u32]) -> u32) -> Val {
+    let known: Option<Vec<u32>> = args
+        .iter()
+        .map(|a| if let Val::Lit(n) = a { Some(*n) } else { None })
+        .collect();
+    match known {
+        Some(v) => Val::Lit(eval(&v)),
+        None => Val::Expr(format!(
+            "{name}({})",
+            args.iter().map(Val::wgsl).collect::<Vec<_>>().join(", ")
+        )),
+    }
+}
+
+fn bsig0(x: &Val) -> Val {
+    call("bsig0", &[x.clone()], |v| {
+        v[0].rotate_right(2) ^ v[0].rotate_right(13) ^ v[0].rotate_right(22)
+    })
+}
+fn bsig1(x: &Val) -> Val {
+    call("bsig1", &[x.clone()], |v| {
+        v[0].rotate_right(6) ^ v[0].rotate_right(11) ^ v[0].rotate_right(25)
+    })
+}
+fn ssig0(x: &Val) -> Val {
+    call("ssig0", &[x.clone()], |v| {
+        v[0].rotate_right(7) ^ v[0].rotate_right(18) ^ (v[0] >> 3)
+    })
+}
+fn ssig1(x: &Val) -> Val {
+    call("ssig1", &[x.clone()], |v| {
+        v[0].rotate_right(17) ^ v[0].rotate_right(19) ^ (v[0] >> 10)
+    })
+}
+fn ch(e: &Val, f: &Val, g: &Val) -> Val {
+    call("ch", &[e.clone(), f.clone(), g.clone()], |v| {
+        v[2] ^ (v[0] & (v[1] ^ v[2]))
+    })
+}
+fn maj(a: &Val, b: &Val, c: &Val) -> Val {
+    call("maj", &[a.clone(), b.clone(), c.clone()], |v| {
+        (v[0] & v[1]) | (v[2] & (v[0] | v[1]))
+    })
+}
+
+/// Straight-line WGSL with `let` bindings for every intermediate.
+struct Gen {
+    out: String,
+    prefix: &'static str,
+}
+
+impl Gen {
+    /// Binds a non-literal value to a new name.
+    fn bind(&mut self, name: String, v: Val) -> Val {
+        match v {
+            Val::Lit(_) => v,
+            Val::Expr(e) => {
+                let _ = writeln!(self.out, "    let {}{name} = {e};", self.prefix);
+                Val::expr(format!("{}{name}", self.prefix))
+            }
+        }
+    }
+
+    /// W[16..=last] from W[0..16], folding constants.
+    fn schedule(&mut self, w: &mut Vec<Val>, last: usize) {
+        for t in w.len()..=last {
+            let v = sum(&[
+                ssig1(&w[t - 2]),
+                w[t - 7].clone(),
+                ssig0(&w[t - 15]),
+                w[t - 16].clone(),
+            ]);
+            let v = self.bind(format!("w{t}"), v);
+            w.push(v);
+        }
+    }
+
+    /// Rounds `from..=to`; `a` is computed only up to round `a_until` (when
+    /// only e of the last round is wanted, a after round t is last read as
+    /// d in round t + 4).
+    fn rounds(&mut self, s: &mut [Val; 8], w: &[Val], from: usize, to: usize, a_until: usize) {
+        for t in from..=to {
+            let [a, b, c, d, e, f, g, h] = s.clone();
+            let t1 = sum(&[h, bsig1(&e), ch(&e, &f, &g), Val::Lit(K[t]), w[t].clone()]);
+            let t1 = self.bind(format!("t{t}"), t1);
+            let new_e = self.bind(format!("e{t}"), sum(&[d, t1.clone()]));
+            let new_a = if t <= a_until {
+                let v = sum(&[t1, bsig0(&a), maj(&a, &b, &c)]);
+                self.bind(format!("a{t}"), v)
+            } else {
+                Val::Lit(0)
+            };
+            *s = [new_a, a, b, c, new_e, e, f, g];
+        }
+    }
+}
+
+fn header_e60() -> String {
+    let mut g = Gen {
+        out: String::new(),
+        prefix: "",
+    };
+    // Second header block: W0..W2 from the uniform, W3 the nonce, padding known.
+    let mut w: Vec<Val> = vec![
+        Val::expr("hp.tail.x"),
+        Val::expr("hp.tail.y"),
+        Val::expr("hp.tail.z"),
+        Val::expr("w3"),
+        Val::Lit(0x8000_0000),
+    ];
+    w.extend(std::iter::repeat_n(Val::Lit(0), 10));
+    w.push(Val::Lit(640));
+    // W16, W17 and the constant parts of W18, W19 come from the host.
+    w.push(Val::expr("hp.sched.x"));
+    w.push(Val::expr("hp.sched.y"));
+    w.push(g.bind("w18".into(), Val::expr("ssig0(w3) + hp.sched.z")));
+    w.push(g.bind("w19".into(), Val::expr("w3 + hp.sched.w")));
+    g.schedule(&mut w, 63);
+    // Round 3 reduces to two additions; rounds 0..2 were done on the host.
+    let mut s = [
+        g.bind("a3".into(), Val::expr("w3 + hp.bases.x")),
+        Val::expr("hp.after3_lo.x"),
+        Val::expr("hp.after3_lo.y"),
+        Val::expr("hp.after3_lo.z"),
+        g.bind("e3".into(), Val::expr("w3 + hp.bases.y")),
+        Val::expr("hp.after3_hi.x"),
+        Val::expr("hp.after3_hi.y"),
+        Val::expr("hp.after3_hi.z"),
+    ];
+    g.rounds(&mut s, &w, 4, 63, 63);
+    // The first digest is the second hash's message.
+    let mid = [
+        "hp.midstate_lo.x",
+        "hp.midstate_lo.y",
+        "hp.midstate_lo.z",
+        "hp.midstate_lo.w",
+        "hp.midstate_hi.x",
+        "hp.midstate_hi.y",
+        "hp.midstate_hi.z",
+        "hp.midstate_hi.w",
+    ];
+    let mut w: Vec<Val> = Vec::new();
+    for (i, m) in mid.iter().enumerate() {
+        let v = g.bind(format!("m{i}"), sum(&[s[i].clone(), Val::expr(*m)]));
+        w.push(v);
+    }
+    w.push(Val::Lit(0x8000_0000));
+    w.extend(std::iter::repeat_n(Val::Lit(0), 6));
+    w.push(Val::Lit(256));
+    g.prefix = "f";
+    g.schedule(&mut w, 60);
+    let mut s = IV.map(Val::Lit);
+    g.rounds(&mut s, &w, 0, 60, 56);
+    let _ = writeln!(g.out, "    return {};", s[4].wgsl());
+    g.out
+}
+
+fn compress() -> String {
+    let mut g = Gen {
+        out: String::new(),
+        prefix: "",
+    };
+    let mut w: Vec<Val> = (0..16).map(|i| Val::expr(format!("m[{i}]"))).collect();
+    g.schedule(&mut w, 63);
+    let init: [Val; 8] = std::array::from_fn(|i| Val::expr(format!("s[{i}]")));
+    let mut s = init.clone();
+    g.rounds(&mut s, &w, 0, 63, 63);
+    let out: Vec<String> = (0..8)
+        .map(|i| sum(&[s[i].clone(), init[i].clone()]).wgsl())
+        .collect();
+    let _ = writeln!(g.out, "    return array<u32, 8>({});", out.join(", "));
+    g.out
+}
+
+fn load_block() -> String {
+    let mut out = String::new();
+    for k in 0..16 {
+        let _ = writeln!(
+            out,
+            "            m[{k}] = blocks[base + {k}u] | select(0u, p0, base + {k}u == word) \
+             | select(0u, p1, base + {k}u == word + 1u) | select(0u, p2, base + {k}u == word + 2u);"
+        );
+    }
+    out
+}
+
+fn main() {
+    println!("cargo:rerun-if-changed=shaders/sha256d.wgsl");
+    println!("cargo:rerun-if-changed=build.rs");
+    let template = std::fs::read_to_string("shaders/sha256d.wgsl").expect("shaders/sha256d.wgsl");
+    let mut shader = String::with_capacity(template.len() * 8);
+    for line in template.lines() {
+        match line.trim() {
+            "//@header_e60" => shader.push_str(&header_e60()),
+            "//@compress" => shader.push_str(&compress()),
+            "//@load_block" => shader.push_str(&load_block()),
+            _ => {
+                shader.push_str(line);
+                shader.push('\n');
+            }
+        }
+    }
+    let out =
+        std::path::Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("sha256d.wgsl");
+    std::fs::write(out, shader).expect("write the generated shader");
+}

@@ -1,0 +1,141 @@
+// SHA-256d nonce search. Two entry points:
+//   search_header:  Bitcoin header jobs (the nonce is word 3 of the second block).
+//   search_generic: prefix midstate + 64-bit nonce + suffix, SHA-256 or SHA-256d.
+//
+// The lines starting with `//@` are replaced by build.rs with straight-line
+// code (every round and schedule word written out): loops over dynamically
+// indexed arrays run many times slower on compilers that do not unroll.
+// Everything constant per job comes from the host in the uniforms below.
+
+const WORKGROUP_SIZE: u32 = 64u;
+
+// Header job uniform. Mirrors `HeaderUniform` in src/gpu/shader.rs: every
+// field is a u32 (little-endian in the buffer), grouped in vec4s.
+struct HeaderParams {
+    midstate_lo: vec4<u32>, // H0..H3 after the first 64 header bytes
+    midstate_hi: vec4<u32>, // H4..H7
+    after3_lo: vec4<u32>,   // a, b, c, d after rounds 0..2 of the second block
+    after3_hi: vec4<u32>,   // e, f, g, h
+    tail: vec4<u32>,        // W0, W1, W2 of the second block; target's most significant word
+    bases: vec4<u32>,       // a4_base, e4_base (round 3 = two additions), K16+W16, K17+W17
+    sched: vec4<u32>,       // W16, W17, c18 (W18 = σ0(W3) + c18), c19 (W19 = W3 + c19)
+    batch: vec4<u32>,       // first nonce, nonce count, nonces per invocation, result capacity
+}
+
+// Generic job uniform. Mirrors `GenericUniform` in src/gpu/shader.rs.
+struct GenericParams {
+    midstate_lo: vec4<u32>, // state after the prefix's whole blocks
+    midstate_hi: vec4<u32>,
+    shape: vec4<u32>,       // blocks after the midstate, nonce word index, nonce byte offset in that word, flags (1 = double, 2 = big-endian nonce)
+    batch: vec4<u32>,       // first nonce low, high, nonce count, nonces per invocation
+    check: vec4<u32>,       // target's most significant word, result capacity, 0, 0
+}
+
+@group(0) @binding(0) var<uniform> hp: HeaderParams;
+// results[0] counts candidates; results[1..] holds their offsets from the first nonce.
+@group(0) @binding(1) var<storage, read_write> results: array<atomic<u32>>;
+
+@group(0) @binding(2) var<uniform> gp: GenericParams;
+@group(0) @binding(3) var<storage, read_write> generic_results: array<atomic<u32>>;
+// The message blocks after the midstate, nonce bytes zero, 16 words each.
+@group(0) @binding(4) var<storage, read> blocks: array<u32>;
+
+// WGSL has no rotate: this shape is what drivers turn into a funnel shift
+// or a native rotate.
+fn rotr(x: u32, n: u32) -> u32 {
+    return (x >> n) | (x << (32u - n));
+}
+
+fn bsig0(x: u32) -> u32 { return rotr(x, 2u) ^ rotr(x, 13u) ^ rotr(x, 22u); }
+fn bsig1(x: u32) -> u32 { return rotr(x, 6u) ^ rotr(x, 11u) ^ rotr(x, 25u); }
+fn ssig0(x: u32) -> u32 { return rotr(x, 7u) ^ rotr(x, 18u) ^ (x >> 3u); }
+fn ssig1(x: u32) -> u32 { return rotr(x, 17u) ^ rotr(x, 19u) ^ (x >> 10u); }
+// Bit select and majority in the forms that map to one LOP3 / BFI.
+fn ch(e: u32, f: u32, g: u32) -> u32 { return g ^ (e & (f ^ g)); }
+fn maj(a: u32, b: u32, c: u32) -> u32 { return (a & b) | (c & (a | b)); }
+
+fn bswap(x: u32) -> u32 {
+    return (x << 24u) | ((x << 8u) & 0x00ff0000u) | ((x >> 8u) & 0x0000ff00u) | (x >> 24u);
+}
+
+// e after round 60 of the final hash for the nonce whose byte-swapped value
+// is w3; H7 = e60 + IV[7] (rounds 61..63 only shift it into h).
+fn header_e60(w3: u32) -> u32 {
+//@header_e60
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn search_header(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let invocation = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
+    let per = hp.batch.z;
+    let first = invocation * per;
+    for (var i = 0u; i < per; i = i + 1u) {
+        let offset = first + i;
+        if (offset >= hp.batch.y) {
+            break;
+        }
+        let h7 = header_e60(bswap(hp.batch.x + offset)) + 0x5be0cd19u;
+        if (bswap(h7) <= hp.tail.w) {
+            let slot = atomicAdd(&results[0], 1u);
+            if (slot < hp.batch.w) {
+                atomicStore(&results[slot + 1u], offset);
+            }
+        }
+    }
+}
+
+// The FIPS 180-4 compression function, written out.
+fn compress(s: array<u32, 8>, m: array<u32, 16>) -> array<u32, 8> {
+//@compress
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn search_generic(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let invocation = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
+    let per = gp.batch.w;
+    let first = invocation * per;
+    let word = gp.shape.y;
+    let shift = gp.shape.z * 8u;
+    let double = (gp.shape.w & 1u) != 0u;
+    let big_endian = (gp.shape.w & 2u) != 0u;
+    for (var i = 0u; i < per; i = i + 1u) {
+        let offset = first + i;
+        if (offset >= gp.batch.z) {
+            break;
+        }
+        // The 64-bit nonce as two u32 with carry.
+        let lo = gp.batch.x + offset;
+        let hi = gp.batch.y + select(0u, 1u, lo < gp.batch.x);
+        // The nonce's 8 bytes in message order, as two big-endian words.
+        var n0 = bswap(lo);
+        var n1 = bswap(hi);
+        if (big_endian) {
+            n0 = hi;
+            n1 = lo;
+        }
+        // They straddle up to three message words from `word` on.
+        let p0 = n0 >> shift;
+        let p1 = select(n1, (n0 << (32u - shift)) | (n1 >> shift), shift != 0u);
+        let p2 = select(0u, n1 << (32u - shift), shift != 0u);
+        var s = array<u32, 8>(gp.midstate_lo.x, gp.midstate_lo.y, gp.midstate_lo.z, gp.midstate_lo.w,
+                              gp.midstate_hi.x, gp.midstate_hi.y, gp.midstate_hi.z, gp.midstate_hi.w);
+        for (var j = 0u; j < gp.shape.x; j = j + 1u) {
+            let base = j * 16u;
+            var m: array<u32, 16>;
+//@load_block
+            s = compress(s, m);
+        }
+        if (double) {
+            let d = array<u32, 16>(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7],
+                                   0x80000000u, 0u, 0u, 0u, 0u, 0u, 0u, 256u);
+            s = compress(array<u32, 8>(0x6a09e667u, 0xbb67ae85u, 0x3c6ef372u, 0xa54ff53au,
+                                       0x510e527fu, 0x9b05688cu, 0x1f83d9abu, 0x5be0cd19u), d);
+        }
+        if (s[0] <= gp.check.x) {
+            let slot = atomicAdd(&generic_results[0], 1u);
+            if (slot < gp.check.y) {
+                atomicStore(&generic_results[slot + 1u], offset);
+            }
+        }
+    }
+}

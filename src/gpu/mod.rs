@@ -1,0 +1,644 @@
+//! The GPU backend: adapter discovery and selection across every wgpu
+//! backend, one long-lived context per device (pipelines and buffers built
+//! once), and a batched nonce search that keeps two batches in flight and
+//! verifies every candidate on the CPU.
+
+pub mod shader;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::job::{GenericWork, HeaderWork, Job};
+use crate::search::{verify_candidate, NonceRange, SearchOptions, SearchReport, Solution};
+use crate::{CpuKernel, Error};
+use shader::{GenericUniform, HeaderUniform, SHADER_SOURCE, WORKGROUP_SIZE};
+
+/// One adapter as discovery sees it.
+#[derive(Clone, Debug)]
+pub struct AdapterEntry {
+    /// Position in [`adapters`]' list, used by `--device <index>`.
+    pub index: usize,
+    /// What wgpu reports about it.
+    pub info: wgpu::AdapterInfo,
+    /// A software rasterizer (llvmpipe/lavapipe, WARP, SwiftShader).
+    pub software: bool,
+    /// Why automatic selection skips it, if it does.
+    pub skipped_because: Option<String>,
+    adapter: wgpu::Adapter,
+}
+
+impl AdapterEntry {
+    /// Whether automatic selection uses it.
+    pub fn auto(&self) -> bool {
+        self.skipped_because.is_none()
+    }
+
+    /// A display name: the adapter's name and its backend.
+    pub fn label(&self) -> String {
+        format!("{} ({:?})", self.info.name, self.info.backend)
+    }
+}
+
+fn is_software(info: &wgpu::AdapterInfo) -> bool {
+    let name = info.name.to_lowercase();
+    info.device_type == wgpu::DeviceType::Cpu
+        || [
+            "llvmpipe",
+            "lavapipe",
+            "softpipe",
+            "swiftshader",
+            "warp",
+            "microsoft basic render",
+        ]
+        .iter()
+        .any(|s| name.contains(s))
+}
+
+fn backend_rank(b: wgpu::Backend) -> u8 {
+    match b {
+        wgpu::Backend::Vulkan | wgpu::Backend::Metal | wgpu::Backend::Dx12 => 0,
+        _ => 1,
+    }
+}
+
+fn type_rank(t: wgpu::DeviceType) -> u8 {
+    match t {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        _ => 3,
+    }
+}
+
+/// Every adapter on every backend wgpu was built with (narrowed by
+/// `WGPU_BACKEND` when set), with one physical GPU seen through several
+/// backends listed once (Vulkan, Metal or DX12 before GL), ranked
+/// discrete, integrated, virtual, then software.
+pub fn adapters() -> Vec<AdapterEntry> {
+    let backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all());
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+    desc.backends = backends;
+    let instance = wgpu::Instance::new(desc);
+    let mut found: Vec<(wgpu::AdapterInfo, wgpu::Adapter)> =
+        pollster::block_on(instance.enumerate_adapters(backends))
+            .into_iter()
+            .map(|a| (a.get_info(), a))
+            .collect();
+    found.sort_by_key(|(info, _)| (type_rank(info.device_type), backend_rank(info.backend)));
+    let mut entries: Vec<AdapterEntry> = Vec::new();
+    for (info, adapter) in found {
+        let same_gpu = entries.iter().any(|e| {
+            e.info.name == info.name
+                && ((e.info.vendor, e.info.device) == (info.vendor, info.device)
+                    || (!info.device_pci_bus_id.is_empty()
+                        && e.info.device_pci_bus_id == info.device_pci_bus_id))
+        });
+        if same_gpu {
+            continue;
+        }
+        let software = is_software(&info);
+        let skipped_because = if software {
+            Some("software rasterizer: the CPU backend is faster on the same cores".to_string())
+        } else if !adapter
+            .get_downlevel_capabilities()
+            .flags
+            .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
+        {
+            Some("no compute shader support".to_string())
+        } else {
+            None
+        };
+        entries.push(AdapterEntry {
+            index: entries.len(),
+            info,
+            software,
+            skipped_because,
+            adapter,
+        });
+    }
+    entries
+}
+
+/// The adapters named by `selectors` (an index, a case-insensitive part of
+/// the name, or a PCI bus id; software adapters may be named), or with no
+/// selector the automatic choice, also honouring `HASHRIG_DEVICE` and
+/// `WGPU_ADAPTER_NAME`. An empty result with no selector means no usable GPU.
+pub fn select(all: &[AdapterEntry], selectors: &[String]) -> Result<Vec<AdapterEntry>, Error> {
+    let mut selectors: Vec<String> = selectors.iter().flat_map(|s| split_selectors(s)).collect();
+    if selectors.is_empty() {
+        for var in ["HASHRIG_DEVICE", "WGPU_ADAPTER_NAME"] {
+            if let Ok(v) = std::env::var(var) {
+                selectors.extend(split_selectors(&v));
+            }
+        }
+    }
+    if selectors.is_empty() {
+        return Ok(all.iter().filter(|a| a.auto()).cloned().collect());
+    }
+    let mut chosen: Vec<AdapterEntry> = Vec::new();
+    for sel in &selectors {
+        let matches: Vec<&AdapterEntry> = match sel.parse::<usize>() {
+            Ok(i) => all.iter().filter(|a| a.index == i).collect(),
+            Err(_) => {
+                let s = sel.to_lowercase();
+                all.iter()
+                    .filter(|a| {
+                        a.info.name.to_lowercase().contains(&s)
+                            || (!a.info.device_pci_bus_id.is_empty()
+                                && a.info.device_pci_bus_id.to_lowercase() == s)
+                    })
+                    .collect()
+            }
+        };
+        if matches.is_empty() {
+            let names: Vec<String> = all
+                .iter()
+                .map(|a| format!("{}: {}", a.index, a.info.name))
+                .collect();
+            return Err(Error::Device(format!(
+                "{sel:?} matches no adapter (found: {})",
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            )));
+        }
+        for m in matches {
+            if !chosen.iter().any(|c| c.index == m.index) {
+                chosen.push(m.clone());
+            }
+        }
+    }
+    Ok(chosen)
+}
+
+fn split_selectors(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// Launch settings of a device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LaunchConfig {
+    /// Nonces each invocation tests.
+    pub nonces_per_invocation: u32,
+    /// Nonces per dispatch.
+    pub batch_nonces: u32,
+    /// Candidate slots in the results buffer; a batch with more candidates
+    /// is searched again on the CPU.
+    pub result_capacity: u32,
+    /// How long a batch may take before the device counts as hung.
+    pub batch_timeout: Duration,
+}
+
+impl Default for LaunchConfig {
+    fn default() -> Self {
+        LaunchConfig {
+            nonces_per_invocation: 16,
+            batch_nonces: 1 << 22,
+            result_capacity: 1024,
+            batch_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// One batch's GPU buffers: two of these keep two batches in flight.
+struct Slot {
+    header_uniform: wgpu::Buffer,
+    generic_uniform: wgpu::Buffer,
+    results: wgpu::Buffer,
+    staging: wgpu::Buffer,
+    header_bind: wgpu::BindGroup,
+}
+
+/// A GPU ready to search: device, queue, pipelines and buffers, built once.
+pub struct GpuDevice {
+    name: String,
+    config: LaunchConfig,
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    header_pipeline: wgpu::ComputePipeline,
+    generic_pipeline: wgpu::ComputePipeline,
+    generic_layout: wgpu::BindGroupLayout,
+    slots: [Slot; 2],
+    /// The first uncaptured error or device loss, reported at the next batch.
+    fault: Arc<Mutex<Option<String>>>,
+    hardware_errors: AtomicU64,
+}
+
+fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Storage { read_only },
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+fn uniform_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+impl GpuDevice {
+    /// Opens the adapter and builds everything a search needs.
+    pub fn open(entry: &AdapterEntry, config: LaunchConfig) -> Result<Self, Error> {
+        let name = entry.label();
+        let gpu_err = |reason: String| Error::Gpu {
+            adapter: name.clone(),
+            reason,
+        };
+        let (device, queue) =
+            pollster::block_on(entry.adapter.request_device(&wgpu::DeviceDescriptor {
+                label: Some("hashrig"),
+                required_limits:
+                    wgpu::Limits::downlevel_defaults().using_resolution(entry.adapter.limits()),
+                ..Default::default()
+            }))
+            .map_err(|e| gpu_err(format!("cannot open device: {e}")))?;
+        let fault: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
+        {
+            let fault = fault.clone();
+            device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+                fault
+                    .lock()
+                    .expect("not poisoned")
+                    .get_or_insert(e.to_string());
+            }));
+        }
+        {
+            let fault = fault.clone();
+            device.set_device_lost_callback(move |reason, message| {
+                fault
+                    .lock()
+                    .expect("not poisoned")
+                    .get_or_insert(format!("device lost ({reason:?}): {message}"));
+            });
+        }
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("sha256d.wgsl"),
+            source: wgpu::ShaderSource::Wgsl(SHADER_SOURCE.into()),
+        });
+        let header_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("header job"),
+            entries: &[uniform_entry(0), storage_entry(1, false)],
+        });
+        let generic_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("generic job"),
+            entries: &[
+                uniform_entry(2),
+                storage_entry(3, false),
+                storage_entry(4, true),
+            ],
+        });
+        let pipeline = |layout: &wgpu::BindGroupLayout, entry_point: &str| {
+            let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                label: Some(entry_point),
+                bind_group_layouts: &[Some(layout)],
+                immediate_size: 0,
+            });
+            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(entry_point),
+                layout: Some(&pipeline_layout),
+                module: &module,
+                entry_point: Some(entry_point),
+                compilation_options: Default::default(),
+                cache: None,
+            })
+        };
+        let header_pipeline = pipeline(&header_layout, "search_header");
+        let generic_pipeline = pipeline(&generic_layout, "search_generic");
+        let results_size = 4 * (1 + config.result_capacity as u64);
+        let make_slot = |i: usize| {
+            let buffer = |label: &str, size: u64, usage: wgpu::BufferUsages| {
+                device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some(&format!("{label} {i}")),
+                    size,
+                    usage,
+                    mapped_at_creation: false,
+                })
+            };
+            let header_uniform = buffer(
+                "header uniform",
+                std::mem::size_of::<HeaderUniform>() as u64,
+                wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            );
+            let generic_uniform = buffer(
+                "generic uniform",
+                std::mem::size_of::<GenericUniform>() as u64,
+                wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            );
+            let results = buffer(
+                "results",
+                results_size,
+                wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST,
+            );
+            let staging = buffer(
+                "staging",
+                results_size,
+                wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            );
+            let header_bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("header job"),
+                layout: &header_layout,
+                entries: &[
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: header_uniform.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: results.as_entire_binding(),
+                    },
+                ],
+            });
+            Slot {
+                header_uniform,
+                generic_uniform,
+                results,
+                staging,
+                header_bind,
+            }
+        };
+        let slots = [make_slot(0), make_slot(1)];
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(gpu_err(format!("pipeline creation failed: {e}")));
+        }
+        Ok(GpuDevice {
+            name,
+            config,
+            device,
+            queue,
+            header_pipeline,
+            generic_pipeline,
+            generic_layout,
+            slots,
+            fault,
+            hardware_errors: AtomicU64::new(0),
+        })
+    }
+
+    /// The adapter's display name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The launch settings.
+    pub fn config(&self) -> LaunchConfig {
+        self.config
+    }
+
+    /// Candidates that failed CPU verification since the device was opened.
+    pub fn hardware_errors(&self) -> u64 {
+        self.hardware_errors.load(Ordering::Relaxed)
+    }
+
+    fn error(&self, reason: impl Into<String>) -> Error {
+        Error::Gpu {
+            adapter: self.name.clone(),
+            reason: reason.into(),
+        }
+    }
+
+    fn check_fault(&self) -> Result<(), Error> {
+        match self.fault.lock().expect("not poisoned").clone() {
+            Some(f) => Err(self.error(f)),
+            None => Ok(()),
+        }
+    }
+
+    /// Searches `range` of `job` and returns every verified solution (the
+    /// lowest only with `stop_at_first`). Honours `cancel` and `progress`
+    /// from `options`; `kernel` and `threads` there choose the CPU kernel
+    /// used if a batch overflows the results buffer.
+    pub fn search(
+        &self,
+        job: &Job,
+        range: NonceRange,
+        options: &SearchOptions,
+    ) -> Result<SearchReport, Error> {
+        range.check(job)?;
+        self.check_fault()?;
+        let started = Instant::now();
+        let per = self.config.nonces_per_invocation.max(1);
+        let batch = self.config.batch_nonces.max(per);
+        let cap = self.config.result_capacity;
+        let header_work = match job {
+            Job::Header(j) => Some(HeaderWork::new(j)),
+            Job::Generic(_) => None,
+        };
+        let generic = match job {
+            Job::Generic(j) => {
+                let work = GenericWork::new(j);
+                let words = shader::generic_blocks(&work);
+                let blocks = self.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("generic blocks"),
+                    size: (words.len() * 4) as u64,
+                    usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                });
+                self.queue
+                    .write_buffer(&blocks, 0, bytemuck::cast_slice(&words));
+                let binds: Vec<wgpu::BindGroup> = self
+                    .slots
+                    .iter()
+                    .map(|slot| {
+                        self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                            label: Some("generic job"),
+                            layout: &self.generic_layout,
+                            entries: &[
+                                wgpu::BindGroupEntry {
+                                    binding: 2,
+                                    resource: slot.generic_uniform.as_entire_binding(),
+                                },
+                                wgpu::BindGroupEntry {
+                                    binding: 3,
+                                    resource: slot.results.as_entire_binding(),
+                                },
+                                wgpu::BindGroupEntry {
+                                    binding: 4,
+                                    resource: blocks.as_entire_binding(),
+                                },
+                            ],
+                        })
+                    })
+                    .collect();
+                Some((work, binds))
+            }
+            Job::Header(_) => None,
+        };
+
+        let cancelled = || options.cancel.as_ref().is_some_and(|c| c.is_cancelled());
+        let mut solutions: Vec<Solution> = Vec::new();
+        let mut hashes = 0u64;
+        let mut next = 0u64; // offset of the next batch to submit
+        let mut in_flight: std::collections::VecDeque<(usize, u64, u32, wgpu::SubmissionIndex)> =
+            Default::default();
+        let mut slot_turn = 0usize;
+        let mut stop = false;
+        loop {
+            // Keep two batches queued.
+            while !stop && in_flight.len() < 2 && next < range.count && !cancelled() {
+                let count = (range.count - next).min(batch as u64) as u32;
+                let first = range.start + next;
+                let slot_index = slot_turn % 2;
+                slot_turn += 1;
+                let slot = &self.slots[slot_index];
+                let invocations = count.div_ceil(per);
+                let groups = invocations.div_ceil(WORKGROUP_SIZE);
+                let gx = groups.min(65_535);
+                let gy = groups.div_ceil(gx);
+                let mut encoder =
+                    self.device
+                        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                            label: Some("batch"),
+                        });
+                encoder.clear_buffer(&slot.results, 0, Some(4));
+                {
+                    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                        label: Some("search"),
+                        timestamp_writes: None,
+                    });
+                    if let Some(work) = &header_work {
+                        let u = HeaderUniform::new(work, first as u32, count, per, cap);
+                        self.queue
+                            .write_buffer(&slot.header_uniform, 0, bytemuck::bytes_of(&u));
+                        pass.set_pipeline(&self.header_pipeline);
+                        pass.set_bind_group(0, &slot.header_bind, &[]);
+                    } else if let Some((work, binds)) = &generic {
+                        let u = GenericUniform::new(work, first, count, per, cap);
+                        self.queue
+                            .write_buffer(&slot.generic_uniform, 0, bytemuck::bytes_of(&u));
+                        pass.set_pipeline(&self.generic_pipeline);
+                        pass.set_bind_group(0, &binds[slot_index], &[]);
+                    }
+                    pass.dispatch_workgroups(gx, gy, 1);
+                }
+                encoder.copy_buffer_to_buffer(
+                    &slot.results,
+                    0,
+                    &slot.staging,
+                    0,
+                    slot.results.size(),
+                );
+                let index = self.queue.submit([encoder.finish()]);
+                in_flight.push_back((slot_index, first, count, index));
+                next += count as u64;
+            }
+            let Some((slot_index, first, count, index)) = in_flight.pop_front() else {
+                break;
+            };
+            let offsets = self.read_results(&self.slots[slot_index], index)?;
+            hashes += count as u64;
+            if let Some(p) = &options.progress {
+                p.fetch_add(count as u64, Ordering::Relaxed);
+            }
+            let mut nonces: Vec<u64> = Vec::new();
+            if offsets.len() as u64 > cap as u64 {
+                // More candidates than slots: search this batch again on the CPU.
+                let cpu = SearchOptions {
+                    kernel: options.kernel,
+                    threads: options.threads,
+                    ..Default::default()
+                };
+                let again = crate::search(job, NonceRange::new(first, count as u64), &cpu)?;
+                solutions.extend(again.solutions);
+            } else {
+                nonces.extend(offsets.iter().map(|&o| first + o as u64));
+            }
+            for nonce in nonces {
+                if nonce >= first + count as u64 {
+                    self.hardware_errors.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                match verify_candidate(job, &self.name, nonce) {
+                    Ok(Some(s)) => solutions.push(s),
+                    Ok(None) => {}
+                    Err(Error::KernelMismatch { .. }) => {
+                        self.hardware_errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            if options.stop_at_first && !solutions.is_empty() {
+                stop = true;
+            }
+            if cancelled() {
+                stop = true;
+            }
+        }
+        solutions.sort();
+        solutions.dedup();
+        if options.stop_at_first {
+            solutions.truncate(1);
+        }
+        Ok(SearchReport {
+            solutions,
+            hashes,
+            elapsed: started.elapsed(),
+            cancelled: cancelled(),
+            kernel: CpuKernel::Soft,
+            threads: 0,
+        })
+    }
+
+    /// Waits for a batch and reads its candidate count and offsets. The
+    /// returned vector is longer than the capacity when the buffer overflowed
+    /// (its extra entries are zero).
+    fn read_results(&self, slot: &Slot, index: wgpu::SubmissionIndex) -> Result<Vec<u32>, Error> {
+        let staging = slot.staging.slice(..);
+        let mapped: Arc<Mutex<Option<Result<(), wgpu::BufferAsyncError>>>> =
+            Arc::new(Mutex::new(None));
+        {
+            let mapped = mapped.clone();
+            staging.map_async(wgpu::MapMode::Read, move |r| {
+                *mapped.lock().expect("not poisoned") = Some(r)
+            });
+        }
+        let polled = self.device.poll(wgpu::PollType::Wait {
+            submission_index: Some(index),
+            timeout: Some(self.config.batch_timeout),
+        });
+        self.check_fault()?;
+        if let Err(e) = polled {
+            return Err(self.error(format!("batch did not finish: {e}")));
+        }
+        match mapped.lock().expect("not poisoned").take() {
+            Some(Ok(())) => {}
+            Some(Err(e)) => return Err(self.error(format!("reading results failed: {e}"))),
+            None => return Err(self.error("results were not mapped after the batch finished")),
+        }
+        let words: Vec<u32> = {
+            let view = staging
+                .get_mapped_range()
+                .map_err(|e| self.error(format!("reading results failed: {e}")))?;
+            bytemuck::cast_slice(&view).to_vec()
+        };
+        slot.staging.unmap();
+        let count = words[0] as usize;
+        let cap = self.config.result_capacity as usize;
+        let mut offsets: Vec<u32> = words[1..1 + count.min(cap)].to_vec();
+        offsets.resize(count.max(offsets.len()), 0);
+        Ok(offsets)
+    }
+}

@@ -1,0 +1,248 @@
+//! The WGSL kernel: validated with naga (no adapter needed), its CPU twins
+//! against the reference, and on a real adapter (lavapipe in CI) against
+//! the CPU. With HASHRIG_REQUIRE_GPU=1 a missing adapter fails the tests.
+#![cfg(feature = "gpu")]
+
+mod common;
+
+use common::{mainnet_blocks, window_around, Rng};
+use hashrig::gpu::shader::{self, GenericUniform, HeaderUniform};
+use hashrig::gpu::{adapters, select, GpuDevice, LaunchConfig};
+use hashrig::{
+    search, CpuKernel, GenericJob, Header, HeaderJob, Job, NonceEndian, NonceRange, SearchOptions,
+    Target,
+};
+
+#[test]
+fn shader_validates_with_naga() {
+    let module = naga::front::wgsl::parse_str(shader::SHADER_SOURCE).expect("WGSL parses");
+    naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::all(),
+    )
+    .validate(&module)
+    .expect("WGSL validates");
+    let entry_points: Vec<&str> = module
+        .entry_points
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
+    assert_eq!(entry_points, ["search_header", "search_generic"]);
+}
+
+/// The uniform structs match the WGSL layout: 8 and 5 vec4<u32>.
+#[test]
+fn uniform_sizes_match_the_shader() {
+    assert_eq!(std::mem::size_of::<HeaderUniform>(), 8 * 16);
+    assert_eq!(std::mem::size_of::<GenericUniform>(), 5 * 16);
+}
+
+fn cpu_solutions(job: &Job, range: NonceRange) -> Vec<hashrig::Solution> {
+    let options = SearchOptions {
+        kernel: Some(CpuKernel::Soft),
+        ..Default::default()
+    };
+    search(job, range, &options).unwrap().solutions
+}
+
+/// The GPU under test: the adapter named by HASHRIG_DEVICE, else the first
+/// adapter of any kind (lavapipe included). None, with a visible message,
+/// when there is none and HASHRIG_REQUIRE_GPU is not set.
+fn gpu(config: LaunchConfig) -> Option<GpuDevice> {
+    let all = adapters();
+    let chosen = select(&all, &[]).unwrap();
+    let entry = chosen.first().or(all.first());
+    match entry {
+        Some(e) => Some(GpuDevice::open(e, config).expect("device opens")),
+        None if std::env::var("HASHRIG_REQUIRE_GPU").as_deref() == Ok("1") => {
+            panic!("HASHRIG_REQUIRE_GPU=1 but no GPU adapter was found")
+        }
+        None => {
+            eprintln!("SKIPPED: no GPU adapter (install mesa-vulkan-drivers for lavapipe)");
+            None
+        }
+    }
+}
+
+fn small_batches() -> LaunchConfig {
+    LaunchConfig {
+        batch_nonces: 1 << 16,
+        nonces_per_invocation: 4,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn header_twin_matches_reference() {
+    let mut rng = Rng(5);
+    for _ in 0..4 {
+        let header = Header::from_bytes(&rng.bytes(80)).unwrap();
+        let job = HeaderJob::new(header, Target::from_leading_zero_bits(8).unwrap());
+        let first = rng.next_u64() as u32 & 0x7fff_ffff;
+        let work_job = Job::from(job.clone());
+        let want: Vec<u32> = (0..20_000u32)
+            .filter(|&o| {
+                let d = work_job.digest((first + o) as u64);
+                u32::from_le_bytes(d.0[28..32].try_into().unwrap()) <= 0x00ff_ffff
+            })
+            .collect();
+        let u = HeaderUniform::for_job(&job, first, 20_000, 1, 64);
+        assert_eq!(shader::header_twin(&u), want);
+    }
+}
+
+#[test]
+fn generic_twin_matches_reference() {
+    let mut rng = Rng(6);
+    for trial in 0..8 {
+        let (pl, sl) = (rng.below(140) as usize, rng.below(60) as usize);
+        let job = GenericJob {
+            prefix: rng.bytes(pl),
+            suffix: rng.bytes(sl),
+            nonce_endian: if trial % 2 == 0 {
+                NonceEndian::Little
+            } else {
+                NonceEndian::Big
+            },
+            double: trial % 3 == 0,
+            target: Target::from_leading_zero_bits(6).unwrap(),
+        };
+        let first = if trial == 1 {
+            u32::MAX as u64 - 100
+        } else {
+            rng.next_u64()
+        };
+        let (u, blocks) = GenericUniform::for_job(&job, first, 3000, 1, 64);
+        let want: Vec<u32> = (0..3000u64)
+            .filter(|&o| job.digest(first.wrapping_add(o)).0[0] < 4)
+            .map(|o| o as u32)
+            .collect();
+        assert_eq!(shader::generic_twin(&u, &blocks), want, "trial {trial}");
+    }
+}
+
+#[test]
+fn gpu_finds_mainnet_blocks_at_real_targets() {
+    let Some(gpu) = gpu(LaunchConfig::default()) else {
+        return;
+    };
+    for block in mainnet_blocks() {
+        let job = Job::from(HeaderJob::from_header(block.header).unwrap());
+        let (start, count) = window_around(block.header.nonce, 1 << 17);
+        let report = gpu
+            .search(
+                &job,
+                NonceRange::new(start, count),
+                &SearchOptions::default(),
+            )
+            .unwrap();
+        assert_eq!(report.hashes, count);
+        let nonces: Vec<u64> = report.solutions.iter().map(|s| s.nonce).collect();
+        assert_eq!(
+            nonces,
+            [block.header.nonce as u64],
+            "height {} on {}",
+            block.height,
+            gpu.name()
+        );
+        assert_eq!(report.solutions[0].hash, block.hash.0);
+    }
+    assert_eq!(gpu.hardware_errors(), 0);
+}
+
+#[test]
+fn gpu_matches_cpu_on_random_header_jobs_including_overflow() {
+    // A tiny results buffer: batches overflow and are searched again.
+    for config in [
+        small_batches(),
+        LaunchConfig {
+            result_capacity: 8,
+            ..small_batches()
+        },
+    ] {
+        let Some(gpu) = gpu(config) else { return };
+        let mut rng = Rng(11);
+        for trial in 0..3 {
+            let header = Header::from_bytes(&rng.bytes(80)).unwrap();
+            let job = Job::from(HeaderJob::new(
+                header,
+                Target::from_leading_zero_bits(7).unwrap(),
+            ));
+            let count = 150_000 + rng.below(999);
+            let start = if trial == 0 {
+                (1u64 << 32) - count
+            } else {
+                rng.below((1 << 32) - count)
+            };
+            let range = NonceRange::new(start, count);
+            let want = cpu_solutions(&job, range);
+            assert!(want.len() > 500);
+            let got = gpu.search(&job, range, &SearchOptions::default()).unwrap();
+            assert_eq!(
+                got.solutions, want,
+                "trial {trial}, capacity {}",
+                config.result_capacity
+            );
+        }
+        assert_eq!(gpu.hardware_errors(), 0);
+    }
+}
+
+#[test]
+fn gpu_matches_cpu_on_random_generic_jobs() {
+    let Some(gpu) = gpu(LaunchConfig {
+        result_capacity: 64,
+        ..small_batches()
+    }) else {
+        return;
+    };
+    let mut rng = Rng(12);
+    for trial in 0..6 {
+        let (pl, sl) = (rng.below(150) as usize, rng.below(70) as usize);
+        let job = Job::from(GenericJob {
+            prefix: rng.bytes(pl),
+            suffix: rng.bytes(sl),
+            nonce_endian: if trial % 2 == 0 {
+                NonceEndian::Little
+            } else {
+                NonceEndian::Big
+            },
+            double: trial % 3 != 1,
+            target: Target::from_leading_zero_bits(6).unwrap(),
+        });
+        // Ranges that carry into the high nonce word, and one at the very top.
+        let count = 20_000 + rng.below(100);
+        let start = match trial {
+            0 => u64::MAX - count + 1,
+            1 => (1 << 32) - 5_000,
+            _ => rng.next_u64() >> 1,
+        };
+        let range = NonceRange::new(start, count);
+        let want = cpu_solutions(&job, range);
+        assert!(want.len() > 100);
+        let got = gpu.search(&job, range, &SearchOptions::default()).unwrap();
+        assert_eq!(got.solutions, want, "trial {trial}");
+    }
+    assert_eq!(gpu.hardware_errors(), 0);
+}
+
+#[test]
+fn gpu_dispatch_beyond_65535_workgroups() {
+    // One nonce per invocation, 2^23 nonces per batch: 131,072 workgroups.
+    let config = LaunchConfig {
+        nonces_per_invocation: 1,
+        batch_nonces: 1 << 23,
+        ..Default::default()
+    };
+    let Some(gpu) = gpu(config) else { return };
+    let header = Header::from_bytes(&[0x11; 80]).unwrap();
+    let job = Job::from(HeaderJob::new(
+        header,
+        Target::from_leading_zero_bits(14).unwrap(),
+    ));
+    let range = NonceRange::new((1 << 32) - (1 << 23), 1 << 23);
+    let got = gpu.search(&job, range, &SearchOptions::default()).unwrap();
+    let cpu = search(&job, range, &SearchOptions::default()).unwrap();
+    assert_eq!(got.solutions, cpu.solutions);
+    assert!(got.solutions.len() > 200);
+}
