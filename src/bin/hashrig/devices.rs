@@ -13,6 +13,8 @@ use hashrig::{
 };
 use serde_json::json;
 
+use hashrig::gpu::{self, GpuDevice, LaunchConfig};
+
 use crate::{cpu_kernel, cpu_options, BackendChoice, DeviceArgs, Progress};
 
 /// Bitcoin's genesis header, the known answer for self-tests and the bench job.
@@ -20,7 +22,14 @@ pub(crate) const GENESIS_HEX: &str = "010000000000000000000000000000000000000000
 
 /// What the command line hashes on.
 pub(crate) enum Chosen {
-    Cpu { kernel: CpuKernel, threads: usize },
+    Cpu {
+        kernel: CpuKernel,
+        threads: usize,
+    },
+    Gpus {
+        gpus: Vec<GpuDevice>,
+        kernel: CpuKernel,
+    },
 }
 
 /// One device's benchmark result.
@@ -56,14 +65,59 @@ fn cpu_threads(requested: Option<usize>) -> Result<usize> {
 pub(crate) fn choose(args: &DeviceArgs) -> Result<Chosen> {
     let threads = cpu_threads(args.threads)?;
     let kernel = cpu_kernel(args.cpu_kernel.as_deref())?;
-    match args.backend {
-        BackendChoice::Cpu => Ok(Chosen::Cpu { kernel, threads }),
-        BackendChoice::Auto => {
-            eprintln!("hashrig: no usable GPU adapter; hashing on the CPU");
-            Ok(Chosen::Cpu { kernel, threads })
-        }
-        BackendChoice::Gpu => bail!("gpu: this build has no GPU backend"),
+    if args.backend == BackendChoice::Cpu {
+        return Ok(Chosen::Cpu { kernel, threads });
     }
+    let all = gpu::adapters();
+    let selected = gpu::select(&all, &args.devices)?;
+    let mut gpus = Vec::new();
+    for entry in &selected {
+        match GpuDevice::open(entry, LaunchConfig::default())
+            .and_then(|d| gpu_selftest(&d).map(|()| d))
+        {
+            Ok(d) => gpus.push(d),
+            Err(e) => eprintln!("hashrig: warning: leaving out {}: {e}", entry.label()),
+        }
+    }
+    if !gpus.is_empty() {
+        return Ok(Chosen::Gpus { gpus, kernel });
+    }
+    if args.backend == BackendChoice::Gpu {
+        let why = if selected.is_empty() {
+            "no usable GPU adapter found"
+        } else {
+            "no selected GPU passed its self-test"
+        };
+        bail!("gpu: {why} (see `hashrig devices`)");
+    }
+    eprintln!("hashrig: no usable GPU adapter; hashing on the CPU");
+    Ok(Chosen::Cpu { kernel, threads })
+}
+
+/// Known answer on a GPU: a real mainnet block (100,000) at an easy target,
+/// the solution set compared with the CPU's.
+fn gpu_selftest(device: &GpuDevice) -> Result<(), hashrig::Error> {
+    let header = Header::from_hex("0100000050120119172a610421a6c3011dd330d9df07b63616c2cc1f1cd00200000000006657a9252aacd5c0b2940996ecff952228c3067cc38d4885efb5a4ac4247e9f337221b4d4c86041b0f2b5710")?;
+    let job = Job::from(HeaderJob::new(header, Target::from_leading_zero_bits(10)?));
+    let range = NonceRange::new(header.nonce as u64 - 100_000, 200_000);
+    let want = search(
+        &job,
+        range,
+        &cpu_options(CpuKernel::fastest(), None, false, None, None),
+    )?;
+    let got = device.search(&job, range, &Default::default())?;
+    if got.solutions != want.solutions || device.hardware_errors() != 0 {
+        return Err(hashrig::Error::Gpu {
+            adapter: device.name().to_string(),
+            reason: format!(
+                "self-test found {} solutions ({} hardware errors), the CPU {}",
+                got.solutions.len(),
+                device.hardware_errors(),
+                want.solutions.len()
+            ),
+        });
+    }
+    Ok(())
 }
 
 impl Chosen {
@@ -83,6 +137,57 @@ impl Chosen {
                     format!("cpu ({kernel}, {threads} threads)"),
                     search(job, range, &options)?,
                 ))
+            }
+            Chosen::Gpus { gpus, kernel } => {
+                // Equal shares of the range, one per GPU, searched side by side.
+                let share = range.count.div_ceil(gpus.len() as u64);
+                let results: Vec<_> = std::thread::scope(|scope| {
+                    let handles: Vec<_> = gpus
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, g)| {
+                            let start = range.start + i as u64 * share;
+                            let count =
+                                share.min((range.start + range.count).saturating_sub(start));
+                            (count > 0).then(|| {
+                                let options = cpu_options(
+                                    *kernel,
+                                    None,
+                                    first,
+                                    progress.clone(),
+                                    cancel.clone(),
+                                );
+                                scope.spawn(move || {
+                                    g.search(job, NonceRange::new(start, count), &options)
+                                })
+                            })
+                        })
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().expect("search thread"))
+                        .collect()
+                });
+                let mut report: Option<SearchReport> = None;
+                for r in results {
+                    let r = r?;
+                    report = Some(match report {
+                        None => r,
+                        Some(mut t) => {
+                            t.solutions.extend(r.solutions);
+                            t.hashes += r.hashes;
+                            t.elapsed = t.elapsed.max(r.elapsed);
+                            t
+                        }
+                    });
+                }
+                let mut report = report.expect("at least one GPU");
+                report.solutions.sort();
+                if first {
+                    report.solutions.truncate(1);
+                }
+                let names: Vec<&str> = gpus.iter().map(|g| g.name()).collect();
+                Ok((names.join(" + "), report))
             }
         }
     }
@@ -120,8 +225,51 @@ impl Chosen {
                                   "hashes": report.hashes, "seconds": report.elapsed.as_secs_f64()}),
                 }])
             }
+            Chosen::Gpus { gpus, .. } => gpus.iter().map(|g| bench_gpu(g, job, seconds)).collect(),
         }
     }
+}
+
+fn bench_gpu(g: &GpuDevice, job: &Job, seconds: f64) -> Result<BenchResult> {
+    // One untimed batch first: pipeline compilation and first-use costs.
+    g.search(
+        job,
+        NonceRange::new(0, g.config().batch_nonces as u64),
+        &Default::default(),
+    )?;
+    let progress = Progress::start(g.name(), None, Some(seconds));
+    let cancel = CancelToken::new();
+    let timer = {
+        let cancel = cancel.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs_f64(seconds));
+            cancel.cancel();
+        })
+    };
+    let options = cpu_options(
+        CpuKernel::fastest(),
+        None,
+        false,
+        Some(progress.hashes.clone()),
+        Some(cancel),
+    );
+    let report = g.search(job, NonceRange::FULL_HEADER, &options);
+    progress.finish();
+    let _ = timer.join();
+    let report = report?;
+    let c = g.config();
+    Ok(BenchResult {
+        name: format!("gpu: {}", g.name()),
+        kind: "gpu",
+        mhs: report.rate() / 1e6,
+        detail: format!(
+            "{} nonces/invocation, {} nonces/batch",
+            c.nonces_per_invocation, c.batch_nonces
+        ),
+        extra: json!({"hashes": report.hashes, "seconds": report.elapsed.as_secs_f64(),
+                      "hardware_errors": g.hardware_errors(),
+                      "nonces_per_invocation": c.nonces_per_invocation, "batch_nonces": c.batch_nonces}),
+    })
 }
 
 /// The CPU's model name where the OS tells it.
@@ -158,16 +306,55 @@ pub(crate) fn list(json: bool) -> Result<u8> {
             kernels.join(", ")
         )?;
     }
+    for a in gpu::adapters() {
+        let i = &a.info;
+        if json {
+            let line = json!({"type": "device", "kind": "gpu", "index": a.index, "name": i.name,
+                "vendor": format!("{:#06x}", i.vendor), "device_id": format!("{:#06x}", i.device),
+                "device_type": format!("{:?}", i.device_type), "backend": format!("{:?}", i.backend),
+                "driver": i.driver, "driver_info": i.driver_info, "pci_bus_id": i.device_pci_bus_id,
+                "software": a.software, "auto": a.auto(), "reason": a.skipped_because});
+            writeln!(out, "{line}")?;
+        } else {
+            writeln!(
+                out,
+                "gpu {}  {}  {:?} {:?}  driver {} {}  pci {}  {}",
+                a.index,
+                i.name,
+                i.device_type,
+                i.backend,
+                i.driver,
+                i.driver_info,
+                if i.device_pci_bus_id.is_empty() {
+                    "-"
+                } else {
+                    &i.device_pci_bus_id
+                },
+                match &a.skipped_because {
+                    None => "auto: yes".to_string(),
+                    Some(why) => format!("auto: no ({why})"),
+                }
+            )?;
+        }
+    }
     Ok(0)
 }
 
 /// Known-answer tests on every CPU kernel: NIST vectors through the
 /// kernel's compression, and the genesis block found at its real target.
 pub(crate) fn selftest() -> Vec<(String, Result<(), String>)> {
-    CpuKernel::available()
+    let mut results: Vec<_> = CpuKernel::available()
         .into_iter()
         .map(|kernel| (format!("cpu {kernel}"), cpu_selftest(kernel)))
-        .collect()
+        .collect();
+    for a in gpu::adapters() {
+        let outcome = GpuDevice::open(&a, LaunchConfig::default()).and_then(|d| gpu_selftest(&d));
+        results.push((
+            format!("gpu {}", a.label()),
+            outcome.map_err(|e| e.to_string()),
+        ));
+    }
+    results
 }
 
 fn cpu_selftest(kernel: CpuKernel) -> Result<(), String> {
