@@ -73,22 +73,22 @@ fn call(name: &str, args: &[Val], eval: impl Fn(&[u32]) -> u32) -> Val {
 }
 
 fn bsig0(x: &Val) -> Val {
-    call("bsig0", &[x.clone()], |v| {
+    call("bsig0", std::slice::from_ref(x), |v| {
         v[0].rotate_right(2) ^ v[0].rotate_right(13) ^ v[0].rotate_right(22)
     })
 }
 fn bsig1(x: &Val) -> Val {
-    call("bsig1", &[x.clone()], |v| {
+    call("bsig1", std::slice::from_ref(x), |v| {
         v[0].rotate_right(6) ^ v[0].rotate_right(11) ^ v[0].rotate_right(25)
     })
 }
 fn ssig0(x: &Val) -> Val {
-    call("ssig0", &[x.clone()], |v| {
+    call("ssig0", std::slice::from_ref(x), |v| {
         v[0].rotate_right(7) ^ v[0].rotate_right(18) ^ (v[0] >> 3)
     })
 }
 fn ssig1(x: &Val) -> Val {
-    call("ssig1", &[x.clone()], |v| {
+    call("ssig1", std::slice::from_ref(x), |v| {
         v[0].rotate_right(17) ^ v[0].rotate_right(19) ^ (v[0] >> 10)
     })
 }

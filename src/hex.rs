@@ -20,7 +20,7 @@ pub fn decode(field: &'static str, text: &str) -> Result<Vec<u8>, Error> {
         .strip_prefix("0x")
         .or_else(|| text.strip_prefix("0X"))
         .unwrap_or(text);
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return Err(Error::Hex {
             field,
             reason: format!("odd number of hex digits ({})", text.len()),

@@ -44,3 +44,8 @@ pub use search::{
 };
 pub use sha256::{Digest, Midstate};
 pub use target::{CompactTarget, Target, DIFFICULTY_1};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

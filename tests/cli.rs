@@ -331,3 +331,76 @@ fn bad_input_is_one_line_and_exit_2() {
         assert!(stdout(&o).is_empty(), "{args:?}");
     }
 }
+
+/// Whether a software GPU (lavapipe) is here; with HASHRIG_REQUIRE_GPU=1 its
+/// absence fails the test instead of skipping it.
+fn lavapipe_present() -> bool {
+    let o = hashrig(&["devices", "--json"]);
+    let found = json_lines(&o)
+        .iter()
+        .any(|v| v["kind"] == "gpu" && v["name"].as_str().unwrap_or("").contains("llvmpipe"));
+    if !found {
+        assert_ne!(
+            std::env::var("HASHRIG_REQUIRE_GPU").as_deref(),
+            Ok("1"),
+            "HASHRIG_REQUIRE_GPU=1 but no llvmpipe adapter"
+        );
+        eprintln!("SKIPPED: no llvmpipe adapter (install mesa-vulkan-drivers)");
+    }
+    found
+}
+
+#[test]
+fn gpu_mine_and_bench_on_lavapipe() {
+    if !lavapipe_present() {
+        return;
+    }
+    let o = hashrig(&[
+        "mine",
+        "--backend",
+        "gpu",
+        "--device",
+        "llvmpipe",
+        "--header",
+        GENESIS,
+        "--start",
+        "2083000000",
+        "--count",
+        "1000000",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let lines = json_lines(&o);
+    assert_eq!(lines[0]["nonce"], 2_083_236_893u64);
+    assert!(lines[0]["device"].as_str().unwrap().contains("llvmpipe"));
+
+    let o = hashrig(&[
+        "bench",
+        "--backend",
+        "gpu",
+        "--device",
+        "llvmpipe",
+        "--seconds",
+        "0.5",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let lines = json_lines(&o);
+    let gpu = lines.iter().find(|v| v["type"] == "device").unwrap();
+    assert_eq!(gpu["kind"], "gpu");
+    assert!(gpu["mhs"].as_f64().unwrap() > 0.0);
+    assert_eq!(gpu["hardware_errors"], 0);
+
+    // A selector that matches nothing is a one-line error.
+    let o = hashrig(&[
+        "mine",
+        "--backend",
+        "gpu",
+        "--device",
+        "no-such-gpu",
+        "--header",
+        GENESIS,
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).lines().last().unwrap().contains("no-such-gpu"));
+}

@@ -109,8 +109,8 @@ macro_rules! quads {
 unsafe fn final_h7(work: &HeaderWork, first: u32) -> [u32; STREAMS] {
     // Rounds 0 and 1 of the second block, which see no nonce, start every stream.
     let mut after2 = work.midstate;
-    for t in 0..2 {
-        after2 = crate::sha256::round(after2, K[t].wrapping_add(work.tail[t]));
+    for (k, w) in K.iter().zip(&work.tail[..2]) {
+        after2 = crate::sha256::round(after2, k.wrapping_add(*w));
     }
     let (abef2, cdgh2) = pack(after2);
     let (mid_abef, mid_cdgh) = pack(work.midstate);
