@@ -197,14 +197,7 @@ impl Chosen {
         match self {
             Chosen::Cpu { kernel, threads } => {
                 let progress = Progress::start("cpu", None, Some(seconds));
-                let cancel = CancelToken::new();
-                let timer = {
-                    let cancel = cancel.clone();
-                    std::thread::spawn(move || {
-                        std::thread::sleep(Duration::from_secs_f64(seconds));
-                        cancel.cancel();
-                    })
-                };
+                let (cancel, timer) = cancel_after(seconds);
                 let options = cpu_options(
                     *kernel,
                     Some(*threads),
@@ -230,14 +223,8 @@ impl Chosen {
     }
 }
 
-fn bench_gpu(g: &GpuDevice, job: &Job, seconds: f64) -> Result<BenchResult> {
-    // One untimed batch first: pipeline compilation and first-use costs.
-    g.search(
-        job,
-        NonceRange::new(0, g.config().batch_nonces as u64),
-        &Default::default(),
-    )?;
-    let progress = Progress::start(g.name(), None, Some(seconds));
+/// A token that a timer thread cancels after `seconds`.
+fn cancel_after(seconds: f64) -> (CancelToken, std::thread::JoinHandle<()>) {
     let cancel = CancelToken::new();
     let timer = {
         let cancel = cancel.clone();
@@ -246,6 +233,18 @@ fn bench_gpu(g: &GpuDevice, job: &Job, seconds: f64) -> Result<BenchResult> {
             cancel.cancel();
         })
     };
+    (cancel, timer)
+}
+
+fn bench_gpu(g: &GpuDevice, job: &Job, seconds: f64) -> Result<BenchResult> {
+    // One untimed batch first: pipeline compilation and first-use costs.
+    g.search(
+        job,
+        NonceRange::new(0, g.config().batch_nonces as u64),
+        &Default::default(),
+    )?;
+    let progress = Progress::start(g.name(), None, Some(seconds));
+    let (cancel, timer) = cancel_after(seconds);
     let options = cpu_options(
         CpuKernel::fastest(),
         None,
