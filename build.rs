@@ -85,10 +85,11 @@ fn ch(e: &Val, f: &Val, g: &Val) -> Val {
         v[2] ^ (v[0] & (v[1] ^ v[2]))
     })
 }
-fn maj(a: &Val, b: &Val, c: &Val) -> Val {
-    call("maj", &[a.clone(), b.clone(), c.clone()], |v| {
-        (v[0] & v[1]) | (v[2] & (v[0] | v[1]))
-    })
+fn xor(x: &Val, y: &Val) -> Val {
+    match (x, y) {
+        (Val::Lit(x), Val::Lit(y)) => Val::Lit(x ^ y),
+        _ => Val::expr(format!("({} ^ {})", x.wgsl(), y.wgsl())),
+    }
 }
 
 /// Straight-line WGSL with `let` bindings for every intermediate.
@@ -125,15 +126,36 @@ impl Gen {
 
     /// Rounds `from..=to`; `a` is computed only up to round `a_until` (when
     /// only e of the last round is wanted, a after round t is last read as
-    /// d in round t + 4).
-    fn rounds(&mut self, s: &mut [Val; 8], w: &[Val], from: usize, to: usize, a_until: usize) {
+    /// d in round t + 4). Schedule words are written just before the round
+    /// that reads them, so that only a sixteen-word window is live at once.
+    /// Maj(a, b, c) is b ^ ((a ^ b) & (b ^ c)), where b ^ c is the previous
+    /// round's a ^ b: two operations a round instead of four.
+    fn rounds(
+        &mut self,
+        s: &mut [Val; 8],
+        w: &mut Vec<Val>,
+        from: usize,
+        to: usize,
+        a_until: usize,
+    ) {
+        let mut prev_ab: Option<Val> = None;
         for t in from..=to {
+            if w.len() <= t {
+                self.schedule(w, t);
+            }
             let [a, b, c, d, e, f, g, h] = s.clone();
             let t1 = sum(&[h, bsig1(&e), ch(&e, &f, &g), Val::Lit(K[t]), w[t].clone()]);
             let t1 = self.bind(format!("t{t}"), t1);
             let new_e = self.bind(format!("e{t}"), sum(&[d, t1.clone()]));
             let new_a = if t <= a_until {
-                let v = sum(&[t1, bsig0(&a), maj(&a, &b, &c)]);
+                let bc = prev_ab.take().unwrap_or_else(|| xor(&b, &c));
+                let ab = self.bind(format!("x{t}"), xor(&a, &b));
+                let maj = match (&b, &ab, &bc) {
+                    (Val::Lit(b), Val::Lit(ab), Val::Lit(bc)) => Val::Lit(b ^ (ab & bc)),
+                    _ => Val::expr(format!("({} ^ ({} & {}))", b.wgsl(), ab.wgsl(), bc.wgsl())),
+                };
+                prev_ab = Some(ab);
+                let v = sum(&[t1, bsig0(&a), maj]);
                 self.bind(format!("a{t}"), v)
             } else {
                 Val::Lit(0)
@@ -150,42 +172,41 @@ fn header_e60() -> String {
     };
     // Second header block: W0..W2 from the uniform, W3 the nonce, padding known.
     let mut w: Vec<Val> = vec![
-        Val::expr("hp.tail.x"),
-        Val::expr("hp.tail.y"),
-        Val::expr("hp.tail.z"),
+        Val::expr("p.tail.x"),
+        Val::expr("p.tail.y"),
+        Val::expr("p.tail.z"),
         Val::expr("w3"),
         Val::Lit(0x8000_0000),
     ];
     w.extend(std::iter::repeat_n(Val::Lit(0), 10));
     w.push(Val::Lit(640));
     // W16, W17 and the constant parts of W18, W19 come from the host.
-    w.push(Val::expr("hp.sched.x"));
-    w.push(Val::expr("hp.sched.y"));
-    w.push(g.bind("w18".into(), Val::expr("ssig0(w3) + hp.sched.z")));
-    w.push(g.bind("w19".into(), Val::expr("w3 + hp.sched.w")));
-    g.schedule(&mut w, 63);
+    w.push(Val::expr("p.sched.x"));
+    w.push(Val::expr("p.sched.y"));
+    w.push(g.bind("w18".into(), Val::expr("ssig0(w3) + p.sched.z")));
+    w.push(g.bind("w19".into(), Val::expr("w3 + p.sched.w")));
     // Round 3 reduces to two additions; rounds 0..2 were done on the host.
     let mut s = [
-        g.bind("a3".into(), Val::expr("w3 + hp.bases.x")),
-        Val::expr("hp.after3_lo.x"),
-        Val::expr("hp.after3_lo.y"),
-        Val::expr("hp.after3_lo.z"),
-        g.bind("e3".into(), Val::expr("w3 + hp.bases.y")),
-        Val::expr("hp.after3_hi.x"),
-        Val::expr("hp.after3_hi.y"),
-        Val::expr("hp.after3_hi.z"),
+        g.bind("a3".into(), Val::expr("w3 + p.bases.x")),
+        Val::expr("p.after3_lo.x"),
+        Val::expr("p.after3_lo.y"),
+        Val::expr("p.after3_lo.z"),
+        g.bind("e3".into(), Val::expr("w3 + p.bases.y")),
+        Val::expr("p.after3_hi.x"),
+        Val::expr("p.after3_hi.y"),
+        Val::expr("p.after3_hi.z"),
     ];
-    g.rounds(&mut s, &w, 4, 63, 63);
+    g.rounds(&mut s, &mut w, 4, 63, 63);
     // The first digest is the second hash's message.
     let mid = [
-        "hp.midstate_lo.x",
-        "hp.midstate_lo.y",
-        "hp.midstate_lo.z",
-        "hp.midstate_lo.w",
-        "hp.midstate_hi.x",
-        "hp.midstate_hi.y",
-        "hp.midstate_hi.z",
-        "hp.midstate_hi.w",
+        "p.midstate_lo.x",
+        "p.midstate_lo.y",
+        "p.midstate_lo.z",
+        "p.midstate_lo.w",
+        "p.midstate_hi.x",
+        "p.midstate_hi.y",
+        "p.midstate_hi.z",
+        "p.midstate_hi.w",
     ];
     let mut w: Vec<Val> = Vec::new();
     for (i, m) in mid.iter().enumerate() {
@@ -196,9 +217,8 @@ fn header_e60() -> String {
     w.extend(std::iter::repeat_n(Val::Lit(0), 6));
     w.push(Val::Lit(256));
     g.prefix = "f";
-    g.schedule(&mut w, 60);
     let mut s = IV.map(Val::Lit);
-    g.rounds(&mut s, &w, 0, 60, 56);
+    g.rounds(&mut s, &mut w, 0, 60, 56);
     let _ = writeln!(g.out, "    return {};", s[4].wgsl());
     g.out
 }
@@ -209,10 +229,9 @@ fn compress() -> String {
         prefix: "",
     };
     let mut w: Vec<Val> = (0..16).map(|i| Val::expr(format!("m[{i}]"))).collect();
-    g.schedule(&mut w, 63);
     let init: [Val; 8] = std::array::from_fn(|i| Val::expr(format!("s[{i}]")));
     let mut s = init.clone();
-    g.rounds(&mut s, &w, 0, 63, 63);
+    g.rounds(&mut s, &mut w, 0, 63, 63);
     let out: Vec<String> = (0..8)
         .map(|i| sum(&[s[i].clone(), init[i].clone()]).wgsl())
         .collect();

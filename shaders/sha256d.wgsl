@@ -60,24 +60,22 @@ fn bswap(x: u32) -> u32 {
 
 // e after round 60 of the final hash for the nonce whose byte-swapped value
 // is w3; H7 = e60 + IV[7] (rounds 61..63 only shift it into h).
-fn header_e60(w3: u32) -> u32 {
+fn header_e60(w3: u32, p: HeaderParams) -> u32 {
 //@header_e60
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn search_header(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let invocation = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
-    let per = hp.batch.z;
-    let first = invocation * per;
-    for (var i = 0u; i < per; i = i + 1u) {
-        let offset = first + i;
-        if (offset >= hp.batch.y) {
-            break;
-        }
-        let h7 = header_e60(bswap(hp.batch.x + offset)) + 0x5be0cd19u;
-        if (bswap(h7) <= hp.tail.w) {
+    // One copy of the uniform per invocation, read from registers below.
+    let p = hp;
+    let first = invocation * p.batch.z;
+    let last = min(first + p.batch.z, p.batch.y);
+    for (var offset = first; offset < last; offset = offset + 1u) {
+        let h7 = header_e60(bswap(p.batch.x + offset), p) + 0x5be0cd19u;
+        if (bswap(h7) <= p.tail.w) {
             let slot = atomicAdd(&results[0], 1u);
-            if (slot < hp.batch.w) {
+            if (slot < p.batch.w) {
                 atomicStore(&results[slot + 1u], offset);
             }
         }

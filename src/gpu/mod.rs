@@ -506,8 +506,9 @@ impl GpuDevice {
                 let slot = &self.slots[slot_index];
                 let invocations = count.div_ceil(per);
                 let groups = invocations.div_ceil(WORKGROUP_SIZE);
-                let gx = groups.min(65_535);
-                let gy = groups.div_ceil(gx);
+                // The fewest rows under the per-dimension limit, split evenly.
+                let gy = groups.div_ceil(65_535);
+                let gx = groups.div_ceil(gy);
                 let mut encoder =
                     self.device
                         .create_command_encoder(&wgpu::CommandEncoderDescriptor {

@@ -1,0 +1,257 @@
+//! GPU throughput of hashrig's kernel beside a plain baseline kernel, on
+//! the same adapter in the same run, so that their ratio comes from one
+//! measurement.
+//!
+//! The baseline is the textbook SHA-256d kernel: the first 64 header bytes
+//! folded into a midstate, both compressions of every nonce written out in
+//! full (64 rounds, 48 schedule words each, no constant folding), the whole
+//! 256-bit hash compared with the target (no early exit), one nonce per
+//! invocation and 1,048,576 nonces per dispatch.
+//!
+//! The adapter is the one `HASHRIG_DEVICE` names, else the first one found
+//! (lavapipe on a machine without a GPU). With no adapter at all the bench
+//! prints why and measures nothing.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use hashrig::gpu::{adapters, select, GpuDevice, LaunchConfig};
+use hashrig::sha256::{IV, K};
+use hashrig::{Header, HeaderJob, Job, Midstate, NonceRange, SearchOptions};
+
+const GENESIS: &str = "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c";
+const BASELINE_NONCES: u32 = 1 << 20;
+const WORKGROUP: u32 = 64;
+
+/// One compression written out: `state` names eight u32 expressions, `w`
+/// sixteen message-word expressions; the result lands in `out0..out7`.
+fn plain_compress(src: &mut String, tag: &str, state: [String; 8], w: [String; 16], out: &str) {
+    for (i, expr) in w.iter().enumerate() {
+        writeln!(src, "    let {tag}w{i} = {expr};").unwrap();
+    }
+    for t in 16..64 {
+        writeln!(
+            src,
+            "    let {tag}w{t} = ssig1({tag}w{}) + {tag}w{} + ssig0({tag}w{}) + {tag}w{};",
+            t - 2,
+            t - 7,
+            t - 15,
+            t - 16
+        )
+        .unwrap();
+    }
+    for (v, s) in ["a", "b", "c", "d", "e", "f", "g", "h"].iter().zip(&state) {
+        writeln!(src, "    var {tag}{v} = {s};").unwrap();
+    }
+    for (t, k) in K.iter().enumerate() {
+        writeln!(
+            src,
+            "    {{ let t1 = {tag}h + bsig1({tag}e) + ch({tag}e, {tag}f, {tag}g) + 0x{k:08x}u + {tag}w{t}; \
+             let t2 = bsig0({tag}a) + maj({tag}a, {tag}b, {tag}c); \
+             {tag}h = {tag}g; {tag}g = {tag}f; {tag}f = {tag}e; {tag}e = {tag}d + t1; \
+             {tag}d = {tag}c; {tag}c = {tag}b; {tag}b = {tag}a; {tag}a = t1 + t2; }}"
+        )
+        .unwrap();
+    }
+    for (i, (v, s)) in ["a", "b", "c", "d", "e", "f", "g", "h"]
+        .iter()
+        .zip(&state)
+        .enumerate()
+    {
+        writeln!(src, "    let {out}{i} = {s} + {tag}{v};").unwrap();
+    }
+}
+
+/// The plain SHA-256d header kernel described at the top of this file.
+fn baseline_wgsl() -> String {
+    let mut src = String::from(
+        "struct Params { mid: array<vec4<u32>, 2>, tail: vec4<u32>, goal: array<vec4<u32>, 2> }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> found: array<atomic<u32>>;
+fn rotr(x: u32, n: u32) -> u32 { return (x >> n) | (x << (32u - n)); }
+fn bsig0(x: u32) -> u32 { return rotr(x, 2u) ^ rotr(x, 13u) ^ rotr(x, 22u); }
+fn bsig1(x: u32) -> u32 { return rotr(x, 6u) ^ rotr(x, 11u) ^ rotr(x, 25u); }
+fn ssig0(x: u32) -> u32 { return rotr(x, 7u) ^ rotr(x, 18u) ^ (x >> 3u); }
+fn ssig1(x: u32) -> u32 { return rotr(x, 17u) ^ rotr(x, 19u) ^ (x >> 10u); }
+fn ch(e: u32, f: u32, g: u32) -> u32 { return (e & f) ^ (~e & g); }
+fn maj(a: u32, b: u32, c: u32) -> u32 { return (a & b) ^ (a & c) ^ (b & c); }
+fn bswap(x: u32) -> u32 { return (x << 24u) | ((x << 8u) & 0xff0000u) | ((x >> 8u) & 0xff00u) | (x >> 24u); }
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let nonce = p.tail.w + gid.x;
+",
+    );
+    let mid: [String; 8] = std::array::from_fn(|i| format!("p.mid[{}][{}]", i / 4, i % 4));
+    let mut block: [String; 16] = std::array::from_fn(|_| "0u".to_string());
+    block[0] = "p.tail.x".into();
+    block[1] = "p.tail.y".into();
+    block[2] = "p.tail.z".into();
+    block[3] = "bswap(nonce)".into();
+    block[4] = "0x80000000u".into();
+    block[15] = "640u".into();
+    plain_compress(&mut src, "x", mid, block, "s");
+    let iv: [String; 8] = std::array::from_fn(|i| format!("0x{:08x}u", IV[i]));
+    let mut second: [String; 16] = std::array::from_fn(|_| "0u".to_string());
+    for (i, w) in second.iter_mut().enumerate().take(8) {
+        *w = format!("s{i}");
+    }
+    second[8] = "0x80000000u".into();
+    second[15] = "256u".into();
+    plain_compress(&mut src, "y", iv, second, "h");
+    // The full little-endian 256-bit comparison, most significant word first.
+    src.push_str("    var meets = true;\n    var decided = false;\n");
+    for i in (0..8).rev() {
+        writeln!(
+            src,
+            "    if (!decided) {{ let v = bswap(h{i}); let t = p.goal[{}][{}]; \
+             if (v < t) {{ decided = true; }} else if (v > t) {{ meets = false; decided = true; }} }}",
+            i / 4,
+            i % 4
+        )
+        .unwrap();
+    }
+    src.push_str(
+        "    if (meets) { let slot = atomicAdd(&found[0], 1u); if (slot < 64u) { atomicStore(&found[slot + 1u], nonce); } }\n}\n",
+    );
+    src
+}
+
+/// The baseline kernel on its own device, ready to dispatch.
+struct Baseline {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    pipeline: wgpu::ComputePipeline,
+    bind: wgpu::BindGroup,
+    found: wgpu::Buffer,
+}
+
+impl Baseline {
+    fn new(adapter_name: &str, header: &Header) -> Baseline {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+        let adapter = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
+            .into_iter()
+            .find(|a| a.get_info().name == adapter_name)
+            .expect("the adapter is still there");
+        let (device, queue) =
+            pollster::block_on(adapter.request_device(&Default::default())).expect("device opens");
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("baseline"),
+            source: wgpu::ShaderSource::Wgsl(baseline_wgsl().into()),
+        });
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some("baseline"),
+            layout: None,
+            module: &module,
+            entry_point: Some("main"),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        let bytes = header.to_bytes();
+        let word = |i: usize| u32::from_be_bytes(bytes[64 + 4 * i..68 + 4 * i].try_into().unwrap());
+        let mid = Midstate::of_prefix(&bytes[..64]).state;
+        // The header's own target, as eight words, most significant first
+        // within the comparison above (word i is the hash's word i).
+        let target = HeaderJob::from_header(*header).unwrap().target;
+        let t = target.to_be_bytes();
+        let mut target_words = [0u32; 8];
+        for (i, w) in target_words.iter_mut().enumerate() {
+            // Hash word i read little-endian is bytes 4i..4i+4 of the
+            // little-endian hash, i.e. bytes 28-4i..32-4i of the big-endian one.
+            *w = u32::from_be_bytes(t[28 - 4 * i..32 - 4 * i].try_into().unwrap());
+        }
+        let mut params = Vec::<u32>::new();
+        params.extend(mid);
+        params.extend([word(0), word(1), word(2), 0]);
+        params.extend(target_words);
+        let uniform = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("baseline params"),
+            size: 4 * params.len() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        queue.write_buffer(&uniform, 0, &u32s_to_bytes(&params));
+        let found = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("baseline found"),
+            size: 4 * 65,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("baseline"),
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: uniform.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: found.as_entire_binding(),
+                },
+            ],
+        });
+        Baseline {
+            device,
+            queue,
+            pipeline,
+            bind,
+            found,
+        }
+    }
+
+    /// One dispatch of `BASELINE_NONCES` nonces, waited for.
+    fn dispatch(&self) {
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        encoder.clear_buffer(&self.found, 0, None);
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            pass.set_pipeline(&self.pipeline);
+            pass.set_bind_group(0, &self.bind, &[]);
+            pass.dispatch_workgroups(BASELINE_NONCES / WORKGROUP, 1, 1);
+        }
+        let index = self.queue.submit([encoder.finish()]);
+        self.device
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(index),
+                timeout: None,
+            })
+            .expect("dispatch finishes");
+    }
+}
+
+fn u32s_to_bytes(words: &[u32]) -> Vec<u8> {
+    words.iter().flat_map(|w| w.to_le_bytes()).collect()
+}
+
+fn gpu_kernels(c: &mut Criterion) {
+    let all = adapters();
+    let chosen = select(&all, &[]).expect("valid HASHRIG_DEVICE");
+    let Some(entry) = chosen.first().or(all.first()).cloned() else {
+        eprintln!("gpu_kernels: no GPU adapter found; nothing measured");
+        return;
+    };
+    let header = Header::from_hex(GENESIS).unwrap();
+    let baseline = Baseline::new(&entry.info.name, &header);
+    let hashrig = GpuDevice::open(&entry, LaunchConfig::default()).expect("device opens");
+    let job = Job::from(HeaderJob::from_header(header).unwrap());
+    let nonces = 4 * hashrig.config().batch_nonces as u64;
+
+    let mut group = c.benchmark_group(format!("sha256d_gpu {}", entry.info.name));
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(8));
+    group.throughput(Throughput::Elements(BASELINE_NONCES as u64));
+    group.bench_function("plain_baseline", |b| b.iter(|| baseline.dispatch()));
+    group.throughput(Throughput::Elements(nonces));
+    group.bench_function("hashrig", |b| {
+        b.iter(|| {
+            hashrig
+                .search(&job, NonceRange::new(0, nonces), &SearchOptions::default())
+                .unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, gpu_kernels);
+criterion_main!(benches);
