@@ -108,6 +108,16 @@ impl Job {
         }
     }
 
+    /// The same job at another target.
+    pub fn with_target(&self, target: Target) -> Job {
+        let mut job = self.clone();
+        match &mut job {
+            Job::Header(j) => j.target = target,
+            Job::Generic(j) => j.target = target,
+        }
+        job
+    }
+
     /// The reference digest for `nonce` (which must lie in the nonce space).
     pub fn digest(&self, nonce: u64) -> Digest {
         match self {

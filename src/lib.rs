@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 
 pub mod cpu;
+pub mod engine;
 mod error;
 #[cfg(feature = "gpu")]
 pub mod gpu;

@@ -196,17 +196,34 @@ pub fn search(
         Some(k) => k.require()?,
         None => CpuKernel::fastest(),
     };
-    let fns = kernel.fns().expect("checked by require or calibration");
     let threads = options
         .threads
         .unwrap_or_else(rayon::current_num_threads)
         .max(1);
-    let pool = rayon::ThreadPoolBuilder::new()
+    let pool = thread_pool(threads)?;
+    search_in(&pool, kernel, job, range, options)
+}
+
+/// A pool of `threads` hashing threads.
+pub(crate) fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, Error> {
+    rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(|i| format!("hashrig-cpu-{i}"))
         .build()
-        .map_err(|e| Error::Invalid(format!("cannot start {threads} threads: {e}")))?;
+        .map_err(|e| Error::Invalid(format!("cannot start {threads} threads: {e}")))
+}
 
+/// [`search`] on an existing pool with a supported `kernel`; the range
+/// must already be checked.
+pub(crate) fn search_in(
+    pool: &rayon::ThreadPool,
+    kernel: CpuKernel,
+    job: &Job,
+    range: NonceRange,
+    options: &SearchOptions,
+) -> Result<SearchReport, Error> {
+    let fns = kernel.fns().expect("checked by require or calibration");
+    let threads = pool.current_num_threads();
     let prepared = Prepared::new(job);
     let chunk = match job {
         Job::Header(_) => HEADER_CHUNK,

@@ -5,7 +5,7 @@
 
 pub mod shader;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -187,13 +187,17 @@ fn split_selectors(s: &str) -> Vec<String> {
 pub struct LaunchConfig {
     /// Nonces each invocation tests.
     pub nonces_per_invocation: u32,
-    /// Nonces per dispatch.
+    /// Nonces in the first dispatch; later ones adapt to `batch_time`.
     pub batch_nonces: u32,
     /// Candidate slots in the results buffer; a batch with more candidates
     /// is searched again on the CPU.
     pub result_capacity: u32,
     /// How long a batch may take before the device counts as hung.
     pub batch_timeout: Duration,
+    /// The batch duration aimed at: the batch size adapts after every batch
+    /// so that a batch takes about this long (it bounds how soon a search
+    /// notices cancellation and stays clear of driver watchdogs).
+    pub batch_time: Duration,
 }
 
 impl Default for LaunchConfig {
@@ -203,6 +207,7 @@ impl Default for LaunchConfig {
             batch_nonces: 1 << 22,
             result_capacity: 1024,
             batch_timeout: Duration::from_secs(20),
+            batch_time: Duration::from_millis(20),
         }
     }
 }
@@ -229,6 +234,17 @@ pub struct GpuDevice {
     /// The first uncaptured error or device loss, reported at the next batch.
     fault: Arc<Mutex<Option<String>>>,
     hardware_errors: AtomicU64,
+    /// Nonces in the next batch.
+    batch: AtomicU32,
+}
+
+/// What [`GpuDevice::scan`] found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scan {
+    /// Nonces the kernel reported, not yet verified.
+    pub candidates: Vec<u64>,
+    /// Nonces searched, from the start of the range.
+    pub searched: u64,
 }
 
 fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
@@ -395,7 +411,32 @@ impl GpuDevice {
             slots,
             fault,
             hardware_errors: AtomicU64::new(0),
+            batch: AtomicU32::new(config.batch_nonces.max(1)),
         })
+    }
+
+    /// Known answer: a real mainnet block (100,000) at an easy target (10
+    /// zero bits), searched over 200,000 nonces around its real nonce, must
+    /// give exactly the CPU's solution set with no hardware error.
+    pub fn self_test(&self) -> Result<(), Error> {
+        let header = crate::Header::from_hex("0100000050120119172a610421a6c3011dd330d9df07b63616c2cc1f1cd00200000000006657a9252aacd5c0b2940996ecff952228c3067cc38d4885efb5a4ac4247e9f337221b4d4c86041b0f2b5710")?;
+        let job = Job::from(crate::HeaderJob::new(
+            header,
+            crate::Target::from_leading_zero_bits(10)?,
+        ));
+        let range = NonceRange::new(header.nonce as u64 - 100_000, 200_000);
+        let want = crate::search(&job, range, &SearchOptions::default())?;
+        let errors_before = self.hardware_errors();
+        let got = self.search(&job, range, &SearchOptions::default())?;
+        let errors = self.hardware_errors() - errors_before;
+        if got.solutions != want.solutions || errors != 0 {
+            return Err(self.error(format!(
+                "self-test found {} solutions ({errors} hardware errors), the CPU {}",
+                got.solutions.len(),
+                want.solutions.len()
+            )));
+        }
+        Ok(())
     }
 
     /// The adapter's display name.
@@ -430,18 +471,73 @@ impl GpuDevice {
     /// Searches `range` of `job` and returns every verified solution (the
     /// lowest only with `stop_at_first`). Honours `cancel` and `progress`
     /// from `options`; `kernel` and `threads` there choose the CPU kernel
-    /// used if a batch overflows the results buffer.
+    /// used if a batch overflows the results buffer. Candidates that fail
+    /// verification are counted in [`hardware_errors`](Self::hardware_errors)
+    /// and never returned.
     pub fn search(
         &self,
         job: &Job,
         range: NonceRange,
         options: &SearchOptions,
     ) -> Result<SearchReport, Error> {
+        let started = Instant::now();
+        let scan = self.scan(job, range, options)?;
+        let mut solutions: Vec<Solution> = Vec::new();
+        let end = range.start + range.count;
+        for nonce in scan.candidates {
+            if !(range.start..end).contains(&nonce) {
+                // An offset outside the batch cannot be a real answer.
+                self.hardware_errors.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            match verify_candidate(job, &self.name, nonce) {
+                Ok(Some(s)) => solutions.push(s),
+                Ok(None) => {}
+                Err(Error::KernelMismatch { .. }) => {
+                    self.hardware_errors.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        solutions.sort();
+        solutions.dedup();
+        if options.stop_at_first {
+            solutions.truncate(1);
+        }
+        let cancelled = options.cancel.as_ref().is_some_and(|c| c.is_cancelled());
+        Ok(SearchReport {
+            solutions,
+            hashes: scan.searched,
+            elapsed: started.elapsed(),
+            cancelled,
+            kernel: options.kernel.unwrap_or(CpuKernel::Soft),
+            threads: 0,
+        })
+    }
+
+    /// The nonces per batch now: the configured size at first, then
+    /// adjusted after every batch towards `batch_time`.
+    pub fn batch_nonces(&self) -> u32 {
+        self.batch.load(Ordering::Relaxed)
+    }
+
+    /// The kernel's raw answer for `range`: every nonce it reports as
+    /// passing the job's early exit (unverified and unchecked: a faulty
+    /// device may even report nonces outside the range), in batch order, and how
+    /// many nonces from `range.start` were searched (all of them unless
+    /// cancelled; a batch is searched whole or not at all). A batch with
+    /// more candidates than the results buffer holds is searched again on
+    /// the CPU, whose verified solutions stand in for its candidates.
+    pub fn scan(
+        &self,
+        job: &Job,
+        range: NonceRange,
+        options: &SearchOptions,
+    ) -> Result<Scan, Error> {
         range.check(job)?;
         self.check_fault()?;
-        let started = Instant::now();
         let per = self.config.nonces_per_invocation.max(1);
-        let batch = self.config.batch_nonces.max(per);
+        let granule = per * WORKGROUP_SIZE;
         let cap = self.config.result_capacity;
         let header_work = match job {
             Job::Header(j) => Some(HeaderWork::new(j)),
@@ -489,16 +585,18 @@ impl GpuDevice {
         };
 
         let cancelled = || options.cancel.as_ref().is_some_and(|c| c.is_cancelled());
-        let mut solutions: Vec<Solution> = Vec::new();
-        let mut hashes = 0u64;
+        let mut candidates: Vec<u64> = Vec::new();
+        let mut searched = 0u64;
         let mut next = 0u64; // offset of the next batch to submit
         let mut in_flight: std::collections::VecDeque<(usize, u64, u32, wgpu::SubmissionIndex)> =
             Default::default();
         let mut slot_turn = 0usize;
         let mut stop = false;
+        let mut last_done: Option<Instant> = None;
         loop {
             // Keep two batches queued.
             while !stop && in_flight.len() < 2 && next < range.count && !cancelled() {
+                let batch = self.batch_nonces().max(granule);
                 let count = (range.count - next).min(batch as u64) as u32;
                 let first = range.start + next;
                 let slot_index = slot_turn % 2;
@@ -550,11 +648,17 @@ impl GpuDevice {
                 break;
             };
             let offsets = self.read_results(&self.slots[slot_index], index)?;
-            hashes += count as u64;
+            // With the next batch already queued, the time between two
+            // completions is one batch's time on the device.
+            let now = Instant::now();
+            if let (Some(prev), false) = (last_done, in_flight.is_empty()) {
+                self.adapt_batch(count, now - prev, granule);
+            }
+            last_done = Some(now);
+            searched += count as u64;
             if let Some(p) = &options.progress {
                 p.fetch_add(count as u64, Ordering::Relaxed);
             }
-            let mut nonces: Vec<u64> = Vec::new();
             if offsets.len() as u64 > cap as u64 {
                 // More candidates than slots: search this batch again on the CPU.
                 let cpu = SearchOptions {
@@ -563,44 +667,32 @@ impl GpuDevice {
                     ..Default::default()
                 };
                 let again = crate::search(job, NonceRange::new(first, count as u64), &cpu)?;
-                solutions.extend(again.solutions);
+                candidates.extend(again.solutions.iter().map(|s| s.nonce));
             } else {
-                nonces.extend(offsets.iter().map(|&o| first + o as u64));
+                candidates.extend(offsets.iter().map(|&o| first.wrapping_add(o as u64)));
             }
-            for nonce in nonces {
-                if nonce >= first + count as u64 {
-                    self.hardware_errors.fetch_add(1, Ordering::Relaxed);
-                    continue;
-                }
-                match verify_candidate(job, &self.name, nonce) {
-                    Ok(Some(s)) => solutions.push(s),
-                    Ok(None) => {}
-                    Err(Error::KernelMismatch { .. }) => {
-                        self.hardware_errors.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            if options.stop_at_first && !solutions.is_empty() {
+            if options.stop_at_first && !candidates.is_empty() {
                 stop = true;
             }
             if cancelled() {
                 stop = true;
             }
         }
-        solutions.sort();
-        solutions.dedup();
-        if options.stop_at_first {
-            solutions.truncate(1);
-        }
-        Ok(SearchReport {
-            solutions,
-            hashes,
-            elapsed: started.elapsed(),
-            cancelled: cancelled(),
-            kernel: CpuKernel::Soft,
-            threads: 0,
+        Ok(Scan {
+            candidates,
+            searched,
         })
+    }
+
+    /// Moves the batch size towards `batch_time` after a batch of `count`
+    /// nonces took `took`, by at most a factor of four a step.
+    fn adapt_batch(&self, count: u32, took: Duration, granule: u32) {
+        let target = self.config.batch_time.as_secs_f64();
+        let ratio = (target / took.as_secs_f64().max(1e-6)).clamp(0.25, 4.0);
+        let want = (count as f64 * ratio) as u64;
+        let max = (u32::MAX / 2) as u64;
+        let rounded = (want / granule as u64).max(1) * granule as u64;
+        self.batch.store(rounded.min(max) as u32, Ordering::Relaxed);
     }
 
     /// Waits for a batch and reads its candidate count and offsets. The

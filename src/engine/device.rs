@@ -1,0 +1,199 @@
+//! What the engine drives: the [`Device`] interface, and its CPU and GPU
+//! implementations. Test doubles (slow, failing, hanging or lying devices)
+//! implement the same trait.
+
+use crate::search::{search_in, thread_pool};
+use crate::{CancelToken, CpuKernel, Error, Job, NonceRange, SearchOptions};
+
+/// What kind of hardware a device is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DeviceKind {
+    /// The CPU backend.
+    Cpu,
+    /// A GPU through wgpu.
+    Gpu,
+    /// Anything else that implements [`Device`].
+    Other,
+}
+
+impl DeviceKind {
+    /// `"cpu"`, `"gpu"` or `"other"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            DeviceKind::Cpu => "cpu",
+            DeviceKind::Gpu => "gpu",
+            DeviceKind::Other => "other",
+        }
+    }
+}
+
+/// What a device reports for one range.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Found {
+    /// Every nonce whose hash the device found to meet the job's target.
+    /// The engine verifies each one; a nonce that does not verify counts
+    /// as a hardware error of the device.
+    pub candidates: Vec<u64>,
+    /// How many nonces from the start of the range were searched: the whole
+    /// range, or less when the search was cancelled. The rest goes back to
+    /// the engine's pool.
+    pub searched: u64,
+}
+
+/// A hashing device the engine can drive: one thread of the engine calls
+/// [`search`](Device::search) repeatedly with ranges sized from the
+/// device's measured rate.
+pub trait Device: Send {
+    /// The name shown in statistics and messages.
+    fn name(&self) -> String;
+
+    /// The kind of hardware.
+    fn kind(&self) -> DeviceKind;
+
+    /// A first guess of the rate in hashes per second, used to size the
+    /// first ranges before any is measured.
+    fn nominal_rate(&self) -> f64;
+
+    /// Searches `range` of `job` and reports every nonce whose hash meets
+    /// `job.target()` (the engine passes an easier target than the one it
+    /// mines for, so that proofs of work come back regularly). Returns
+    /// within about one batch when `cancel` is set, with `searched` saying
+    /// how far it got. An error takes the device out of service.
+    fn search(
+        &mut self,
+        job: &Job,
+        range: NonceRange,
+        cancel: &CancelToken,
+    ) -> Result<Found, Error>;
+}
+
+/// The CPU backend as an engine device: a pool of hashing threads and the
+/// fastest (or a chosen) kernel.
+pub struct CpuDevice {
+    pool: rayon::ThreadPool,
+    kernel: CpuKernel,
+    name: String,
+}
+
+impl CpuDevice {
+    /// A device with `threads` hashing threads (every core when `None`) and
+    /// `kernel` (the fastest supported one when `None`).
+    pub fn new(threads: Option<usize>, kernel: Option<CpuKernel>) -> Result<Self, Error> {
+        let kernel = match kernel {
+            Some(k) => k.require()?,
+            None => CpuKernel::fastest(),
+        };
+        let threads = threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .max(1);
+        Ok(CpuDevice {
+            pool: thread_pool(threads)?,
+            kernel,
+            name: format!("cpu ({}, {threads} threads)", kernel.name()),
+        })
+    }
+
+    /// The kernel in use.
+    pub fn kernel(&self) -> CpuKernel {
+        self.kernel
+    }
+
+    /// Hashing threads.
+    pub fn threads(&self) -> usize {
+        self.pool.current_num_threads()
+    }
+}
+
+impl Device for CpuDevice {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn kind(&self) -> DeviceKind {
+        DeviceKind::Cpu
+    }
+
+    fn nominal_rate(&self) -> f64 {
+        let one = crate::cpu::calibrate()
+            .rates
+            .iter()
+            .find(|(k, _)| *k == self.kernel)
+            .map_or(1e6, |r| r.1);
+        one * self.threads() as f64
+    }
+
+    fn search(
+        &mut self,
+        job: &Job,
+        range: NonceRange,
+        cancel: &CancelToken,
+    ) -> Result<Found, Error> {
+        range.check(job)?;
+        // Pieces of a few milliseconds, searched whole, so that `searched`
+        // is exact and cancellation is prompt.
+        let piece = (self.threads() as u64) << 16;
+        let options = SearchOptions::default();
+        let mut found = Found::default();
+        while found.searched < range.count && !cancel.is_cancelled() {
+            let count = piece.min(range.count - found.searched);
+            let part = NonceRange::new(range.start + found.searched, count);
+            let report = search_in(&self.pool, self.kernel, job, part, &options)?;
+            found
+                .candidates
+                .extend(report.solutions.iter().map(|s| s.nonce));
+            found.searched += count;
+        }
+        Ok(found)
+    }
+}
+
+/// A GPU as an engine device.
+#[cfg(feature = "gpu")]
+pub struct GpuWorker {
+    gpu: crate::gpu::GpuDevice,
+}
+
+#[cfg(feature = "gpu")]
+impl GpuWorker {
+    /// Wraps an opened GPU.
+    pub fn new(gpu: crate::gpu::GpuDevice) -> Self {
+        GpuWorker { gpu }
+    }
+
+    /// The GPU.
+    pub fn gpu(&self) -> &crate::gpu::GpuDevice {
+        &self.gpu
+    }
+}
+
+#[cfg(feature = "gpu")]
+impl Device for GpuWorker {
+    fn name(&self) -> String {
+        self.gpu.name().to_string()
+    }
+
+    fn kind(&self) -> DeviceKind {
+        DeviceKind::Gpu
+    }
+
+    fn nominal_rate(&self) -> f64 {
+        self.gpu.batch_nonces() as f64 / self.gpu.config().batch_time.as_secs_f64().max(1e-3)
+    }
+
+    fn search(
+        &mut self,
+        job: &Job,
+        range: NonceRange,
+        cancel: &CancelToken,
+    ) -> Result<Found, Error> {
+        let options = SearchOptions {
+            cancel: Some(cancel.clone()),
+            ..Default::default()
+        };
+        let scan = self.gpu.scan(job, range, &options)?;
+        Ok(Found {
+            candidates: scan.candidates,
+            searched: scan.searched,
+        })
+    }
+}

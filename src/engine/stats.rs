@@ -1,0 +1,172 @@
+//! Per-device statistics: claimed hashrate over sliding windows, and the
+//! effective hashrate that the verified proofs of work imply.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use super::{DeviceKind, JobId};
+
+/// What a device is doing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeviceState {
+    /// Waiting for work (no job, or the job's nonces are all handed out).
+    Idle,
+    /// Searching.
+    Hashing,
+    /// The engine is paused.
+    Paused,
+    /// Out of service, with the reason.
+    Failed(String),
+}
+
+impl DeviceState {
+    /// `"idle"`, `"hashing"`, `"paused"` or `"failed"`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DeviceState::Idle => "idle",
+            DeviceState::Hashing => "hashing",
+            DeviceState::Paused => "paused",
+            DeviceState::Failed(_) => "failed",
+        }
+    }
+}
+
+/// One device's statistics. Rates are in hashes per second.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeviceStats {
+    /// The device's name.
+    pub name: String,
+    /// Its kind.
+    pub kind: DeviceKind,
+    /// What it is doing.
+    pub state: DeviceState,
+    /// Nonces searched, as the device reports them.
+    pub hashes: u64,
+    /// Claimed rate over the last 5 seconds.
+    pub rate_5s: f64,
+    /// Claimed rate over the last 60 seconds.
+    pub rate_60s: f64,
+    /// Claimed rate since the device first hashed.
+    pub rate_avg: f64,
+    /// The rate the verified proofs imply since the device first hashed:
+    /// proofs found divided by the chance that one hash is a proof. It
+    /// does not depend on what the device claims, so a device that hashes
+    /// wrongly or drops results shows a lower effective than claimed rate.
+    pub effective_rate: f64,
+    /// Verified proofs (hashes meeting the engine's easier proof target).
+    pub proofs: u64,
+    /// The proofs expected for the hashes claimed.
+    pub expected_proofs: f64,
+    /// Verified solutions of current jobs.
+    pub solutions: u64,
+    /// Verified solutions of jobs already replaced when they came in.
+    pub stale: u64,
+    /// Candidates that failed verification (or lay outside the range).
+    pub hardware_errors: u64,
+    /// The job the device last started on.
+    pub job: Option<JobId>,
+    /// How long after that job was submitted the device started on it.
+    pub job_switch: Option<Duration>,
+}
+
+/// The running totals behind [`DeviceStats`].
+#[derive(Debug)]
+pub(crate) struct Meter {
+    first: Option<Instant>,
+    samples: VecDeque<(Instant, u64)>,
+    pub hashes: u64,
+    pub proofs: u64,
+    pub expected: f64,
+    /// Sum over proofs of 1 / (chance of a proof per hash).
+    pub effective_hashes: f64,
+    pub solutions: u64,
+    pub stale: u64,
+    pub hardware_errors: u64,
+}
+
+impl Meter {
+    pub fn new() -> Self {
+        Meter {
+            first: None,
+            samples: VecDeque::new(),
+            hashes: 0,
+            proofs: 0,
+            expected: 0.0,
+            effective_hashes: 0.0,
+            solutions: 0,
+            stale: 0,
+            hardware_errors: 0,
+        }
+    }
+
+    /// Marks the start of the device's first search.
+    pub fn started(&mut self, at: Instant) {
+        self.first.get_or_insert(at);
+    }
+
+    /// Records `hashes` searched at `chance` of a proof per hash.
+    pub fn searched(&mut self, hashes: u64, chance: f64) {
+        let now = Instant::now();
+        self.hashes += hashes;
+        self.expected += hashes as f64 * chance;
+        self.samples.push_back((now, hashes));
+        while self
+            .samples
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) > Duration::from_secs(60))
+        {
+            self.samples.pop_front();
+        }
+    }
+
+    /// Records a verified proof found at `chance` of a proof per hash.
+    pub fn proof(&mut self, chance: f64) {
+        self.proofs += 1;
+        self.effective_hashes += 1.0 / chance;
+    }
+
+    fn window(&self, now: Instant, span: Duration) -> f64 {
+        let Some(first) = self.first else {
+            return 0.0;
+        };
+        let hashes: u64 = self
+            .samples
+            .iter()
+            .filter(|(t, _)| now.duration_since(*t) <= span)
+            .map(|s| s.1)
+            .sum();
+        hashes as f64 / now.duration_since(first).min(span).as_secs_f64().max(1e-3)
+    }
+
+    pub fn stats(
+        &self,
+        name: String,
+        kind: DeviceKind,
+        state: DeviceState,
+        job: Option<JobId>,
+        job_switch: Option<Duration>,
+    ) -> DeviceStats {
+        let now = Instant::now();
+        let elapsed = self
+            .first
+            .map_or(0.0, |f| now.duration_since(f).as_secs_f64().max(1e-3));
+        let per_second = |x: f64| if elapsed > 0.0 { x / elapsed } else { 0.0 };
+        DeviceStats {
+            name,
+            kind,
+            state,
+            hashes: self.hashes,
+            rate_5s: self.window(now, Duration::from_secs(5)),
+            rate_60s: self.window(now, Duration::from_secs(60)),
+            rate_avg: per_second(self.hashes as f64),
+            effective_rate: per_second(self.effective_hashes),
+            proofs: self.proofs,
+            expected_proofs: self.expected,
+            solutions: self.solutions,
+            stale: self.stale,
+            hardware_errors: self.hardware_errors,
+            job,
+            job_switch,
+        }
+    }
+}
