@@ -45,7 +45,11 @@ struct Sim {
 }
 
 impl Sim {
-    fn new(name: &str, rate: f64, fault: Fault) -> (Box<dyn Device>, Arc<Mutex<Vec<NonceRange>>>) {
+    fn boxed(
+        name: &str,
+        rate: f64,
+        fault: Fault,
+    ) -> (Box<dyn Device>, Arc<Mutex<Vec<NonceRange>>>) {
         let log = Arc::new(Mutex::new(Vec::new()));
         let sim = Sim {
             name: name.into(),
@@ -189,9 +193,9 @@ fn assert_exact_cover(logs: &[Arc<Mutex<Vec<NonceRange>>>], range: NonceRange) {
 fn devices_of_very_different_speeds_cover_the_range_exactly_once() {
     let job = job(14);
     let range = NonceRange::new(1_000_003, 3_000_017);
-    let (fast, fast_log) = Sim::new("fast", 4e6, Fault::None);
-    let (slow, slow_log) = Sim::new("slow", 2e5, Fault::None);
-    let (mid, mid_log) = Sim::new("mid", 1e6, Fault::None);
+    let (fast, fast_log) = Sim::boxed("fast", 4e6, Fault::None);
+    let (slow, slow_log) = Sim::boxed("slow", 2e5, Fault::None);
+    let (mid, mid_log) = Sim::boxed("mid", 1e6, Fault::None);
     let engine = Engine::with_devices(vec![fast, slow, mid], options()).unwrap();
     let started = Instant::now();
     let id = engine.submit(Work::new(job.clone()).range(range)).unwrap();
@@ -218,8 +222,8 @@ fn devices_of_very_different_speeds_cover_the_range_exactly_once() {
 fn faulty_run(fault: Fault) -> (Vec<String>, Vec<hashrig::engine::DeviceStats>) {
     let job = job(14);
     let range = NonceRange::new(0, 2_000_000);
-    let (good, good_log) = Sim::new("good", 3e6, Fault::None);
-    let (bad, bad_log) = Sim::new("bad", 3e6, fault);
+    let (good, good_log) = Sim::boxed("good", 3e6, Fault::None);
+    let (bad, bad_log) = Sim::boxed("bad", 3e6, fault);
     let engine = Engine::with_devices(vec![good, bad], options()).unwrap();
     let id = engine.submit(Work::new(job.clone()).range(range)).unwrap();
     let (found, failed) = run_to_end(&engine, id);
@@ -263,7 +267,7 @@ fn a_device_that_drops_solutions_is_caught_by_its_proofs() {
 
 #[test]
 fn healthy_devices_show_effective_rate_close_to_claimed() {
-    let (a, _) = Sim::new("a", 3e6, Fault::None);
+    let (a, _) = Sim::boxed("a", 3e6, Fault::None);
     let engine = Engine::with_devices(vec![a], options()).unwrap();
     engine
         .submit(Work::new(job(32)).range(NonceRange::new(0, 6_000_000)))
@@ -277,8 +281,8 @@ fn healthy_devices_show_effective_rate_close_to_claimed() {
 
 #[test]
 fn replacing_a_job_moves_every_device_and_marks_late_solutions_stale() {
-    let (a, _) = Sim::new("a", 2e6, Fault::None);
-    let (b, _) = Sim::new("b", 2e6, Fault::IgnoreCancel);
+    let (a, _) = Sim::boxed("a", 2e6, Fault::None);
+    let (b, _) = Sim::boxed("b", 2e6, Fault::IgnoreCancel);
     let engine = Engine::with_devices(vec![a, b], options()).unwrap();
     let first = engine.submit(Work::new(job(8))).unwrap();
     sleep(Duration::from_millis(300));
@@ -307,7 +311,7 @@ fn replacing_a_job_moves_every_device_and_marks_late_solutions_stale() {
 fn pause_stops_hashing_and_resume_finishes_the_job() {
     let job = job(14);
     let range = NonceRange::new(0, 3_000_000);
-    let (a, log) = Sim::new("a", 2e6, Fault::None);
+    let (a, log) = Sim::boxed("a", 2e6, Fault::None);
     let engine = Engine::with_devices(vec![a], options()).unwrap();
     let id = engine.submit(Work::new(job.clone()).range(range)).unwrap();
     sleep(Duration::from_millis(200));
@@ -326,7 +330,7 @@ fn pause_stops_hashing_and_resume_finishes_the_job() {
 
 #[test]
 fn a_job_source_supplies_the_next_header_when_nonces_run_out() {
-    let (a, _) = Sim::new("a", 4e6, Fault::None);
+    let (a, _) = Sim::boxed("a", 4e6, Fault::None);
     let engine = Engine::with_devices(vec![a], options()).unwrap();
     let first = job(10);
     let time = match &first {
