@@ -40,6 +40,19 @@ pub struct Found {
     pub searched: u64,
 }
 
+/// Fixed facts about a device, shown beside its statistics.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeviceDetails {
+    /// The CPU kernel, for the CPU.
+    pub cpu_kernel: Option<CpuKernel>,
+    /// Hashing threads, for the CPU.
+    pub threads: Option<usize>,
+    /// Nonces each shader invocation tests, for a GPU.
+    pub nonces_per_invocation: Option<u32>,
+    /// Invocations per workgroup, for a GPU.
+    pub workgroup_size: Option<u32>,
+}
+
 /// A hashing device the engine can drive: one thread of the engine calls
 /// [`search`](Device::search) repeatedly with ranges sized from the
 /// device's measured rate.
@@ -49,6 +62,11 @@ pub trait Device: Send {
 
     /// The kind of hardware.
     fn kind(&self) -> DeviceKind;
+
+    /// Fixed facts shown beside the statistics.
+    fn details(&self) -> DeviceDetails {
+        DeviceDetails::default()
+    }
 
     /// A first guess of the rate in hashes per second, used to size the
     /// first ranges before any is measured.
@@ -113,6 +131,14 @@ impl Device for CpuDevice {
         DeviceKind::Cpu
     }
 
+    fn details(&self) -> DeviceDetails {
+        DeviceDetails {
+            cpu_kernel: Some(self.kernel),
+            threads: Some(self.threads()),
+            ..Default::default()
+        }
+    }
+
     fn nominal_rate(&self) -> f64 {
         let one = crate::cpu::calibrate()
             .rates
@@ -174,6 +200,14 @@ impl Device for GpuWorker {
 
     fn kind(&self) -> DeviceKind {
         DeviceKind::Gpu
+    }
+
+    fn details(&self) -> DeviceDetails {
+        DeviceDetails {
+            nonces_per_invocation: Some(self.gpu.config().nonces_per_invocation),
+            workgroup_size: Some(crate::gpu::shader::WORKGROUP_SIZE),
+            ..Default::default()
+        }
     }
 
     fn nominal_rate(&self) -> f64 {

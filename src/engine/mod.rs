@@ -41,7 +41,7 @@ use std::time::{Duration, Instant};
 
 #[cfg(feature = "gpu")]
 pub use device::GpuWorker;
-pub use device::{CpuDevice, Device, DeviceKind, Found};
+pub use device::{CpuDevice, Device, DeviceDetails, DeviceKind, Found};
 pub use stats::{DeviceState, DeviceStats};
 
 use crate::search::verify_candidate;
@@ -252,6 +252,7 @@ impl Current {
 struct DeviceSlot {
     name: String,
     kind: DeviceKind,
+    details: DeviceDetails,
     /// Measured (or at first nominal) hashes per second.
     rate: f64,
     measured: bool,
@@ -378,6 +379,7 @@ impl Engine {
             .map(|d| DeviceSlot {
                 name: d.name(),
                 kind: d.kind(),
+                details: d.details(),
                 rate: d.nominal_rate().max(1.0),
                 measured: false,
                 failed: None,
@@ -510,8 +512,14 @@ impl Engine {
                 } else {
                     DeviceState::Idle
                 };
-                d.meter
-                    .stats(d.name.clone(), d.kind, state, d.job, d.job_switch)
+                d.meter.stats(
+                    d.name.clone(),
+                    d.kind,
+                    d.details.clone(),
+                    state,
+                    d.job,
+                    d.job_switch,
+                )
             })
             .collect()
     }

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use super::{DeviceKind, JobId};
+use super::{DeviceDetails, DeviceKind, JobId};
 
 /// What a device is doing.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,6 +38,8 @@ pub struct DeviceStats {
     pub name: String,
     /// Its kind.
     pub kind: DeviceKind,
+    /// Fixed facts about it (kernel, threads, launch settings).
+    pub details: DeviceDetails,
     /// What it is doing.
     pub state: DeviceState,
     /// Nonces searched, as the device reports them.
@@ -53,6 +55,8 @@ pub struct DeviceStats {
     /// does not depend on what the device claims, so a device that hashes
     /// wrongly or drops results shows a lower effective than claimed rate.
     pub effective_rate: f64,
+    /// The hashes the verified proofs imply (the numerator of `effective_rate`).
+    pub effective_hashes: f64,
     /// Verified proofs (hashes meeting the engine's easier proof target).
     pub proofs: u64,
     /// The proofs expected for the hashes claimed.
@@ -142,6 +146,7 @@ impl Meter {
         &self,
         name: String,
         kind: DeviceKind,
+        details: DeviceDetails,
         state: DeviceState,
         job: Option<JobId>,
         job_switch: Option<Duration>,
@@ -154,12 +159,14 @@ impl Meter {
         DeviceStats {
             name,
             kind,
+            details,
             state,
             hashes: self.hashes,
             rate_5s: self.window(now, Duration::from_secs(5)),
             rate_60s: self.window(now, Duration::from_secs(60)),
             rate_avg: per_second(self.hashes as f64),
             effective_rate: per_second(self.effective_hashes),
+            effective_hashes: self.effective_hashes,
             proofs: self.proofs,
             expected_proofs: self.expected,
             solutions: self.solutions,

@@ -2,55 +2,22 @@
 //! `--threads` and `--cpu-kernel` into what hashes, and runs searches,
 //! benchmarks and self-tests on it.
 
-use std::io::Write;
-use std::sync::atomic::AtomicU64;
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Result};
-use hashrig::{
-    search, CancelToken, CpuKernel, Header, HeaderJob, Job, NonceRange, SearchReport, Target,
-};
+use hashrig::engine::{CpuUse, DeviceKind, DeviceStats, Engine, EngineOptions};
+use hashrig::{search, CpuKernel, Header, HeaderJob, Job, NonceRange, SearchOptions, Target};
 use serde_json::json;
 
 use hashrig::gpu::{self, GpuDevice, LaunchConfig};
 
-use crate::{cpu_kernel, cpu_options, BackendChoice, DeviceArgs, Progress};
+use crate::{cpu_kernel, BackendChoice, CpuChoice, DeviceArgs};
 
 /// Bitcoin's genesis header, the known answer for self-tests and the bench job.
 pub(crate) const GENESIS_HEX: &str = "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c";
-
-/// What the command line hashes on.
-pub(crate) enum Chosen {
-    Cpu {
-        kernel: CpuKernel,
-        threads: usize,
-    },
-    Gpus {
-        gpus: Vec<GpuDevice>,
-        kernel: CpuKernel,
-    },
-}
-
-/// One device's benchmark result.
-pub(crate) struct BenchResult {
-    pub name: String,
-    pub kind: &'static str,
-    pub mhs: f64,
-    pub detail: String,
-    pub extra: serde_json::Value,
-}
-
-impl BenchResult {
-    pub fn to_json(&self) -> serde_json::Value {
-        let mut v =
-            json!({"type": "device", "name": self.name, "kind": self.kind, "mhs": self.mhs});
-        if let (Some(obj), Some(extra)) = (v.as_object_mut(), self.extra.as_object()) {
-            obj.extend(extra.clone());
-        }
-        v
-    }
-}
 
 fn cpu_threads(requested: Option<usize>) -> Result<usize> {
     match requested {
@@ -61,188 +28,146 @@ fn cpu_threads(requested: Option<usize>) -> Result<usize> {
     }
 }
 
-/// Resolves the device options.
-pub(crate) fn choose(args: &DeviceArgs) -> Result<Chosen> {
+/// Starts an engine on the devices `args` choose: `--backend`, `--device`,
+/// `--cpu`, `--threads`, `--cpu-kernel`, `--batch-ms`. GPUs that fail to
+/// open or fail their self-test are left out with a warning on stderr.
+pub(crate) fn engine(args: &DeviceArgs) -> Result<Engine> {
     let threads = cpu_threads(args.threads)?;
     let kernel = cpu_kernel(args.cpu_kernel.as_deref())?;
-    if args.backend == BackendChoice::Cpu {
-        return Ok(Chosen::Cpu { kernel, threads });
+    let batch_ms = args.batch_ms;
+    if !(1..=2000).contains(&batch_ms) {
+        bail!("batch-ms: {batch_ms} is not between 1 and 2000");
     }
-    let all = gpu::adapters();
-    let selected = gpu::select(&all, &args.devices)?;
-    let mut gpus = Vec::new();
-    for entry in &selected {
-        match GpuDevice::open(entry, LaunchConfig::default())
-            .and_then(|d| d.self_test().map(|()| d))
-        {
-            Ok(d) => gpus.push(d),
-            Err(e) => eprintln!("hashrig: warning: leaving out {}: {e}", entry.label()),
+    let cpu = match (args.backend, args.cpu) {
+        (BackendChoice::Cpu, CpuChoice::Off) => {
+            bail!("cpu: --backend cpu with --cpu off leaves nothing to hash on")
         }
-    }
-    if !gpus.is_empty() {
-        return Ok(Chosen::Gpus { gpus, kernel });
-    }
-    if args.backend == BackendChoice::Gpu {
-        let why = if selected.is_empty() {
-            "no usable GPU adapter found"
-        } else {
-            "no selected GPU passed its self-test"
-        };
-        bail!("gpu: {why} (see `hashrig devices`)");
-    }
-    eprintln!("hashrig: no usable GPU adapter; hashing on the CPU");
-    Ok(Chosen::Cpu { kernel, threads })
-}
-
-impl Chosen {
-    /// Searches `range`; returns the device's name and the report.
-    pub fn search(
-        &self,
-        job: &Job,
-        range: NonceRange,
-        first: bool,
-        progress: Option<Arc<AtomicU64>>,
-        cancel: Option<CancelToken>,
-    ) -> Result<(String, SearchReport)> {
-        match self {
-            Chosen::Cpu { kernel, threads } => {
-                let options = cpu_options(*kernel, Some(*threads), first, progress, cancel);
-                Ok((
-                    format!("cpu ({kernel}, {threads} threads)"),
-                    search(job, range, &options)?,
-                ))
-            }
-            Chosen::Gpus { gpus, kernel } => {
-                // Equal shares of the range, one per GPU, searched side by side.
-                let share = range.count.div_ceil(gpus.len() as u64);
-                let results: Vec<_> = std::thread::scope(|scope| {
-                    let handles: Vec<_> = gpus
-                        .iter()
-                        .enumerate()
-                        .filter_map(|(i, g)| {
-                            let start = range.start + i as u64 * share;
-                            let count =
-                                share.min((range.start + range.count).saturating_sub(start));
-                            (count > 0).then(|| {
-                                let options = cpu_options(
-                                    *kernel,
-                                    None,
-                                    first,
-                                    progress.clone(),
-                                    cancel.clone(),
-                                );
-                                scope.spawn(move || {
-                                    g.search(job, NonceRange::new(start, count), &options)
-                                })
-                            })
-                        })
-                        .collect();
-                    handles
-                        .into_iter()
-                        .map(|h| h.join().expect("search thread"))
-                        .collect()
-                });
-                let mut report: Option<SearchReport> = None;
-                for r in results {
-                    let r = r?;
-                    report = Some(match report {
-                        None => r,
-                        Some(mut t) => {
-                            t.solutions.extend(r.solutions);
-                            t.hashes += r.hashes;
-                            t.elapsed = t.elapsed.max(r.elapsed);
-                            t
-                        }
-                    });
-                }
-                let mut report = report.expect("at least one GPU");
-                report.solutions.sort();
-                if first {
-                    report.solutions.truncate(1);
-                }
-                let names: Vec<&str> = gpus.iter().map(|g| g.name()).collect();
-                Ok((names.join(" + "), report))
-            }
-        }
-    }
-
-    /// Hashes `job` for `seconds` on each device.
-    pub fn bench(&self, job: &Job, seconds: f64) -> Result<Vec<BenchResult>> {
-        match self {
-            Chosen::Cpu { kernel, threads } => {
-                let progress = Progress::start("cpu", None, Some(seconds));
-                let (cancel, timer) = cancel_after(seconds);
-                let options = cpu_options(
-                    *kernel,
-                    Some(*threads),
-                    false,
-                    Some(progress.hashes.clone()),
-                    Some(cancel),
-                );
-                let report = search(job, NonceRange::FULL_HEADER, &options);
-                progress.finish();
-                let _ = timer.join();
-                let report = report?;
-                Ok(vec![BenchResult {
-                    name: format!("cpu: {}", cpu_name()),
-                    kind: "cpu",
-                    mhs: report.rate() / 1e6,
-                    detail: format!("{kernel}, {threads} threads"),
-                    extra: json!({"kernel": kernel.name(), "threads": threads,
-                                  "hashes": report.hashes, "seconds": report.elapsed.as_secs_f64()}),
-                }])
-            }
-            Chosen::Gpus { gpus, .. } => gpus.iter().map(|g| bench_gpu(g, job, seconds)).collect(),
-        }
-    }
-}
-
-/// A token that a timer thread cancels after `seconds`.
-fn cancel_after(seconds: f64) -> (CancelToken, std::thread::JoinHandle<()>) {
-    let cancel = CancelToken::new();
-    let timer = {
-        let cancel = cancel.clone();
-        std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_secs_f64(seconds));
-            cancel.cancel();
-        })
+        (BackendChoice::Cpu, _) | (_, CpuChoice::On) => CpuUse::On,
+        (BackendChoice::Gpu, CpuChoice::Auto) | (_, CpuChoice::Off) => CpuUse::Off,
+        (BackendChoice::Auto, CpuChoice::Auto) => CpuUse::Auto,
     };
-    (cancel, timer)
+    let options = EngineOptions {
+        cpu,
+        cpu_threads: args.threads.map(|_| threads),
+        cpu_kernel: Some(kernel),
+        gpus: args.backend != BackendChoice::Cpu,
+        devices: args.devices.clone(),
+        batch_time: Duration::from_millis(batch_ms),
+        recalibrate: args.recalibrate,
+        ..Default::default()
+    };
+    let engine = match Engine::start(options) {
+        Ok(e) => e,
+        Err(e) if args.backend == BackendChoice::Gpu && matches!(e, hashrig::Error::Device(_)) => {
+            bail!("backend gpu: no usable GPU adapter ({e})")
+        }
+        Err(e) => return Err(e.into()),
+    };
+    for w in engine.warnings() {
+        eprintln!("hashrig: warning: {w}");
+    }
+    let gpus = engine
+        .stats()
+        .iter()
+        .filter(|d| d.kind == DeviceKind::Gpu)
+        .count();
+    if gpus == 0 && args.backend == BackendChoice::Auto {
+        eprintln!("hashrig: no usable GPU; hashing on the CPU");
+    }
+    Ok(engine)
 }
 
-fn bench_gpu(g: &GpuDevice, job: &Job, seconds: f64) -> Result<BenchResult> {
-    // One untimed batch first: pipeline compilation and first-use costs.
-    g.search(
-        job,
-        NonceRange::new(0, g.config().batch_nonces as u64),
-        &Default::default(),
-    )?;
-    let progress = Progress::start(g.name(), None, Some(seconds));
-    let (cancel, timer) = cancel_after(seconds);
-    let options = cpu_options(
-        CpuKernel::fastest(),
-        None,
-        false,
-        Some(progress.hashes.clone()),
-        Some(cancel),
-    );
-    let report = g.search(job, NonceRange::FULL_HEADER, &options);
-    progress.finish();
-    let _ = timer.join();
-    let report = report?;
-    let c = g.config();
-    Ok(BenchResult {
-        name: format!("gpu: {}", g.name()),
-        kind: "gpu",
-        mhs: report.rate() / 1e6,
-        detail: format!(
-            "{} nonces/invocation, {} nonces/batch",
-            c.nonces_per_invocation, c.batch_nonces
-        ),
-        extra: json!({"hashes": report.hashes, "seconds": report.elapsed.as_secs_f64(),
-                      "hardware_errors": g.hardware_errors(),
-                      "nonces_per_invocation": c.nonces_per_invocation, "batch_nonces": c.batch_nonces}),
-    })
+/// A cgminer-style status on stderr, one line per device and a total,
+/// redrawn every second while it runs, when stderr is a terminal.
+pub(crate) struct Status {
+    done: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Status {
+    /// Starts the display; `total` is the range's size, when it is finite.
+    pub fn start(engine: &Arc<Engine>, total: Option<u64>) -> Self {
+        let done = Arc::new(AtomicBool::new(false));
+        let thread = std::io::stderr().is_terminal().then(|| {
+            let (engine, done) = (engine.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut drawn = 0;
+                while !done.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(500));
+                    let lines = status_lines(&engine.stats(), total);
+                    let mut err = std::io::stderr().lock();
+                    if drawn > 0 {
+                        let _ = write!(err, "\x1b[{drawn}A");
+                    }
+                    for l in &lines {
+                        let _ = writeln!(err, "\x1b[2K{l}");
+                    }
+                    drawn = lines.len();
+                }
+                let mut err = std::io::stderr().lock();
+                if drawn > 0 {
+                    let _ = write!(err, "\x1b[{drawn}A\x1b[0J");
+                }
+            })
+        });
+        Status { done, thread }
+    }
+
+    /// Stops and erases the display.
+    pub fn finish(mut self) {
+        self.done.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The status lines: each device, then the total.
+pub(crate) fn status_lines(stats: &[DeviceStats], total: Option<u64>) -> Vec<String> {
+    let mut lines = Vec::new();
+    let line = |name: &str,
+                s5: f64,
+                avg: f64,
+                eff: f64,
+                sol: u64,
+                stale: u64,
+                hw: u64,
+                state: &str| {
+        format!(
+            "{name:<36} 5s {:>9.2}  avg {:>9.2}  eff {:>9.2} MH/s  A:{sol} S:{stale} HW:{hw}  {state}",
+            s5 / 1e6,
+            avg / 1e6,
+            eff / 1e6
+        )
+    };
+    for d in stats {
+        lines.push(line(
+            &d.name,
+            d.rate_5s,
+            d.rate_avg,
+            d.effective_rate,
+            d.solutions,
+            d.stale,
+            d.hardware_errors,
+            d.state.name(),
+        ));
+    }
+    let sum = |f: fn(&DeviceStats) -> f64| stats.iter().map(f).sum::<f64>();
+    let hashes: u64 = stats.iter().map(|d| d.hashes).sum();
+    let done = total.map_or(String::new(), |t| {
+        format!("{:.1}% done", 100.0 * hashes as f64 / t as f64)
+    });
+    lines.push(line(
+        "total",
+        sum(|d| d.rate_5s),
+        sum(|d| d.rate_avg),
+        sum(|d| d.effective_rate),
+        stats.iter().map(|d| d.solutions).sum(),
+        stats.iter().map(|d| d.stale).sum(),
+        stats.iter().map(|d| d.hardware_errors).sum(),
+        &done,
+    ));
+    lines
 }
 
 /// The CPU's model name where the OS tells it.
@@ -343,8 +268,15 @@ fn cpu_selftest(kernel: CpuKernel) -> Result<(), String> {
     let genesis = Header::from_hex(GENESIS_HEX).map_err(|e| e.to_string())?;
     let job = Job::from(HeaderJob::from_header(genesis).map_err(|e| e.to_string())?);
     let range = NonceRange::new(genesis.nonce as u64 - 40_000, 65_536);
-    let report = search(&job, range, &cpu_options(kernel, None, false, None, None))
-        .map_err(|e| e.to_string())?;
+    let report = search(
+        &job,
+        range,
+        &SearchOptions {
+            kernel: Some(kernel),
+            ..Default::default()
+        },
+    )
+    .map_err(|e| e.to_string())?;
     let nonces: Vec<u64> = report.solutions.iter().map(|s| s.nonce).collect();
     if nonces != [genesis.nonce as u64] {
         return Err(format!(
@@ -358,12 +290,22 @@ fn cpu_selftest(kernel: CpuKernel) -> Result<(), String> {
         Target::from_leading_zero_bits(8).map_err(|e| e.to_string())?,
     ));
     let range = NonceRange::new(0, 20_000);
-    let got = search(&easy, range, &cpu_options(kernel, None, false, None, None))
-        .map_err(|e| e.to_string())?;
+    let got = search(
+        &easy,
+        range,
+        &SearchOptions {
+            kernel: Some(kernel),
+            ..Default::default()
+        },
+    )
+    .map_err(|e| e.to_string())?;
     let want = search(
         &easy,
         range,
-        &cpu_options(CpuKernel::Soft, None, false, None, None),
+        &SearchOptions {
+            kernel: Some(CpuKernel::Soft),
+            ..Default::default()
+        },
     )
     .map_err(|e| e.to_string())?;
     if got.solutions != want.solutions {

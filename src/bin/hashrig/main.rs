@@ -3,17 +3,16 @@
 //! JSON Lines), progress and notices to stderr. Exit status: 0 success or
 //! found, 1 nothing found (or a self-test failed), 2 bad input or error.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use hashrig::engine::{DeviceState, Event, RollTime, Work};
 use hashrig::{
-    CancelToken, CompactTarget, CpuKernel, GenericJob, Header, HeaderJob, Job, NonceEndian,
-    NonceRange, SearchOptions, SearchReport, Target,
+    CompactTarget, CpuKernel, GenericJob, Header, HeaderJob, Job, NonceEndian, NonceRange, Target,
 };
 use serde_json::json;
 
@@ -67,6 +66,26 @@ pub(crate) struct DeviceArgs {
     /// CPU kernel: soft, scalar, sha-ni, avx2, avx512 (default: the fastest measured).
     #[arg(long, value_name = "KERNEL")]
     pub cpu_kernel: Option<String>,
+    /// Whether the CPU hashes beside the GPUs (auto: only when no GPU is usable).
+    #[arg(long, value_enum, default_value_t = CpuChoice::Auto)]
+    pub cpu: CpuChoice,
+    /// GPU batch duration to aim for, in milliseconds (bounds job-switch latency).
+    #[arg(long, default_value_t = 20)]
+    pub batch_ms: u64,
+    /// Measure GPU launch settings again instead of using the cache.
+    #[arg(long)]
+    pub recalibrate: bool,
+}
+
+/// Whether the CPU hashes beside the GPUs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CpuChoice {
+    /// Only when no GPU is usable.
+    Auto,
+    /// Always.
+    On,
+    /// Never.
+    Off,
 }
 
 #[derive(Args)]
@@ -280,105 +299,74 @@ fn nonce_range(job: &Job, start: &str, count: Option<&str>) -> Result<NonceRange
     Ok(range)
 }
 
-/// A stderr status line, refreshed while a search runs, when stderr is a terminal.
-pub(crate) struct Progress {
-    pub hashes: Arc<AtomicU64>,
-    done: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Progress {
-    /// Starts the display; `total` is the number of nonces (or None for a timed run of `seconds`).
-    pub fn start(label: &str, total: Option<u64>, seconds: Option<f64>) -> Self {
-        let hashes = Arc::new(AtomicU64::new(0));
-        let done = Arc::new(AtomicBool::new(false));
-        let thread = std::io::stderr().is_terminal().then(|| {
-            let (hashes, done, label) = (hashes.clone(), done.clone(), label.to_string());
-            std::thread::spawn(move || {
-                let started = Instant::now();
-                while !done.load(Ordering::Relaxed) {
-                    std::thread::sleep(Duration::from_millis(250));
-                    let n = hashes.load(Ordering::Relaxed);
-                    let secs = started.elapsed().as_secs_f64();
-                    let share = match (total, seconds) {
-                        (Some(t), _) => n as f64 / t as f64,
-                        (None, Some(s)) => secs / s,
-                        _ => 0.0,
-                    };
-                    eprint!(
-                        "\r{label}: {:.2} MH/s, {:.1}% done   ",
-                        n as f64 / secs / 1e6,
-                        100.0 * share.min(1.0)
-                    );
-                }
-                eprint!("\r{}\r", " ".repeat(label.len() + 40));
-            })
-        });
-        Progress {
-            hashes,
-            done,
-            thread,
-        }
-    }
-
-    pub fn finish(mut self) {
-        self.done.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-/// Runs a search on the chosen backend with progress on stderr.
-fn run_search(
-    job: &Job,
-    range: NonceRange,
-    all: bool,
-    device: &DeviceArgs,
-) -> Result<(String, SearchReport)> {
-    let chosen = devices::choose(device)?;
-    let progress = Progress::start("searching", Some(range.count), None);
-    let result = chosen.search(job, range, !all, Some(progress.hashes.clone()), None);
-    progress.finish();
-    result
-}
-
-/// Prints the solutions and a summary; returns 0 if any solution was found, else 1.
-fn report_search(job: &Job, device: &str, report: &SearchReport, json: bool) -> Result<u8> {
+/// Runs `job` over `range` on every selected device, printing each
+/// solution on stdout as it is found and a summary at the end; returns 0
+/// if any solution was found, else 1.
+fn run_job(job: &Job, range: NonceRange, all: bool, device: &DeviceArgs, json: bool) -> Result<u8> {
+    let engine = Arc::new(devices::engine(device)?);
+    let names: Vec<String> = engine.stats().iter().map(|d| d.name.clone()).collect();
+    let names = names.join(" + ");
+    let started = Instant::now();
+    let status = devices::Status::start(&engine, Some(range.count));
+    let id = engine.submit(Work::new(job.clone()).range(range))?;
+    let mut found = 0usize;
+    let mut failure: Option<String> = None;
     let mut out = std::io::stdout().lock();
-    for s in &report.solutions {
-        let hash = job.display_hash(&s.hash);
-        if json {
-            writeln!(
-                out,
-                "{}",
-                json!({"type": "solution", "nonce": s.nonce, "nonce_hex": format!("{:#x}", s.nonce), "hash": hash, "device": device})
-            )?;
-        } else {
-            writeln!(
-                out,
-                "solution nonce {} ({:#x}) hash {hash}",
-                s.nonce, s.nonce
-            )?;
+    while let Some(event) = engine.recv() {
+        match event {
+            Event::Solution(s) if s.job == id && !s.stale => {
+                found += 1;
+                let (nonce, hash) = (s.solution.nonce, job.display_hash(&s.solution.hash));
+                if json {
+                    let line = json!({"type": "solution", "nonce": nonce,
+                        "nonce_hex": format!("{nonce:#x}"), "hash": hash, "device": s.device});
+                    writeln!(out, "{line}")?;
+                } else {
+                    writeln!(out, "solution nonce {nonce} ({nonce:#x}) hash {hash}")?;
+                }
+                out.flush()?;
+                if !all {
+                    break;
+                }
+            }
+            Event::Solution(_) => {}
+            Event::Exhausted(done) if done == id => break,
+            Event::Exhausted(_) => {}
+            Event::DeviceFailed { device, reason } => {
+                eprintln!("hashrig: {device} taken out of service: {reason}");
+                let stats = engine.stats();
+                if stats
+                    .iter()
+                    .all(|d| matches!(d.state, DeviceState::Failed(_)))
+                {
+                    failure = Some(format!("every device failed; the last: {device}: {reason}"));
+                    break;
+                }
+            }
         }
     }
-    let secs = report.elapsed.as_secs_f64();
-    let mhs = report.rate() / 1e6;
+    engine.pause();
+    status.finish();
+    if let Some(f) = failure {
+        bail!(f);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let stats = engine.stats();
+    let hashes: u64 = stats.iter().map(|d| d.hashes).sum();
+    let hardware_errors: u64 = stats.iter().map(|d| d.hardware_errors).sum();
+    let mhs = hashes as f64 / secs.max(1e-9) / 1e6;
     if json {
         writeln!(
             out,
             "{}",
-            json!({"type": "summary", "found": report.solutions.len(), "hashes": report.hashes,
-                   "seconds": secs, "mhs": mhs, "device": device, "cancelled": report.cancelled})
+            json!({"type": "summary", "found": found, "hashes": hashes, "seconds": secs,
+                   "mhs": mhs, "device": names, "hardware_errors": hardware_errors,
+                   "cancelled": false})
         )?;
     } else {
-        eprintln!(
-            "{} solution(s), {} hashes in {secs:.3} s ({mhs:.2} MH/s) on {device}",
-            report.solutions.len(),
-            report.hashes
-        );
+        eprintln!("{found} solution(s), {hashes} hashes in {secs:.3} s ({mhs:.2} MH/s) on {names}");
     }
-    Ok(if report.solutions.is_empty() { 1 } else { 0 })
+    Ok(if found == 0 { 1 } else { 0 })
 }
 
 fn mine(a: MineArgs) -> Result<u8> {
@@ -396,8 +384,7 @@ fn mine(a: MineArgs) -> Result<u8> {
     };
     let job = Job::from(HeaderJob::new(header, target));
     let range = nonce_range(&job, &a.start, a.count.as_deref())?;
-    let (device, report) = run_search(&job, range, a.all, &a.device)?;
-    report_search(&job, &device, &report, a.json)
+    run_job(&job, range, a.all, &a.device, a.json)
 }
 
 fn pow(a: PowArgs) -> Result<u8> {
@@ -426,8 +413,7 @@ fn pow(a: PowArgs) -> Result<u8> {
         target,
     });
     let range = nonce_range(&job, &a.start, a.count.as_deref())?;
-    let (device, report) = run_search(&job, range, a.all, &a.device)?;
-    report_search(&job, &device, &report, a.json)
+    run_job(&job, range, a.all, &a.device, a.json)
 }
 
 fn bench(a: BenchArgs) -> Result<u8> {
@@ -443,29 +429,76 @@ fn bench(a: BenchArgs) -> Result<u8> {
                 a.seconds
             )
         })?;
-    let chosen = devices::choose(&a.device)?;
-    // Genesis at a target no hash will meet in a few seconds: pure hashing work.
+    let engine = Arc::new(devices::engine(&a.device)?);
+    // Genesis at a target no hash meets in a benchmark: pure hashing work,
+    // with the time field rolled if 2^32 nonces run out.
     let header = Header::from_hex(devices::GENESIS_HEX)?.with_nonce(0);
     let job = Job::from(HeaderJob::new(header, Target::from_leading_zero_bits(64)?));
+    let status = devices::Status::start(&engine, None);
+    engine.submit(Work::new(job).then(RollTime))?;
+    // A short warm-up settles batch sizes and clocks before the measurement.
+    std::thread::sleep(Duration::from_secs_f64((seconds / 5.0).clamp(0.2, 2.0)));
+    let before = engine.stats();
+    let t0 = Instant::now();
+    std::thread::sleep(Duration::from_secs_f64(seconds));
+    let after = engine.stats();
+    let secs = t0.elapsed().as_secs_f64();
+    engine.pause();
+    status.finish();
     let mut out = std::io::stdout().lock();
-    let mut total = 0.0;
-    let results = chosen.bench(&job, seconds)?;
-    for r in &results {
-        total += r.mhs;
+    let (mut total, mut total_eff) = (0.0, 0.0);
+    let mut failed = Vec::new();
+    for (b, d) in before.iter().zip(&after) {
+        if let DeviceState::Failed(reason) = &d.state {
+            failed.push(format!("{}: {reason}", d.name));
+        }
+        let mhs = (d.hashes - b.hashes) as f64 / secs / 1e6;
+        let eff = (d.effective_hashes - b.effective_hashes) / secs / 1e6;
+        let proofs = d.proofs - b.proofs;
+        total += mhs;
+        total_eff += eff;
         if a.json {
-            writeln!(out, "{}", r.to_json())?;
+            let mut line = json!({"type": "device", "name": d.name, "kind": d.kind.name(),
+                "mhs": mhs, "effective_mhs": eff, "proofs": proofs,
+                "hardware_errors": d.hardware_errors, "state": d.state.name(), "seconds": secs});
+            let obj = line.as_object_mut().expect("an object");
+            if let Some(k) = d.details.cpu_kernel {
+                obj.insert("kernel".into(), json!(k.name()));
+            }
+            if let Some(t) = d.details.threads {
+                obj.insert("threads".into(), json!(t));
+            }
+            if let Some(n) = d.details.nonces_per_invocation {
+                obj.insert("nonces_per_invocation".into(), json!(n));
+            }
+            if let Some(w) = d.details.workgroup_size {
+                obj.insert("workgroup_size".into(), json!(w));
+            }
+            writeln!(out, "{line}")?;
         } else {
-            writeln!(out, "{:<40} {:>10.2} MH/s  ({})", r.name, r.mhs, r.detail)?;
+            writeln!(
+                out,
+                "{:<40} {mhs:>10.2} MH/s  (effective {eff:.2} from {proofs} proofs, HW {})",
+                d.name, d.hardware_errors
+            )?;
         }
     }
     if a.json {
         writeln!(
             out,
             "{}",
-            json!({"type": "total", "mhs": total, "devices": results.len(), "seconds": seconds})
+            json!({"type": "total", "mhs": total, "effective_mhs": total_eff,
+                   "devices": after.len(), "seconds": secs})
         )?;
     } else {
-        writeln!(out, "{:<40} {:>10.2} MH/s", "total", total)?;
+        writeln!(
+            out,
+            "{:<40} {total:>10.2} MH/s  (effective {total_eff:.2})",
+            "total"
+        )?;
+    }
+    for f in &failed {
+        eprintln!("hashrig: failed during the bench: {f}");
     }
     Ok(0)
 }
@@ -501,21 +534,4 @@ pub(crate) fn cpu_kernel(choice: Option<&str>) -> Result<CpuKernel> {
         Some(name) => name.parse::<CpuKernel>()?.require()?,
         None => CpuKernel::fastest(),
     })
-}
-
-/// Options for a CPU search.
-pub(crate) fn cpu_options(
-    kernel: CpuKernel,
-    threads: Option<usize>,
-    first: bool,
-    progress: Option<Arc<AtomicU64>>,
-    cancel: Option<CancelToken>,
-) -> SearchOptions {
-    SearchOptions {
-        stop_at_first: first,
-        threads,
-        kernel: Some(kernel),
-        cancel,
-        progress,
-    }
 }
