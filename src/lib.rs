@@ -24,6 +24,7 @@
 
 #![warn(missing_docs)]
 
+pub mod capi;
 pub mod cpu;
 pub mod engine;
 mod error;

@@ -1,0 +1,98 @@
+/*
+ * hashrig C ABI: the engine for daemons written in C, Go (cgo) or anything
+ * with a C foreign-function interface. Link with -lhashrig (the cdylib).
+ *
+ * Every function returns a status code; on failure hashrig_last_error()
+ * gives a message for the calling thread. No Rust panic crosses this
+ * boundary: an internal failure is HASHRIG_ERR_INTERNAL.
+ */
+#ifndef HASHRIG_H
+#define HASHRIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status codes. */
+#define HASHRIG_OK 0
+#define HASHRIG_NONE 1             /* nothing to report within the timeout */
+#define HASHRIG_ERR_ARGUMENT -1    /* a null pointer or an out-of-range value */
+#define HASHRIG_ERR_INPUT -2       /* a bad header, target or nonce range */
+#define HASHRIG_ERR_DEVICE -3      /* no device could be started */
+#define HASHRIG_ERR_INTERNAL -4    /* a bug in hashrig, caught at the boundary */
+
+/* Whether the CPU hashes beside the GPUs. */
+#define HASHRIG_CPU_AUTO 0 /* only when no GPU is usable */
+#define HASHRIG_CPU_ON 1
+#define HASHRIG_CPU_OFF 2
+
+/* Device states in hashrig_device_stats.state. */
+#define HASHRIG_STATE_IDLE 0
+#define HASHRIG_STATE_HASHING 1
+#define HASHRIG_STATE_PAUSED 2
+#define HASHRIG_STATE_FAILED 3
+
+typedef struct hashrig_engine hashrig_engine;
+
+typedef struct hashrig_solution {
+    uint64_t job;     /* the id hashrig_submit_header returned */
+    uint64_t nonce;
+    uint8_t hash[32]; /* the block hash in display order (leading zeros first) */
+    uint8_t header[80]; /* the header solved, nonce filled in */
+    int32_t stale;    /* 1 when the job was replaced before this came in */
+} hashrig_solution;
+
+typedef struct hashrig_device_stats {
+    char name[128];   /* NUL-terminated, cut to fit */
+    int32_t state;    /* HASHRIG_STATE_* */
+    double mhs_5s;
+    double mhs_60s;
+    double effective_mhs; /* implied by verified proofs of work */
+    uint64_t hashes;
+    uint64_t solutions;
+    uint64_t stale;
+    uint64_t hardware_errors;
+} hashrig_device_stats;
+
+/* Starts an engine. cpu: HASHRIG_CPU_*; gpus: nonzero to use GPUs. */
+int32_t hashrig_engine_new(int32_t cpu, int32_t gpus, hashrig_engine **out);
+
+/* Replaces the current job with an 80-byte header. target_be: 32 bytes,
+ * most significant first, or NULL for the header's own nBits. count 0
+ * searches from start to the end of the nonce space and then rolls the
+ * header's time field; otherwise only [start, start + count). */
+int32_t hashrig_submit_header(hashrig_engine *engine, const uint8_t *header80,
+                              const uint8_t *target_be, uint64_t start,
+                              uint64_t count, uint64_t *job_out);
+
+/* Waits up to timeout_ms for a verified solution: HASHRIG_OK with *out
+ * filled, or HASHRIG_NONE. */
+int32_t hashrig_poll_solution(hashrig_engine *engine, uint32_t timeout_ms,
+                              hashrig_solution *out);
+
+/* Number of devices. */
+int32_t hashrig_device_count(const hashrig_engine *engine, size_t *out);
+
+/* Statistics of device `index` (0 .. count - 1). */
+int32_t hashrig_device_stats_get(const hashrig_engine *engine, size_t index,
+                                 hashrig_device_stats *out);
+
+/* Pause and resume hashing. */
+int32_t hashrig_pause(hashrig_engine *engine);
+int32_t hashrig_resume(hashrig_engine *engine);
+
+/* Stops the devices and frees the engine. NULL is allowed. */
+void hashrig_engine_free(hashrig_engine *engine);
+
+/* The calling thread's last error message ("" if none). Valid until the
+ * thread's next hashrig call. */
+const char *hashrig_last_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HASHRIG_H */
