@@ -7,7 +7,9 @@
 // indexed arrays run many times slower on compilers that do not unroll.
 // Everything constant per job comes from the host in the uniforms below.
 
-const WORKGROUP_SIZE: u32 = 64u;
+// Invocations per workgroup, set per device when the pipeline is built
+// (calibration picks it).
+override WORKGROUP_SIZE: u32 = 64u;
 
 // Header job uniform. Mirrors `HeaderUniform` in src/gpu/shader.rs: every
 // field is a u32 (little-endian in the buffer), grouped in vec4s.

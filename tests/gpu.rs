@@ -246,3 +246,60 @@ fn gpu_dispatch_beyond_65535_workgroups() {
     assert_eq!(got.solutions, cpu.solutions);
     assert!(got.solutions.len() > 200);
 }
+
+/// Calibration results are cached per device, driver and kernel version;
+/// a corrupt or unreadable cache is ignored with a warning; recalibration
+/// measures again.
+#[test]
+fn calibration_cache_is_reused_and_survives_corruption() {
+    use hashrig::gpu::calibrate::cached_or_calibrate_in;
+    let all = adapters();
+    let chosen = select(&all, &[]).unwrap();
+    let Some(entry) = chosen.first().or(all.first()).cloned() else {
+        if std::env::var("HASHRIG_REQUIRE_GPU").as_deref() == Ok("1") {
+            panic!("HASHRIG_REQUIRE_GPU=1 but no GPU adapter was found");
+        }
+        eprintln!("skipped: no GPU adapter");
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("hashrig-cal-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("gpu-launch.tsv");
+    std::fs::write(&path, "not\ta cache line\n\u{0}\u{1}garbage\n").unwrap();
+    let batch = std::time::Duration::from_millis(20);
+
+    let (first, warnings) =
+        cached_or_calibrate_in(Some(path.clone()), &entry, batch, false).unwrap();
+    assert!(!first.from_cache);
+    assert!(
+        warnings.iter().any(|w| w.contains("corrupt line 1")),
+        "{warnings:?}"
+    );
+    assert!(
+        first.took < std::time::Duration::from_secs(3),
+        "{:?}",
+        first.took
+    );
+    assert!(first.measured.len() >= 7);
+
+    let (again, warnings) =
+        cached_or_calibrate_in(Some(path.clone()), &entry, batch, false).unwrap();
+    assert!(again.from_cache && warnings.is_empty(), "{warnings:?}");
+    assert_eq!(again.config, first.config);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(&hashrig::gpu::kernel_version()));
+    assert!(text.contains(&entry.info.driver));
+
+    // Another batch duration is another entry.
+    let other = std::time::Duration::from_millis(35);
+    let (fresh, _) = cached_or_calibrate_in(Some(path.clone()), &entry, other, false).unwrap();
+    assert!(!fresh.from_cache);
+    let (forced, _) = cached_or_calibrate_in(Some(path.clone()), &entry, batch, true).unwrap();
+    assert!(!forced.from_cache);
+
+    // A cache path that is a directory cannot be read: a warning, not an error.
+    let (c, warnings) = cached_or_calibrate_in(Some(dir.clone()), &entry, batch, false).unwrap();
+    assert!(!c.from_cache);
+    assert!(!warnings.is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -204,8 +204,8 @@ impl Device for GpuWorker {
 
     fn details(&self) -> DeviceDetails {
         DeviceDetails {
-            nonces_per_invocation: Some(self.gpu.config().nonces_per_invocation),
-            workgroup_size: Some(crate::gpu::shader::WORKGROUP_SIZE),
+            nonces_per_invocation: Some(self.gpu.nonces_per_invocation()),
+            workgroup_size: Some(self.gpu.config().workgroup_size),
             ..Default::default()
         }
     }

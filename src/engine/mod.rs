@@ -316,9 +316,10 @@ fn proof_target(job: &Job, rate: f64, per_second: f64) -> Target {
 }
 
 impl Engine {
-    /// Finds and opens the devices `options` asks for: the GPUs (each
-    /// self-tested first; one that fails is left out with a warning) and
-    /// the CPU. Fails when no device is left.
+    /// Finds and opens the devices `options` asks for: the GPUs (with
+    /// launch settings from the calibration cache, or calibrated now and
+    /// cached; each self-tested first, and one that fails is left out with
+    /// a warning) and the CPU. Fails when no device is left.
     pub fn start(options: EngineOptions) -> Result<Engine, Error> {
         let mut devices: Vec<Box<dyn Device>> = Vec::new();
         let mut warnings = Vec::new();
@@ -326,14 +327,18 @@ impl Engine {
         if options.gpus {
             let all = crate::gpu::adapters();
             for entry in crate::gpu::select(&all, &options.devices)? {
-                let config = crate::gpu::LaunchConfig {
-                    batch_time: options.batch_time,
-                    ..Default::default()
-                };
-                match crate::gpu::GpuDevice::open(&entry, config).and_then(|d| {
+                let opened = crate::gpu::cached_or_calibrate(
+                    &entry,
+                    options.batch_time,
+                    options.recalibrate,
+                )
+                .and_then(|(calibration, cache_warnings)| {
+                    warnings.extend(cache_warnings);
+                    let d = crate::gpu::GpuDevice::open(&entry, calibration.config)?;
                     d.self_test()?;
                     Ok(d)
-                }) {
+                });
+                match opened {
                     Ok(d) => devices.push(Box::new(GpuWorker::new(d))),
                     Err(e) => warnings.push(format!("leaving out {}: {e}", entry.label())),
                 }

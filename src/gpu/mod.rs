@@ -14,6 +14,12 @@ use crate::search::{verify_candidate, NonceRange, SearchOptions, SearchReport, S
 use crate::{CpuKernel, Error};
 use shader::{GenericUniform, HeaderUniform, SHADER_SOURCE, WORKGROUP_SIZE};
 
+pub mod calibrate;
+pub use calibrate::{
+    cache_path, cached_or_calibrate, calibrate, kernel_version, measure, sweep, Calibration,
+    NONCES_PER_INVOCATION, WORKGROUP_SIZES,
+};
+
 /// One adapter as discovery sees it.
 #[derive(Clone, Debug)]
 pub struct AdapterEntry {
@@ -185,6 +191,8 @@ fn split_selectors(s: &str) -> Vec<String> {
 /// Launch settings of a device.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LaunchConfig {
+    /// Invocations per workgroup (fixed when the pipelines are built).
+    pub workgroup_size: u32,
     /// Nonces each invocation tests.
     pub nonces_per_invocation: u32,
     /// Nonces in the first dispatch; later ones adapt to `batch_time`.
@@ -203,6 +211,7 @@ pub struct LaunchConfig {
 impl Default for LaunchConfig {
     fn default() -> Self {
         LaunchConfig {
+            workgroup_size: WORKGROUP_SIZE,
             nonces_per_invocation: 16,
             batch_nonces: 1 << 22,
             result_capacity: 1024,
@@ -228,7 +237,10 @@ pub struct GpuDevice {
     device: wgpu::Device,
     queue: wgpu::Queue,
     header_pipeline: wgpu::ComputePipeline,
-    generic_pipeline: wgpu::ComputePipeline,
+    module: wgpu::ShaderModule,
+    /// Built on the first generic job: most devices only ever mine headers,
+    /// and building a pipeline is the slow part of opening a device.
+    generic_pipeline: std::sync::OnceLock<wgpu::ComputePipeline>,
     generic_layout: wgpu::BindGroupLayout,
     slots: [Slot; 2],
     /// The first uncaptured error or device loss, reported at the next batch.
@@ -236,6 +248,8 @@ pub struct GpuDevice {
     hardware_errors: AtomicU64,
     /// Nonces in the next batch.
     batch: AtomicU32,
+    /// Nonces per invocation.
+    per: AtomicU32,
 }
 
 /// What [`GpuDevice::scan`] found.
@@ -271,6 +285,32 @@ fn uniform_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
         },
         count: None,
     }
+}
+
+/// A compute pipeline for `entry_point` with the workgroup size set.
+fn build_pipeline(
+    device: &wgpu::Device,
+    module: &wgpu::ShaderModule,
+    layout: &wgpu::BindGroupLayout,
+    entry_point: &str,
+    workgroup_size: u32,
+) -> wgpu::ComputePipeline {
+    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(entry_point),
+        bind_group_layouts: &[Some(layout)],
+        immediate_size: 0,
+    });
+    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(entry_point),
+        layout: Some(&pipeline_layout),
+        module,
+        entry_point: Some(entry_point),
+        compilation_options: wgpu::PipelineCompilationOptions {
+            constants: &[("WORKGROUP_SIZE", workgroup_size as f64)],
+            ..Default::default()
+        },
+        cache: None,
+    })
 }
 
 impl GpuDevice {
@@ -325,23 +365,13 @@ impl GpuDevice {
                 storage_entry(4, true),
             ],
         });
-        let pipeline = |layout: &wgpu::BindGroupLayout, entry_point: &str| {
-            let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                label: Some(entry_point),
-                bind_group_layouts: &[Some(layout)],
-                immediate_size: 0,
-            });
-            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(entry_point),
-                layout: Some(&pipeline_layout),
-                module: &module,
-                entry_point: Some(entry_point),
-                compilation_options: Default::default(),
-                cache: None,
-            })
-        };
-        let header_pipeline = pipeline(&header_layout, "search_header");
-        let generic_pipeline = pipeline(&generic_layout, "search_generic");
+        let header_pipeline = build_pipeline(
+            &device,
+            &module,
+            &header_layout,
+            "search_header",
+            config.workgroup_size,
+        );
         let results_size = 4 * (1 + config.result_capacity as u64);
         let make_slot = |i: usize| {
             let buffer = |label: &str, size: u64, usage: wgpu::BufferUsages| {
@@ -406,12 +436,14 @@ impl GpuDevice {
             device,
             queue,
             header_pipeline,
-            generic_pipeline,
+            module,
+            generic_pipeline: std::sync::OnceLock::new(),
             generic_layout,
             slots,
             fault,
             hardware_errors: AtomicU64::new(0),
             batch: AtomicU32::new(config.batch_nonces.max(1)),
+            per: AtomicU32::new(config.nonces_per_invocation.max(1)),
         })
     }
 
@@ -483,9 +515,9 @@ impl GpuDevice {
         let started = Instant::now();
         let scan = self.scan(job, range, options)?;
         let mut solutions: Vec<Solution> = Vec::new();
-        let end = range.start + range.count;
+        let end = range.start as u128 + range.count as u128;
         for nonce in scan.candidates {
-            if !(range.start..end).contains(&nonce) {
+            if !(range.start as u128..end).contains(&(nonce as u128)) {
                 // An offset outside the batch cannot be a real answer.
                 self.hardware_errors.fetch_add(1, Ordering::Relaxed);
                 continue;
@@ -515,6 +547,17 @@ impl GpuDevice {
         })
     }
 
+    /// Nonces each invocation tests now.
+    pub fn nonces_per_invocation(&self) -> u32 {
+        self.per.load(Ordering::Relaxed).max(1)
+    }
+
+    /// Changes the nonces each invocation tests (a uniform value: no
+    /// pipeline is rebuilt), from the next batch on.
+    pub fn set_nonces_per_invocation(&self, per: u32) {
+        self.per.store(per.clamp(1, 4096), Ordering::Relaxed);
+    }
+
     /// The nonces per batch now: the configured size at first, then
     /// adjusted after every batch towards `batch_time`.
     pub fn batch_nonces(&self) -> u32 {
@@ -536,8 +579,9 @@ impl GpuDevice {
     ) -> Result<Scan, Error> {
         range.check(job)?;
         self.check_fault()?;
-        let per = self.config.nonces_per_invocation.max(1);
-        let granule = per * WORKGROUP_SIZE;
+        let per = self.nonces_per_invocation();
+        let wg = self.config.workgroup_size;
+        let granule = per * wg;
         let cap = self.config.result_capacity;
         let header_work = match job {
             Job::Header(j) => Some(HeaderWork::new(j)),
@@ -603,7 +647,7 @@ impl GpuDevice {
                 slot_turn += 1;
                 let slot = &self.slots[slot_index];
                 let invocations = count.div_ceil(per);
-                let groups = invocations.div_ceil(WORKGROUP_SIZE);
+                let groups = invocations.div_ceil(wg);
                 // The fewest rows under the per-dimension limit, split evenly.
                 let gy = groups.div_ceil(65_535);
                 let gx = groups.div_ceil(gy);
@@ -628,7 +672,15 @@ impl GpuDevice {
                         let u = GenericUniform::new(work, first, count, per, cap);
                         self.queue
                             .write_buffer(&slot.generic_uniform, 0, bytemuck::bytes_of(&u));
-                        pass.set_pipeline(&self.generic_pipeline);
+                        pass.set_pipeline(self.generic_pipeline.get_or_init(|| {
+                            build_pipeline(
+                                &self.device,
+                                &self.module,
+                                &self.generic_layout,
+                                "search_generic",
+                                self.config.workgroup_size,
+                            )
+                        }));
                         pass.set_bind_group(0, &binds[slot_index], &[]);
                     }
                     pass.dispatch_workgroups(gx, gy, 1);

@@ -11,7 +11,9 @@ use crate::sha256::{self, IV};
 /// The WGSL source with its straight-line parts written out by build.rs.
 pub const SHADER_SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/sha256d.wgsl"));
 
-/// Invocations per workgroup (`WORKGROUP_SIZE` in the shader).
+/// The default invocations per workgroup (`WORKGROUP_SIZE` in the shader,
+/// a pipeline-overridable constant; [`LaunchConfig`](super::LaunchConfig)
+/// sets it per device).
 pub const WORKGROUP_SIZE: u32 = 64;
 
 /// The header job uniform, `HeaderParams` in the shader. Every field is a

@@ -77,6 +77,52 @@ pub(crate) fn engine(args: &DeviceArgs) -> Result<Engine> {
     Ok(engine)
 }
 
+/// `hashrig calibrate`: measures each selected GPU's launch settings,
+/// caches them and prints the choice.
+pub(crate) fn calibrate(selectors: &[String], batch_ms: u64, json: bool) -> Result<u8> {
+    if !(1..=2000).contains(&batch_ms) {
+        bail!("batch-ms: {batch_ms} is not between 1 and 2000");
+    }
+    let all = gpu::adapters();
+    let chosen = gpu::select(&all, selectors)?;
+    if chosen.is_empty() {
+        bail!("calibrate: no usable GPU adapter (name one with --device, e.g. llvmpipe)");
+    }
+    let mut out = std::io::stdout().lock();
+    for entry in &chosen {
+        let (c, warnings) = gpu::cached_or_calibrate(entry, Duration::from_millis(batch_ms), true)?;
+        for w in warnings {
+            eprintln!("hashrig: warning: {w}");
+        }
+        let l = &c.config;
+        if json {
+            let tried: Vec<_> = c
+                .measured
+                .iter()
+                .map(|(wg, per, rate)| json!({"workgroup_size": wg, "nonces_per_invocation": per, "mhs": rate / 1e6}))
+                .collect();
+            let line = json!({"type": "calibration", "device": entry.label(),
+                "workgroup_size": l.workgroup_size, "nonces_per_invocation": l.nonces_per_invocation,
+                "batch_nonces": l.batch_nonces, "batch_ms": batch_ms, "mhs": c.rate / 1e6,
+                "seconds": c.took.as_secs_f64(), "measured": tried,
+                "cache": gpu::calibrate::cache_path().map(|p| p.display().to_string())});
+            writeln!(out, "{line}")?;
+        } else {
+            writeln!(
+                out,
+                "{}: workgroup {} x {} nonces, {} nonces/batch, {:.2} MH/s ({:.2} s)",
+                entry.label(),
+                l.workgroup_size,
+                l.nonces_per_invocation,
+                l.batch_nonces,
+                c.rate / 1e6,
+                c.took.as_secs_f64()
+            )?;
+        }
+    }
+    Ok(0)
+}
+
 /// A cgminer-style status on stderr, one line per device and a total,
 /// redrawn every second while it runs, when stderr is a terminal.
 pub(crate) struct Status {

@@ -38,6 +38,22 @@ enum Command {
     Devices(DevicesArgs),
     /// Run known-answer tests on every kernel and device.
     Selftest(SelftestArgs),
+    /// Measure each GPU's best launch settings now and cache them.
+    Calibrate(CalibrateArgs),
+}
+
+#[derive(Args)]
+struct CalibrateArgs {
+    /// GPU selector: an index, part of the adapter name, or a PCI bus id.
+    /// Repeat for several. Defaults to $HASHRIG_DEVICE, else every usable GPU.
+    #[arg(long = "device", value_name = "SELECTOR")]
+    devices: Vec<String>,
+    /// GPU batch duration to aim for, in milliseconds.
+    #[arg(long, default_value_t = 20)]
+    batch_ms: u64,
+    /// JSON Lines on stdout.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Which hardware hashes.
@@ -225,6 +241,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => bench(a),
         Command::Devices(a) => devices::list(a.json),
         Command::Selftest(a) => selftest(a.json),
+        Command::Calibrate(a) => devices::calibrate(&a.devices, a.batch_ms, a.json),
     };
     match result {
         Ok(code) => ExitCode::from(code),
