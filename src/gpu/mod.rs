@@ -202,9 +202,10 @@ pub struct LaunchConfig {
     pub result_capacity: u32,
     /// How long a batch may take before the device counts as hung.
     pub batch_timeout: Duration,
-    /// The batch duration aimed at: the batch size adapts after every batch
-    /// so that a batch takes about this long (it bounds how soon a search
-    /// notices cancellation and stays clear of driver watchdogs).
+    /// The longest a batch should take: the batch size adapts after every
+    /// batch so that a batch takes a little less (85%) than this. It bounds
+    /// how soon a replaced job leaves the device (two batches are in
+    /// flight) and keeps clear of driver watchdogs.
     pub batch_time: Duration,
 }
 
@@ -736,10 +737,13 @@ impl GpuDevice {
         })
     }
 
-    /// Moves the batch size towards `batch_time` after a batch of `count`
-    /// nonces took `took`, by at most a factor of four a step.
+    /// Moves the batch size towards 85% of `batch_time` after a batch of
+    /// `count` nonces took `took`, by at most a factor of four a step. The
+    /// headroom keeps batches under `batch_time` through clock and load
+    /// changes, so that the two batches in flight when a job is replaced
+    /// finish within two batch times.
     fn adapt_batch(&self, count: u32, took: Duration, granule: u32) {
-        let target = self.config.batch_time.as_secs_f64();
+        let target = 0.85 * self.config.batch_time.as_secs_f64();
         let ratio = (target / took.as_secs_f64().max(1e-6)).clamp(0.25, 4.0);
         let want = (count as f64 * ratio) as u64;
         let max = (u32::MAX / 2) as u64;
