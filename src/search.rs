@@ -108,9 +108,12 @@ pub struct SearchReport {
     pub elapsed: Duration,
     /// Whether the search stopped because its token was cancelled.
     pub cancelled: bool,
-    /// The kernel used.
+    /// The device that searched: `cpu (<kernel>, <n> threads)` or a GPU's name.
+    pub device: String,
+    /// The CPU kernel used (on a GPU: the one that searches a batch again
+    /// if its results buffer overflows).
     pub kernel: CpuKernel,
-    /// Worker threads used.
+    /// CPU worker threads used (0 on a GPU).
     pub threads: usize,
 }
 
@@ -298,6 +301,7 @@ pub(crate) fn search_in(
         hashes: hashes.into_inner(),
         elapsed: started.elapsed(),
         cancelled: cancelled(),
+        device: format!("cpu ({}, {threads} threads)", kernel.name()),
         kernel,
         threads,
     })

@@ -8,9 +8,15 @@ use std::process::{Command, Output};
 use common::mainnet_blocks;
 
 fn hashrig(args: &[&str]) -> Output {
+    hashrig_with_cache(args, &std::env::temp_dir().join("hashrig-cli-test-cache"))
+}
+
+/// Runs with the calibration cache under `cache` (never the user's own).
+fn hashrig_with_cache(args: &[&str], cache: &std::path::Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hashrig"))
         .args(args)
         .env_remove("HASHRIG_DEVICE")
+        .env("XDG_CACHE_HOME", cache)
         .output()
         .expect("runs")
 }
@@ -176,16 +182,28 @@ fn pow_generic_job() {
 
 #[test]
 fn bench_json_shape() {
-    let o = hashrig(&["bench", "--backend", "cpu", "--seconds", "0.3", "--json"]);
+    let o = hashrig(&["bench", "--backend", "cpu", "--seconds", "1", "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let lines = json_lines(&o);
     let device = lines.iter().find(|v| v["type"] == "device").unwrap();
     assert_eq!(device["kind"], "cpu");
-    assert!(device["mhs"].as_f64().unwrap() > 0.0);
+    assert_eq!(device["state"], "hashing");
+    assert_eq!(device["hardware_errors"], 0);
+    let mhs = device["mhs"].as_f64().unwrap();
+    assert!(mhs > 0.0);
     assert!(device["threads"].as_u64().unwrap() >= 1);
     assert!(device["kernel"].is_string());
+    // Claimed and proof-derived rates agree on a healthy device (loosely
+    // here: a one-second run holds a few hundred proofs).
+    assert!(device["proofs"].as_u64().unwrap() > 50);
+    let effective = device["effective_mhs"].as_f64().unwrap();
+    assert!(
+        (0.6..1.6).contains(&(effective / mhs)),
+        "{effective} vs {mhs}"
+    );
     let total = lines.iter().find(|v| v["type"] == "total").unwrap();
     assert!(total["mhs"].as_f64().unwrap() > 0.0);
+    assert!(total["effective_mhs"].as_f64().unwrap() > 0.0);
 }
 
 #[test]
@@ -373,6 +391,68 @@ fn gpu_mine_and_bench_on_lavapipe() {
     let lines = json_lines(&o);
     assert_eq!(lines[0]["nonce"], 2_083_236_893u64);
     assert!(lines[0]["device"].as_str().unwrap().contains("llvmpipe"));
+
+    // The GPU and the CPU together, on one range, every nonce once.
+    let o = hashrig(&[
+        "mine",
+        "--device",
+        "llvmpipe",
+        "--cpu",
+        "on",
+        "--header",
+        GENESIS,
+        "--start",
+        "2080000000",
+        "--count",
+        "8000000",
+        "--zero-bits",
+        "20",
+        "--all",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let lines = json_lines(&o);
+    let summary = lines.iter().find(|v| v["type"] == "summary").unwrap();
+    assert_eq!(summary["hashes"], 8_000_000);
+    let names = summary["device"].as_str().unwrap();
+    assert!(
+        names.contains("llvmpipe") && names.contains("cpu"),
+        "{names}"
+    );
+    let nonces: std::collections::BTreeSet<u64> = lines
+        .iter()
+        .filter(|v| v["type"] == "solution")
+        .map(|v| v["nonce"].as_u64().unwrap())
+        .collect();
+    let header = hashrig::Header::from_hex(GENESIS).unwrap();
+    let job = hashrig::Job::from(hashrig::HeaderJob::new(
+        header,
+        hashrig::Target::from_leading_zero_bits(20).unwrap(),
+    ));
+    let want: std::collections::BTreeSet<u64> = hashrig::search(
+        &job,
+        hashrig::NonceRange::new(2_080_000_000, 8_000_000),
+        &Default::default(),
+    )
+    .unwrap()
+    .solutions
+    .iter()
+    .map(|s| s.nonce)
+    .collect();
+    assert_eq!(nonces, want);
+    assert_eq!(summary["found"].as_u64().unwrap() as usize, want.len());
+
+    // Calibration: measured, cached, printed.
+    let cache = std::env::temp_dir().join(format!("hashrig-cli-cal-{}", std::process::id()));
+    let o = hashrig_with_cache(&["calibrate", "--device", "llvmpipe", "--json"], &cache);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let lines = json_lines(&o);
+    assert_eq!(lines[0]["type"], "calibration");
+    assert!([64, 128, 256].contains(&lines[0]["workgroup_size"].as_u64().unwrap()));
+    assert!(lines[0]["mhs"].as_f64().unwrap() > 0.0);
+    let cached = std::fs::read_to_string(cache.join("hashrig/gpu-launch.tsv")).unwrap();
+    assert!(cached.contains("llvmpipe"));
+    let _ = std::fs::remove_dir_all(&cache);
 
     let o = hashrig(&[
         "bench",

@@ -543,7 +543,8 @@ impl GpuDevice {
             hashes: scan.searched,
             elapsed: started.elapsed(),
             cancelled,
-            kernel: options.kernel.unwrap_or(CpuKernel::Soft),
+            device: self.name.clone(),
+            kernel: options.kernel.unwrap_or_else(CpuKernel::fastest),
             threads: 0,
         })
     }
