@@ -311,18 +311,20 @@ fn cpu_selftest(kernel: CpuKernel) -> Result<(), String> {
     {
         return Err("SHA-256(\"abc\") is wrong".into());
     }
-    let genesis = Header::from_hex(GENESIS_HEX).map_err(|e| e.to_string())?;
-    let job = Job::from(HeaderJob::from_header(genesis).map_err(|e| e.to_string())?);
-    let range = NonceRange::new(genesis.nonce as u64 - 40_000, 65_536);
-    let report = search(
-        &job,
-        range,
-        &SearchOptions {
+    let on = |kernel: CpuKernel, job: &Job, range: NonceRange| {
+        let options = SearchOptions {
             kernel: Some(kernel),
             ..Default::default()
-        },
-    )
-    .map_err(|e| e.to_string())?;
+        };
+        search(job, range, &options).map_err(|e| e.to_string())
+    };
+    let genesis = Header::from_hex(GENESIS_HEX).map_err(|e| e.to_string())?;
+    let job = Job::from(HeaderJob::from_header(genesis).map_err(|e| e.to_string())?);
+    let report = on(
+        kernel,
+        &job,
+        NonceRange::new(genesis.nonce as u64 - 40_000, 65_536),
+    )?;
     let nonces: Vec<u64> = report.solutions.iter().map(|s| s.nonce).collect();
     if nonces != [genesis.nonce as u64] {
         return Err(format!(
@@ -336,24 +338,8 @@ fn cpu_selftest(kernel: CpuKernel) -> Result<(), String> {
         Target::from_leading_zero_bits(8).map_err(|e| e.to_string())?,
     ));
     let range = NonceRange::new(0, 20_000);
-    let got = search(
-        &easy,
-        range,
-        &SearchOptions {
-            kernel: Some(kernel),
-            ..Default::default()
-        },
-    )
-    .map_err(|e| e.to_string())?;
-    let want = search(
-        &easy,
-        range,
-        &SearchOptions {
-            kernel: Some(CpuKernel::Soft),
-            ..Default::default()
-        },
-    )
-    .map_err(|e| e.to_string())?;
+    let got = on(kernel, &easy, range)?;
+    let want = on(CpuKernel::Soft, &easy, range)?;
     if got.solutions != want.solutions {
         return Err("solutions at an easy target differ from the reference".into());
     }
