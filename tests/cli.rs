@@ -484,3 +484,32 @@ fn gpu_mine_and_bench_on_lavapipe() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).lines().last().unwrap().contains("no-such-gpu"));
 }
+
+#[test]
+fn mine_rolls_the_time_when_the_nonce_space_runs_out() {
+    // One nonce left in the genesis header's space, and it is no solution:
+    // the search goes on with the time field rolled forward.
+    let o = hashrig(&[
+        "mine",
+        "--backend",
+        "cpu",
+        "--header",
+        GENESIS,
+        "--zero-bits",
+        "16",
+        "--start",
+        "4294967295",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let lines = json_lines(&o);
+    let solution = &lines[0];
+    assert_eq!(solution["type"], "solution");
+    let solved = hashrig::Header::from_hex(solution["header"].as_str().unwrap()).unwrap();
+    let genesis = hashrig::Header::from_hex(GENESIS).unwrap();
+    assert_eq!(solved.time, genesis.time + 1);
+    assert_eq!(solved.merkle_root, genesis.merkle_root);
+    assert_eq!(solved.nonce as u64, solution["nonce"].as_u64().unwrap());
+    assert_eq!(solved.block_hash().to_string(), solution["hash"]);
+    assert!(solution["hash"].as_str().unwrap().starts_with("0000"));
+}

@@ -124,7 +124,9 @@ struct MineArgs {
     /// First nonce (decimal or 0x-hex).
     #[arg(long, default_value = "0", allow_negative_numbers = true)]
     start: String,
-    /// Number of nonces (default: to the end of the 32-bit space).
+    /// Number of nonces. Without it the search runs to the end of the 32-bit
+    /// space and then goes on with the header's time field rolled forward
+    /// one second at a time (each solution then shows its header).
     #[arg(long, allow_negative_numbers = true)]
     count: Option<String>,
     /// Find every solution in the range instead of stopping at the first.
@@ -319,13 +321,26 @@ fn nonce_range(job: &Job, start: &str, count: Option<&str>) -> Result<NonceRange
 /// Runs `job` over `range` on every selected device, printing each
 /// solution on stdout as it is found and a summary at the end; returns 0
 /// if any solution was found, else 1.
-fn run_job(job: &Job, range: NonceRange, all: bool, device: &DeviceArgs, json: bool) -> Result<u8> {
+/// With `roll`, a header job goes on past its nonce space with the time
+/// field rolled (see [`RollTime`]).
+fn run_job(
+    job: &Job,
+    range: NonceRange,
+    all: bool,
+    roll: bool,
+    device: &DeviceArgs,
+    json: bool,
+) -> Result<u8> {
     let engine = Arc::new(devices::engine(device)?);
     let names: Vec<String> = engine.stats().iter().map(|d| d.name.clone()).collect();
     let names = names.join(" + ");
     let started = Instant::now();
     let status = devices::Status::start(&engine, Some(range.count));
-    let id = engine.submit(Work::new(job.clone()).range(range))?;
+    let mut work = Work::new(job.clone()).range(range);
+    if roll {
+        work = work.then(RollTime);
+    }
+    let id = engine.submit(work)?;
     let mut found = 0usize;
     let mut failure: Option<String> = None;
     let mut out = std::io::stdout().lock();
@@ -333,11 +348,25 @@ fn run_job(job: &Job, range: NonceRange, all: bool, device: &DeviceArgs, json: b
         match event {
             Event::Solution(s) if s.job == id && !s.stale => {
                 found += 1;
-                let (nonce, hash) = (s.solution.nonce, job.display_hash(&s.solution.hash));
+                let (nonce, hash) = (s.solution.nonce, s.work.display_hash(&s.solution.hash));
+                // The solved header, nonce filled in (its time may be rolled).
+                let header = match &*s.work {
+                    Job::Header(h) => Some(h.header.with_nonce(nonce as u32).to_hex()),
+                    Job::Generic(_) => None,
+                };
                 if json {
-                    let line = json!({"type": "solution", "nonce": nonce,
+                    let mut line = json!({"type": "solution", "nonce": nonce,
                         "nonce_hex": format!("{nonce:#x}"), "hash": hash, "device": s.device});
+                    if let Some(h) = &header {
+                        line["header"] = json!(h);
+                    }
                     writeln!(out, "{line}")?;
+                } else if *s.work != *job {
+                    let h = header.unwrap_or_default();
+                    writeln!(
+                        out,
+                        "solution nonce {nonce} ({nonce:#x}) hash {hash} header {h}"
+                    )?;
                 } else {
                     writeln!(out, "solution nonce {nonce} ({nonce:#x}) hash {hash}")?;
                 }
@@ -401,7 +430,8 @@ fn mine(a: MineArgs) -> Result<u8> {
     };
     let job = Job::from(HeaderJob::new(header, target));
     let range = nonce_range(&job, &a.start, a.count.as_deref())?;
-    run_job(&job, range, a.all, &a.device, a.json)
+    let roll = a.count.is_none();
+    run_job(&job, range, a.all, roll, &a.device, a.json)
 }
 
 fn pow(a: PowArgs) -> Result<u8> {
@@ -430,7 +460,7 @@ fn pow(a: PowArgs) -> Result<u8> {
         target,
     });
     let range = nonce_range(&job, &a.start, a.count.as_deref())?;
-    run_job(&job, range, a.all, &a.device, a.json)
+    run_job(&job, range, a.all, false, &a.device, a.json)
 }
 
 fn bench(a: BenchArgs) -> Result<u8> {
