@@ -275,6 +275,7 @@ fn gpu_kernels(c: &mut Criterion) {
         v[v.len() / 2]
     };
     let (b, o) = (median(&mut base), median(&mut ours));
+    variants(&entry, calibration.config);
     println!(
         "alternating medians: plain baseline {:.2} MH/s, hashrig {:.2} MH/s ({} x {} nonces): {:.2}x",
         b / 1e6,
@@ -287,3 +288,52 @@ fn gpu_kernels(c: &mut Criterion) {
 
 criterion_group!(benches, gpu_kernels);
 criterion_main!(benches);
+
+/// Ways to write rotate and Ch in WGSL (which has neither), each swapped
+/// into the shader and measured in turn, five rounds, medians printed.
+fn variants(entry: &hashrig::gpu::AdapterEntry, config: LaunchConfig) {
+    use hashrig::gpu::shader::SHADER_SOURCE;
+    let rotr = "return (x >> n) | (x << (32u - n));";
+    let ch = "return g ^ (e & (f ^ g));";
+    assert!(SHADER_SOURCE.contains(rotr) && SHADER_SOURCE.contains(ch));
+    let cases = [
+        (
+            "rotr (x >> n) | (x << (32 - n)), ch g ^ (e & (f ^ g)) [used]",
+            SHADER_SOURCE.to_string(),
+        ),
+        (
+            "rotr with ^",
+            SHADER_SOURCE.replace(rotr, "return (x >> n) ^ (x << (32u - n));"),
+        ),
+        (
+            "rotr with +",
+            SHADER_SOURCE.replace(rotr, "return (x >> n) + (x << (32u - n));"),
+        ),
+        (
+            "ch (e & f) ^ (~e & g)",
+            SHADER_SOURCE.replace(ch, "return (e & f) ^ (~e & g);"),
+        ),
+        (
+            "ch (e & f) | (~e & g)",
+            SHADER_SOURCE.replace(ch, "return (e & f) | (~e & g);"),
+        ),
+    ];
+    let devices: Vec<(&str, GpuDevice)> = cases
+        .iter()
+        .map(|(name, source)| {
+            let d = GpuDevice::open_with_source(entry, config, source).expect("variant opens");
+            (*name, d)
+        })
+        .collect();
+    let mut rates = vec![Vec::new(); devices.len()];
+    for _ in 0..5 {
+        for (i, (_, d)) in devices.iter().enumerate() {
+            let warm = Duration::from_millis(100);
+            rates[i].push(hashrig::gpu::measure(d, warm, Duration::from_millis(400)).unwrap());
+        }
+    }
+    for ((name, _), r) in devices.iter().zip(&mut rates) {
+        r.sort_by(f64::total_cmp);
+        println!("variant {name}: median {:.2} MH/s", r[r.len() / 2] / 1e6);
+    }
+}

@@ -52,9 +52,10 @@ fn bsig0(x: u32) -> u32 { return rotr(x, 2u) ^ rotr(x, 13u) ^ rotr(x, 22u); }
 fn bsig1(x: u32) -> u32 { return rotr(x, 6u) ^ rotr(x, 11u) ^ rotr(x, 25u); }
 fn ssig0(x: u32) -> u32 { return rotr(x, 7u) ^ rotr(x, 18u) ^ (x >> 3u); }
 fn ssig1(x: u32) -> u32 { return rotr(x, 17u) ^ rotr(x, 19u) ^ (x >> 10u); }
-// Bit select and majority in the forms that map to one LOP3 / BFI.
+// Bit select in the form that maps to one LOP3 / BFI. (Maj is written
+// inline by build.rs as b ^ ((a ^ b) & (b ^ c)), reusing the previous
+// round's a ^ b.)
 fn ch(e: u32, f: u32, g: u32) -> u32 { return g ^ (e & (f ^ g)); }
-fn maj(a: u32, b: u32, c: u32) -> u32 { return (a & b) | (c & (a | b)); }
 
 fn bswap(x: u32) -> u32 {
     return (x << 24u) | ((x << 8u) & 0x00ff0000u) | ((x >> 8u) & 0x0000ff00u) | (x >> 24u);

@@ -317,6 +317,17 @@ fn build_pipeline(
 impl GpuDevice {
     /// Opens the adapter and builds everything a search needs.
     pub fn open(entry: &AdapterEntry, config: LaunchConfig) -> Result<Self, Error> {
+        Self::open_with_source(entry, config, SHADER_SOURCE)
+    }
+
+    /// [`open`](Self::open) with another WGSL source that has the same
+    /// entry points and bindings: for measuring variants of the kernel (the
+    /// benches compare ways of writing rotate and Ch this way).
+    pub fn open_with_source(
+        entry: &AdapterEntry,
+        config: LaunchConfig,
+        source: &str,
+    ) -> Result<Self, Error> {
         let name = entry.label();
         let gpu_err = |reason: String| Error::Gpu {
             adapter: name.clone(),
@@ -352,7 +363,7 @@ impl GpuDevice {
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("sha256d.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(SHADER_SOURCE.into()),
+            source: wgpu::ShaderSource::Wgsl(source.into()),
         });
         let header_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("header job"),
