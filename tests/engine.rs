@@ -370,3 +370,20 @@ fn the_cpu_engine_mines_the_genesis_block() {
     assert_eq!(found.into_iter().collect::<Vec<_>>(), [header.nonce as u64]);
     assert_eq!(engine.stats()[0].kind, DeviceKind::Cpu);
 }
+
+#[test]
+fn the_engine_is_shareable_and_recv_ends_after_stop() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Engine>();
+    let (a, _) = Sim::boxed("a", 1e6, Fault::None);
+    let engine = Arc::new(Engine::with_devices(vec![a], options()).unwrap());
+    let waiter = {
+        let engine = engine.clone();
+        std::thread::spawn(move || while engine.recv().is_some() {})
+    };
+    engine.submit(Work::new(job(32))).unwrap();
+    sleep(Duration::from_millis(100));
+    engine.stop();
+    waiter.join().unwrap();
+    assert!(engine.stats()[0].hashes > 0);
+}

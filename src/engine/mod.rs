@@ -483,9 +483,21 @@ impl Engine {
         Ok(id)
     }
 
-    /// Waits for the next event; `None` once the engine has stopped.
+    /// Waits for the next event; `None` once the engine has stopped and
+    /// every event is read.
     pub fn recv(&self) -> Option<Event> {
-        self.events.lock().expect("not poisoned").recv().ok()
+        let events = self.events.lock().expect("not poisoned");
+        loop {
+            match events.recv_timeout(Duration::from_millis(50)) {
+                Ok(event) => return Some(event),
+                Err(mpsc::RecvTimeoutError::Disconnected) => return None,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if self.lock().stopping {
+                        return None;
+                    }
+                }
+            }
+        }
     }
 
     /// Waits up to `timeout` for the next event.
