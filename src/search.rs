@@ -207,6 +207,11 @@ pub fn search(
     search_in(&pool, kernel, job, range, options)
 }
 
+/// How the CPU backend names itself: `cpu (<kernel>, <n> threads)`.
+pub(crate) fn cpu_device_name(kernel: CpuKernel, threads: usize) -> String {
+    format!("cpu ({}, {threads} threads)", kernel.name())
+}
+
 /// A pool of `threads` hashing threads.
 pub(crate) fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, Error> {
     rayon::ThreadPoolBuilder::new()
@@ -301,7 +306,7 @@ pub(crate) fn search_in(
         hashes: hashes.into_inner(),
         elapsed: started.elapsed(),
         cancelled: cancelled(),
-        device: format!("cpu ({}, {threads} threads)", kernel.name()),
+        device: cpu_device_name(kernel, threads),
         kernel,
         threads,
     })

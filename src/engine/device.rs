@@ -2,7 +2,7 @@
 //! implementations. Test doubles (slow, failing, hanging or lying devices)
 //! implement the same trait.
 
-use crate::search::{search_in, thread_pool};
+use crate::search::{cpu_device_name, search_in, thread_pool};
 use crate::{CancelToken, CpuKernel, Error, Job, NonceRange, SearchOptions};
 
 /// What kind of hardware a device is.
@@ -107,7 +107,7 @@ impl CpuDevice {
         Ok(CpuDevice {
             pool: thread_pool(threads)?,
             kernel,
-            name: format!("cpu ({}, {threads} threads)", kernel.name()),
+            name: cpu_device_name(kernel, threads),
         })
     }
 
