@@ -197,26 +197,29 @@ fn devices_of_very_different_speeds_cover_the_range_exactly_once() {
     let (slow, slow_log) = Sim::boxed("slow", 2e5, Fault::None);
     let (mid, mid_log) = Sim::boxed("mid", 1e6, Fault::None);
     let engine = Engine::with_devices(vec![fast, slow, mid], options()).unwrap();
-    let started = Instant::now();
     let id = engine.submit(Work::new(job.clone()).range(range)).unwrap();
     let (found, failed) = run_to_end(&engine, id);
-    let took = started.elapsed();
     assert!(failed.is_empty());
     assert_eq!(found, reference(&job, range));
-    assert_exact_cover(&[fast_log, slow_log.clone(), mid_log], range);
-    // The slow device got a share in line with its speed, not an equal one.
-    let slow_share: u64 = slow_log.lock().unwrap().iter().map(|r| r.count).sum();
+    assert_exact_cover(&[fast_log.clone(), slow_log.clone(), mid_log], range);
+    // Each device's share follows its speed (4, 1 and 0.2 MH/s: about 77%,
+    // 19% and 4%), not an equal split.
+    let share = |log: &Arc<Mutex<Vec<NonceRange>>>| -> u64 {
+        log.lock().unwrap().iter().map(|r| r.count).sum()
+    };
+    let (fast_share, slow_share) = (share(&fast_log), share(&slow_log));
     assert!(
         slow_share < range.count / 8,
         "slow device searched {slow_share}"
+    );
+    assert!(
+        fast_share > range.count * 6 / 10,
+        "fast device searched {fast_share}"
     );
     let stats = engine.stats();
     let hashes: u64 = stats.iter().map(|s| s.hashes).sum();
     assert_eq!(hashes, range.count);
     assert!(stats.iter().all(|s| s.hardware_errors == 0));
-    // Together they run near the sum of their rates (5.2 MH/s): 3 M nonces
-    // take well under the 15 s the slow device alone would need.
-    assert!(took < Duration::from_secs(5), "took {took:?}");
 }
 
 fn faulty_run(fault: Fault) -> (Vec<String>, Vec<hashrig::engine::DeviceStats>) {
