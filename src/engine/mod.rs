@@ -249,6 +249,17 @@ impl Current {
     }
 }
 
+/// The range a device is searching, for the watchdog and for giving it
+/// back if the device fails.
+struct Running {
+    id: JobId,
+    seq: u64,
+    job: Arc<Job>,
+    range: NonceRange,
+    started: Instant,
+    expected: Duration,
+}
+
 struct DeviceSlot {
     name: String,
     kind: DeviceKind,
@@ -257,11 +268,7 @@ struct DeviceSlot {
     rate: f64,
     measured: bool,
     failed: Option<String>,
-    busy: bool,
-    task_started: Option<Instant>,
-    task_expected: Duration,
-    /// The running task's (id, range), for the watchdog.
-    task: Option<(JobId, u64, Arc<Job>, NonceRange)>,
+    running: Option<Running>,
     meter: Meter,
     job: Option<JobId>,
     job_switch: Option<Duration>,
@@ -388,10 +395,7 @@ impl Engine {
                 rate: d.nominal_rate().max(1.0),
                 measured: false,
                 failed: None,
-                busy: false,
-                task_started: None,
-                task_expected: Duration::ZERO,
-                task: None,
+                running: None,
                 meter: Meter::new(),
                 job: None,
                 job_switch: None,
@@ -524,7 +528,7 @@ impl Engine {
                     DeviceState::Failed(reason.clone())
                 } else if st.paused {
                     DeviceState::Paused
-                } else if d.busy {
+                } else if d.running.is_some() {
                     DeviceState::Hashing
                 } else {
                     DeviceState::Idle
@@ -607,12 +611,11 @@ fn fail_device(shared: &Shared, st: &mut State, index: usize, reason: String) {
         return;
     }
     slot.failed = Some(reason.clone());
-    slot.busy = false;
-    let task = slot.task.take();
+    let running = slot.running.take();
     let name = slot.name.clone();
-    if let (Some((id, seq, job, range)), Some(cur)) = (task, st.current.as_mut()) {
-        if cur.id == id {
-            cur.returned.push((seq, job, range));
+    if let (Some(r), Some(cur)) = (running, st.current.as_mut()) {
+        if cur.id == r.id {
+            cur.returned.push((r.seq, r.job, r.range));
             cur.outstanding = cur.outstanding.saturating_sub(1);
         }
     }
@@ -705,10 +708,14 @@ fn carve(shared: &Shared, st: &mut State, index: usize) -> Option<Task> {
         dev.job = Some(id);
         dev.job_switch = Some(now.duration_since(submitted));
     }
-    dev.busy = true;
-    dev.task_started = Some(now);
-    dev.task_expected = Duration::from_secs_f64(range.count as f64 / rate);
-    dev.task = Some((id, seq, job.clone(), range));
+    dev.running = Some(Running {
+        id,
+        seq,
+        job: job.clone(),
+        range,
+        started: now,
+        expected: Duration::from_secs_f64(range.count as f64 / rate),
+    });
     dev.meter.started(now);
     Some(Task {
         id,
@@ -730,25 +737,20 @@ fn finish(shared: &Shared, index: usize, task: Task, result: Result<Found, Error
         // The watchdog already gave this range away.
         return;
     }
-    st.devices[index].busy = false;
-    st.devices[index].task = None;
+    let found = match result {
+        Ok(found) => found,
+        Err(e) => {
+            // Gives the running range back to the pool.
+            fail_device(shared, &mut st, index, e.to_string());
+            return;
+        }
+    };
+    st.devices[index].running = None;
     let is_current = st.current.as_ref().is_some_and(|c| c.id == task.id);
     if is_current {
         let cur = st.current.as_mut().expect("current");
         cur.outstanding = cur.outstanding.saturating_sub(1);
     }
-    let found = match result {
-        Ok(found) => found,
-        Err(e) => {
-            if is_current {
-                let cur = st.current.as_mut().expect("current");
-                cur.returned.push((task.seq, task.job.clone(), task.range));
-            }
-            st.devices[index].task = None;
-            fail_device(shared, &mut st, index, e.to_string());
-            return;
-        }
-    };
     let searched = found.searched.min(task.range.count);
     let elapsed = task.started.elapsed();
     if is_current && searched < task.range.count && !st.stopping {
@@ -866,11 +868,11 @@ fn watchdog(shared: Arc<Shared>) {
             .devices
             .iter()
             .enumerate()
-            .filter(|(_, d)| d.busy && d.failed.is_none())
+            .filter(|(_, d)| d.failed.is_none())
             .filter_map(|(i, d)| {
-                let started = d.task_started?;
-                let limit = d.task_expected * 20 + shared.options.watchdog;
-                (now.duration_since(started) > limit).then_some((i, limit))
+                let r = d.running.as_ref()?;
+                let limit = r.expected * 20 + shared.options.watchdog;
+                (now.duration_since(r.started) > limit).then_some((i, limit))
             })
             .collect();
         for (index, limit) in hung {

@@ -50,7 +50,7 @@ pub fn kernel_version() -> String {
 }
 
 fn bench_job() -> Job {
-    // Genesis at a target nothing meets: pure hashing work.
+    // A fixed header at a target nothing meets: pure hashing work.
     let header = Header::from_bytes(&[0x5a; 80]).expect("80 bytes");
     Job::from(HeaderJob::new(
         header,
