@@ -102,7 +102,9 @@ pub struct SearchOptions {
 pub struct SearchReport {
     /// Every solution found, in nonce order (at most one with `stop_at_first`).
     pub solutions: Vec<Solution>,
-    /// Nonces hashed.
+    /// Nonces hashed. These are always the first `hashes` nonces of the
+    /// range, also when the search was cancelled, so that the rest can be
+    /// searched later without a gap or an overlap.
     pub hashes: u64,
     /// Wall time.
     pub elapsed: Duration,

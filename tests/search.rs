@@ -1,6 +1,8 @@
 //! The search API's contract: cancellation, stop-at-first, range checks and
 //! the verification of every kernel candidate.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hashrig::{
@@ -32,6 +34,47 @@ fn cancel_from_another_thread_returns_promptly() {
     assert!(report.hashes < 1 << 32);
     // A chunk is ~2 ms of one core; allow generous scheduling slack.
     assert!(latency < Duration::from_millis(250), "took {latency:?}");
+}
+
+#[test]
+fn a_cancelled_search_has_searched_exactly_a_prefix_of_its_range() {
+    // Easy target: about one solution in 256 nonces, so a prefix that was
+    // skipped or a chunk past the prefix that was counted shows up as a
+    // solution set that differs from the prefix's.
+    let header = Header::from_hex(GENESIS).unwrap();
+    let job = Job::from(HeaderJob::new(
+        header,
+        Target::from_leading_zero_bits(8).unwrap(),
+    ));
+    let range = NonceRange::new(777, (1 << 32) - 777);
+    let cancel = CancelToken::new();
+    let progress = Arc::new(AtomicU64::new(0));
+    let options = SearchOptions {
+        cancel: Some(cancel.clone()),
+        threads: Some(2),
+        progress: Some(progress.clone()),
+        ..Default::default()
+    };
+    let searcher = {
+        let job = job.clone();
+        std::thread::spawn(move || search(&job, range, &options))
+    };
+    // Cancel once some chunks are done, while others are in flight.
+    while progress.load(Ordering::Relaxed) < 1 << 20 {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    cancel.cancel();
+    let report = searcher.join().unwrap().unwrap();
+    assert!(report.cancelled);
+    assert!(report.hashes > 0 && report.hashes < range.count);
+    let prefix = search(
+        &job,
+        NonceRange::new(range.start, report.hashes),
+        &SearchOptions::default(),
+    )
+    .unwrap();
+    assert!(prefix.solutions.len() > 100);
+    assert_eq!(report.solutions, prefix.solutions);
 }
 
 #[test]
