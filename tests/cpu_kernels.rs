@@ -18,12 +18,21 @@ fn options(kernel: CpuKernel) -> SearchOptions {
     }
 }
 
+/// Every kernel this CPU runs except `soft`, the reference. Kernels named in
+/// `HASHRIG_REQUIRE_KERNELS` (comma-separated) must be among them, so that
+/// a machine expected to test them cannot pass without doing so.
 fn fast_kernels() -> Vec<CpuKernel> {
     let k: Vec<_> = CpuKernel::available()
         .into_iter()
         .filter(|k| *k != CpuKernel::Soft)
         .collect();
     eprintln!("kernels under test: {k:?}");
+    if let Ok(required) = std::env::var("HASHRIG_REQUIRE_KERNELS") {
+        for name in required.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let kernel: CpuKernel = name.parse().expect("a kernel name");
+            assert!(k.contains(&kernel), "{name} is required but not available");
+        }
+    }
     k
 }
 
@@ -59,7 +68,7 @@ fn nist_vectors_on_every_kernel() {
         assert_eq!(hashrig::sha256::sha256(message).to_hex(), *want);
     }
     let million = vec![b'a'; 1_000_000];
-    for kernel in CpuKernel::available() {
+    for kernel in std::iter::once(CpuKernel::Soft).chain(fast_kernels()) {
         let copies: Vec<&[u8]> = messages
             .iter()
             .flat_map(|m| std::iter::repeat_n(m.as_slice(), 17))

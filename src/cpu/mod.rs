@@ -2,8 +2,13 @@
 //! what this CPU runs and picks the fastest, and the scans built on them.
 //!
 //! Kernels live one to a file: `soft` (the portable reference), `scalar` (the
-//! portable fast body), and on x86 `x86_shani`, `x86_avx2` and `x86_avx512`.
+//! portable fast body), on x86 `x86_shani`, `x86_avx2` and `x86_avx512`, and
+//! on AArch64 `arm_neon` and `arm_sha2`.
 
+#[cfg(target_arch = "aarch64")]
+mod arm_neon;
+#[cfg(target_arch = "aarch64")]
+mod arm_sha2;
 mod lanes;
 mod scalar;
 mod soft;
@@ -43,16 +48,22 @@ pub enum CpuKernel {
     Avx2,
     /// AVX-512, 16 lanes.
     Avx512,
+    /// AArch64 NEON, 4 lanes.
+    Neon,
+    /// AArch64 SHA2 extension, several nonces interleaved.
+    ArmSha2,
 }
 
 impl CpuKernel {
     /// Every kernel, in order of preference when speeds tie.
-    pub const ALL: [CpuKernel; 5] = [
+    pub const ALL: [CpuKernel; 7] = [
         CpuKernel::Soft,
         CpuKernel::Scalar,
         CpuKernel::ShaNi,
         CpuKernel::Avx2,
         CpuKernel::Avx512,
+        CpuKernel::Neon,
+        CpuKernel::ArmSha2,
     ];
 
     /// The name used on the command line and in reports.
@@ -63,6 +74,8 @@ impl CpuKernel {
             CpuKernel::ShaNi => "sha-ni",
             CpuKernel::Avx2 => "avx2",
             CpuKernel::Avx512 => "avx512",
+            CpuKernel::Neon => "neon",
+            CpuKernel::ArmSha2 => "arm-sha2",
         }
     }
 
@@ -76,7 +89,11 @@ impl CpuKernel {
             CpuKernel::Avx2 => x86_avx2::kernel(),
             #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
             CpuKernel::Avx512 => x86_avx512::kernel(),
-            #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+            #[cfg(target_arch = "aarch64")]
+            CpuKernel::Neon => arm_neon::kernel(),
+            #[cfg(target_arch = "aarch64")]
+            CpuKernel::ArmSha2 => arm_sha2::kernel(),
+            // The kernels of other architectures.
             _ => None,
         }
     }
@@ -210,6 +227,7 @@ pub fn calibrate() -> &'static Calibration {
 }
 
 /// Runs `kernel`'s header scan directly (no threads, no verification).
+#[cfg(feature = "gpu")]
 pub(crate) fn scan_header_with(
     kernel: CpuKernel,
     work: &HeaderWork,

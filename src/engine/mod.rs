@@ -329,6 +329,7 @@ impl Engine {
     /// a warning) and the CPU. Fails when no device is left.
     pub fn start(options: EngineOptions) -> Result<Engine, Error> {
         let mut devices: Vec<Box<dyn Device>> = Vec::new();
+        #[cfg_attr(not(feature = "gpu"), allow(unused_mut))]
         let mut warnings = Vec::new();
         #[cfg(feature = "gpu")]
         if options.gpus {

@@ -79,7 +79,7 @@ pub(crate) struct DeviceArgs {
     /// CPU worker threads (default: every core).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// CPU kernel: soft, scalar, sha-ni, avx2, avx512 (default: the fastest measured).
+    /// CPU kernel: soft, scalar, sha-ni, avx2, avx512, neon, arm-sha2 (default: the fastest measured).
     #[arg(long, value_name = "KERNEL")]
     pub cpu_kernel: Option<String>,
     /// Whether the CPU hashes beside the GPUs (auto: only when no GPU is usable).
