@@ -7,12 +7,10 @@
 
 use core::arch::aarch64::*;
 
+use super::streams::{self, each_stream, quads, STREAMS};
 use super::KernelFns;
 use crate::job::{HeaderWork, DIGEST_LEN_BITS, HEADER_LEN_BITS, HEADER_PAD_W4};
 use crate::sha256::{IV, K};
-
-/// Nonces hashed side by side.
-const STREAMS: usize = 4;
 
 /// Lanes (w0, w1, w2, w3) with w0 in lane 0.
 #[inline]
@@ -21,11 +19,11 @@ unsafe fn words(w: [u32; 4]) -> uint32x4_t {
     vld1q_u32(w.as_ptr())
 }
 
-/// K[4q..4q+4] as a vector.
+/// w + K[4q..4q+4].
 #[inline]
 #[target_feature(enable = "neon,sha2")]
-unsafe fn k4(q: usize) -> uint32x4_t {
-    vld1q_u32(K[4 * q..].as_ptr())
+unsafe fn add_k(w: uint32x4_t, q: usize) -> uint32x4_t {
+    vaddq_u32(w, vld1q_u32(K[4 * q..].as_ptr()))
 }
 
 /// The next four schedule words from the previous sixteen (m0 oldest).
@@ -42,44 +40,6 @@ unsafe fn four_rounds(abcd: &mut uint32x4_t, efgh: &mut uint32x4_t, kw: uint32x4
     let before = *abcd;
     *abcd = vsha256hq_u32(*abcd, *efgh, kw);
     *efgh = vsha256h2q_u32(*efgh, before, kw);
-}
-
-/// Runs `$body` once per stream with `$i` bound to 0, 1, 2 and 3: literal
-/// indices keep every stream's vectors in registers.
-macro_rules! each_stream {
-    ($i:ident => $body:block) => {{
-        {
-            let $i = 0usize;
-            $body
-        }
-        {
-            let $i = 1usize;
-            $body
-        }
-        {
-            let $i = 2usize;
-            $body
-        }
-        {
-            let $i = 3usize;
-            $body
-        }
-    }};
-}
-
-/// Four rounds on every stream for each listed quad q (rounds 4q..4q+3),
-/// extending the message schedule from q = 4 on.
-macro_rules! quads {
-    ($abcd:ident, $efgh:ident, $m:ident; $($q:literal)*) => {$(
-        each_stream!(i => {
-            if $q >= 4 {
-                let [m0, m1, m2, m3] = $m[i];
-                $m[i] = [m1, m2, m3, next_words(m0, m1, m2, m3)];
-            }
-            let w = $m[i][if $q >= 3 { 3 } else { $q }];
-            four_rounds(&mut $abcd[i], &mut $efgh[i], vaddq_u32(w, k4($q)));
-        });
-    )*};
 }
 
 /// H7 of SHA-256d(header) for `STREAMS` consecutive nonces from `first`.
@@ -118,7 +78,7 @@ unsafe fn final_h7(work: &HeaderWork, first: u32) -> [u32; STREAMS] {
         // Rounds 60..63: only efgh is wanted, and its lane 3 (h) is e
         // after round 60, which H7 adds to IV[7].
         let [m0, m1, m2, m3] = m[i];
-        let kw = vaddq_u32(next_words(m0, m1, m2, m3), k4(15));
+        let kw = add_k(next_words(m0, m1, m2, m3), 15);
         let efgh64 = vsha256h2q_u32(efgh[i], abcd[i], kw);
         out[i] = vgetq_lane_u32::<3>(efgh64).wrapping_add(IV[7]);
     });
@@ -137,27 +97,18 @@ unsafe fn compress1(state: &mut [u32; 8], block: &[u32; 16]) {
             let [m0, m1, m2, m3] = m;
             m = [m1, m2, m3, next_words(m0, m1, m2, m3)];
         }
-        four_rounds(&mut abcd, &mut efgh, vaddq_u32(m[q.min(3)], k4(q)));
+        four_rounds(&mut abcd, &mut efgh, add_k(m[q.min(3)], q));
     }
     vst1q_u32(state.as_mut_ptr(), vaddq_u32(abcd, start_abcd));
     vst1q_u32(state[4..].as_mut_ptr(), vaddq_u32(efgh, start_efgh));
 }
 
 fn scan_header(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
-    let mut done = 0u32;
-    while done < count {
-        let first = start.wrapping_add(done);
-        // SAFETY: reachable only through the table `kernel()` returns after
-        // detecting NEON and SHA2.
-        let h7 = unsafe { final_h7(work, first) };
-        let valid = (count - done).min(STREAMS as u32) as usize;
-        for (i, &h) in h7.iter().enumerate().take(valid) {
-            if work.passes_early_exit(h) {
-                out.push(first.wrapping_add(i as u32));
-            }
-        }
-        done = done.saturating_add(STREAMS as u32);
-    }
+    // SAFETY: reachable only through the table `kernel()` returns after
+    // detecting the extensions `final_h7` is compiled for.
+    streams::scan(work, start, count, out, |first| unsafe {
+        final_h7(work, first)
+    })
 }
 
 fn compress_many(states: &mut [[u32; 8]], blocks: &[[u32; 16]]) {

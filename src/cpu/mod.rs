@@ -12,6 +12,8 @@ mod arm_sha2;
 mod lanes;
 mod scalar;
 mod soft;
+#[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
+mod streams;
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 mod x86_avx2;
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]

@@ -13,13 +13,10 @@ use core::arch::x86::*;
 #[cfg(target_arch = "x86_64")]
 use core::arch::x86_64::*;
 
+use super::streams::{self, each_stream, quads, STREAMS};
 use super::KernelFns;
 use crate::job::{HeaderWork, DIGEST_LEN_BITS, HEADER_LEN_BITS, HEADER_PAD_W4};
 use crate::sha256::{IV, K};
-
-/// Nonces hashed side by side; `sha256rnds2` has a latency of several cycles
-/// and a throughput of one per cycle or two.
-const STREAMS: usize = 4;
 
 /// Lanes (w0, w1, w2, w3) with w0 in lane 0.
 #[inline(always)]
@@ -27,10 +24,10 @@ unsafe fn words(w0: u32, w1: u32, w2: u32, w3: u32) -> __m128i {
     _mm_setr_epi32(w0 as i32, w1 as i32, w2 as i32, w3 as i32)
 }
 
-/// K[4q..4q+4] as a vector.
+/// w + K[4q..4q+4].
 #[inline(always)]
-unsafe fn k4(q: usize) -> __m128i {
-    _mm_loadu_si128(K[4 * q..].as_ptr().cast())
+unsafe fn add_k(w: __m128i, q: usize) -> __m128i {
+    _mm_add_epi32(w, _mm_loadu_si128(K[4 * q..].as_ptr().cast()))
 }
 
 /// The next four schedule words from the previous sixteen (m0 oldest).
@@ -66,44 +63,6 @@ unsafe fn unpack(abef: __m128i, cdgh: __m128i) -> (__m128i, __m128i) {
     (abcd, efgh)
 }
 
-/// Runs `$body` once per stream with `$i` bound to 0, 1, 2 and 3: literal
-/// indices keep every stream's vectors in registers.
-macro_rules! each_stream {
-    ($i:ident => $body:block) => {{
-        {
-            let $i = 0usize;
-            $body
-        }
-        {
-            let $i = 1usize;
-            $body
-        }
-        {
-            let $i = 2usize;
-            $body
-        }
-        {
-            let $i = 3usize;
-            $body
-        }
-    }};
-}
-
-/// Four rounds on every stream for each listed quad q (rounds 4q..4q+3),
-/// extending the message schedule from q = 4 on.
-macro_rules! quads {
-    ($abef:ident, $cdgh:ident, $m:ident; $($q:literal)*) => {$(
-        each_stream!(i => {
-            if $q >= 4 {
-                let [m0, m1, m2, m3] = $m[i];
-                $m[i] = [m1, m2, m3, next_words(m0, m1, m2, m3)];
-            }
-            let w = $m[i][if $q >= 3 { 3 } else { $q }];
-            four_rounds(&mut $abef[i], &mut $cdgh[i], _mm_add_epi32(w, k4($q)));
-        });
-    )*};
-}
-
 /// H7 of SHA-256d(header) for `STREAMS` consecutive nonces from `first`.
 #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
 unsafe fn final_h7(work: &HeaderWork, first: u32) -> [u32; STREAMS] {
@@ -124,7 +83,7 @@ unsafe fn final_h7(work: &HeaderWork, first: u32) -> [u32; STREAMS] {
         m[i][1] = words(HEADER_PAD_W4, 0, 0, 0);
         m[i][3] = words(0, 0, 0, HEADER_LEN_BITS);
         // Rounds 2 and 3: the upper half of K + W for rounds 0..3.
-        let kw = _mm_shuffle_epi32::<0x0e>(_mm_add_epi32(m[i][0], k4(0)));
+        let kw = _mm_shuffle_epi32::<0x0e>(add_k(m[i][0], 0));
         cdgh[i] = _mm_sha256rnds2_epu32(cdgh[i], abef[i], kw);
         std::mem::swap(&mut abef[i], &mut cdgh[i]);
     });
@@ -144,7 +103,7 @@ unsafe fn final_h7(work: &HeaderWork, first: u32) -> [u32; STREAMS] {
         // Rounds 60 and 61 only: afterwards lane 0 (F) holds e after round
         // 60, which rounds 62 and 63 merely shift into h.
         let [m0, m1, m2, m3] = m[i];
-        let kw = _mm_add_epi32(next_words(m0, m1, m2, m3), k4(15));
+        let kw = add_k(next_words(m0, m1, m2, m3), 15);
         let abef62 = _mm_sha256rnds2_epu32(cdgh[i], abef[i], kw);
         out[i] = (_mm_cvtsi128_si32(abef62) as u32).wrapping_add(IV[7]);
     });
@@ -162,7 +121,7 @@ unsafe fn compress1(state: &mut [u32; 8], block: &[u32; 16]) {
             let [m0, m1, m2, m3] = m;
             m = [m1, m2, m3, next_words(m0, m1, m2, m3)];
         }
-        four_rounds(&mut abef, &mut cdgh, _mm_add_epi32(m[q.min(3)], k4(q)));
+        four_rounds(&mut abef, &mut cdgh, add_k(m[q.min(3)], q));
     }
     let (abcd, efgh) = unpack(
         _mm_add_epi32(abef, start_abef),
@@ -173,20 +132,11 @@ unsafe fn compress1(state: &mut [u32; 8], block: &[u32; 16]) {
 }
 
 fn scan_header(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
-    let mut done = 0u32;
-    while done < count {
-        let first = start.wrapping_add(done);
-        // SAFETY: reachable only through the table `kernel()` returns after
-        // detecting SHA and SSE4.1.
-        let h7 = unsafe { final_h7(work, first) };
-        let valid = (count - done).min(STREAMS as u32) as usize;
-        for (i, &h) in h7.iter().enumerate().take(valid) {
-            if work.passes_early_exit(h) {
-                out.push(first.wrapping_add(i as u32));
-            }
-        }
-        done = done.saturating_add(STREAMS as u32);
-    }
+    // SAFETY: reachable only through the table `kernel()` returns after
+    // detecting the extensions `final_h7` is compiled for.
+    streams::scan(work, start, count, out, |first| unsafe {
+        final_h7(work, first)
+    })
 }
 
 fn compress_many(states: &mut [[u32; 8]], blocks: &[[u32; 16]]) {
