@@ -23,15 +23,28 @@ fn job(time_offset: u32) -> Job {
     ))
 }
 
-/// Hashes per second of every device together over `seconds`, after a warm-up.
+/// Hashes per second of every device together over `seconds`, after a
+/// warm-up; each device's own rate is printed.
 fn rate(engine: &Engine, seconds: f64) -> f64 {
     engine.submit(Work::new(job(0)).then(RollTime)).unwrap();
     std::thread::sleep(Duration::from_millis(700));
-    let before: u64 = engine.stats().iter().map(|d| d.hashes).sum();
+    let before: Vec<u64> = engine.stats().iter().map(|d| d.hashes).collect();
     let t = Instant::now();
     std::thread::sleep(Duration::from_secs_f64(seconds));
-    let after: u64 = engine.stats().iter().map(|d| d.hashes).sum();
-    (after - before) as f64 / t.elapsed().as_secs_f64()
+    let stats = engine.stats();
+    let elapsed = t.elapsed().as_secs_f64();
+    let rates: Vec<f64> = stats
+        .iter()
+        .zip(&before)
+        .map(|(d, b)| (d.hashes - b) as f64 / elapsed)
+        .collect();
+    let each: Vec<String> = stats
+        .iter()
+        .zip(&rates)
+        .map(|(d, r)| format!("{} {:.2}", d.name, r / 1e6))
+        .collect();
+    println!("  {}", each.join(" + "));
+    rates.iter().sum()
 }
 
 fn options(cpu: CpuUse, gpus: bool) -> EngineOptions {
@@ -83,14 +96,45 @@ fn main() {
         ms(*latencies.last().unwrap())
     );
 
-    // Aggregate rate against the sum of each device alone, alternating.
-    let seconds = 3.0;
-    let both = rate(&together, seconds);
+    // Aggregate rate against the sum of each device alone: three rounds of
+    // (together, CPU alone, GPU alone), medians, so that the machine's slow
+    // drifts hit all three.
     drop(together);
-    let cpu = rate(&Engine::start(options(CpuUse::On, false)).unwrap(), seconds);
-    let gpu = rate(&Engine::start(options(CpuUse::Off, true)).unwrap(), seconds);
+    let seconds = 3.0;
+    let (mut both, mut cpu, mut gpu) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..3 {
+        both.push(rate(
+            &Engine::start(options(CpuUse::On, true)).unwrap(),
+            seconds,
+        ));
+        cpu.push(rate(
+            &Engine::start(options(CpuUse::On, false)).unwrap(),
+            seconds,
+        ));
+        gpu.push(rate(
+            &Engine::start(options(CpuUse::Off, true)).unwrap(),
+            seconds,
+        ));
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let mhs = |v: &[f64]| {
+        v.iter()
+            .map(|r| format!("{:.2}", r / 1e6))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     println!(
-        "alone: cpu {:.2} MH/s, gpu {:.2} MH/s, sum {:.2} MH/s; together {:.2} MH/s = {:.1}% of the sum",
+        "rounds (MH/s): together [{}], cpu [{}], gpu [{}]",
+        mhs(&both),
+        mhs(&cpu),
+        mhs(&gpu)
+    );
+    let (both, cpu, gpu) = (median(&mut both), median(&mut cpu), median(&mut gpu));
+    println!(
+        "medians: cpu {:.2} MH/s, gpu {:.2} MH/s, sum {:.2} MH/s; together {:.2} MH/s = {:.1}% of the sum",
         cpu / 1e6,
         gpu / 1e6,
         (cpu + gpu) / 1e6,
