@@ -124,43 +124,43 @@ fn final_e60<V: Lanes>(work: &HeaderWork, first: u32) -> V {
     w[16] = V::splat(work.w16);
     w[17] = V::splat(work.w17);
     w[18] = w3.small_sigma0().add(V::splat(work.c18));
-    s = round(s, V::splat(K[18]).add(w[18]));
+    rounds_from_schedule!(s, w, 18);
     w[19] = w3.add(V::splat(work.c19));
-    s = round(s, V::splat(K[19]).add(w[19]));
+    rounds_from_schedule!(s, w, 19);
     w[20] = w[18].small_sigma1().add(V::splat(HEADER_PAD_W4));
-    s = round(s, V::splat(K[20]).add(w[20]));
+    rounds_from_schedule!(s, w, 20);
     w[21] = w[19].small_sigma1();
-    s = round(s, V::splat(K[21]).add(w[21]));
+    rounds_from_schedule!(s, w, 21);
     w[22] = w[20].small_sigma1().add(V::splat(HEADER_LEN_BITS));
-    s = round(s, V::splat(K[22]).add(w[22]));
+    rounds_from_schedule!(s, w, 22);
     w[23] = w[21].small_sigma1().add(V::splat(work.w16));
-    s = round(s, V::splat(K[23]).add(w[23]));
+    rounds_from_schedule!(s, w, 23);
     w[24] = w[22].small_sigma1().add(V::splat(work.w17));
-    s = round(s, V::splat(K[24]).add(w[24]));
+    rounds_from_schedule!(s, w, 24);
     w[25] = w[23].small_sigma1().add(w[18]);
-    s = round(s, V::splat(K[25]).add(w[25]));
+    rounds_from_schedule!(s, w, 25);
     w[26] = w[24].small_sigma1().add(w[19]);
-    s = round(s, V::splat(K[26]).add(w[26]));
+    rounds_from_schedule!(s, w, 26);
     w[27] = w[25].small_sigma1().add(w[20]);
-    s = round(s, V::splat(K[27]).add(w[27]));
+    rounds_from_schedule!(s, w, 27);
     w[28] = w[26].small_sigma1().add(w[21]);
-    s = round(s, V::splat(K[28]).add(w[28]));
+    rounds_from_schedule!(s, w, 28);
     w[29] = w[27].small_sigma1().add(w[22]);
-    s = round(s, V::splat(K[29]).add(w[29]));
+    rounds_from_schedule!(s, w, 29);
     w[30] = w[28]
         .small_sigma1()
         .add(w[23])
         .add(V::splat(small_sigma0(HEADER_LEN_BITS)));
-    s = round(s, V::splat(K[30]).add(w[30]));
+    rounds_from_schedule!(s, w, 30);
     w[31] = w[29].small_sigma1().add(w[24]).add(V::splat(
         small_sigma0(work.w16).wrapping_add(HEADER_LEN_BITS),
     ));
-    s = round(s, V::splat(K[31]).add(w[31]));
+    rounds_from_schedule!(s, w, 31);
     w[32] = w[30]
         .small_sigma1()
         .add(w[25])
         .add(V::splat(small_sigma0(work.w17).wrapping_add(work.w16)));
-    s = round(s, V::splat(K[32]).add(w[32]));
+    rounds_from_schedule!(s, w, 32);
     expand_and_round!(s, w, 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61 62 63);
 
     // The first digest is the second hash's message W0..W7.
@@ -179,55 +179,55 @@ fn final_e60<V: Lanes>(work: &HeaderWork, first: u32) -> V {
     }
     s = round(s, V::splat(K[15].wrapping_add(DIGEST_LEN_BITS)));
     w[16] = w[1].small_sigma0().add(w[0]);
-    s = round(s, V::splat(K[16]).add(w[16]));
+    rounds_from_schedule!(s, w, 16);
     w[17] = w[2]
         .small_sigma0()
         .add(w[1])
         .add(V::splat(small_sigma1(DIGEST_LEN_BITS)));
-    s = round(s, V::splat(K[17]).add(w[17]));
+    rounds_from_schedule!(s, w, 17);
     w[18] = w[16].small_sigma1().add(w[3].small_sigma0()).add(w[2]);
-    s = round(s, V::splat(K[18]).add(w[18]));
+    rounds_from_schedule!(s, w, 18);
     w[19] = w[17].small_sigma1().add(w[4].small_sigma0()).add(w[3]);
-    s = round(s, V::splat(K[19]).add(w[19]));
+    rounds_from_schedule!(s, w, 19);
     w[20] = w[18].small_sigma1().add(w[5].small_sigma0()).add(w[4]);
-    s = round(s, V::splat(K[20]).add(w[20]));
+    rounds_from_schedule!(s, w, 20);
     w[21] = w[19].small_sigma1().add(w[6].small_sigma0()).add(w[5]);
-    s = round(s, V::splat(K[21]).add(w[21]));
+    rounds_from_schedule!(s, w, 21);
     w[22] = w[20]
         .small_sigma1()
         .add(w[7].small_sigma0())
         .add(w[6])
         .add(V::splat(DIGEST_LEN_BITS));
-    s = round(s, V::splat(K[22]).add(w[22]));
+    rounds_from_schedule!(s, w, 22);
     w[23] = w[21]
         .small_sigma1()
         .add(w[16])
         .add(w[7])
         .add(V::splat(small_sigma0(0x8000_0000)));
-    s = round(s, V::splat(K[23]).add(w[23]));
+    rounds_from_schedule!(s, w, 23);
     w[24] = w[22].small_sigma1().add(w[17]).add(V::splat(0x8000_0000));
-    s = round(s, V::splat(K[24]).add(w[24]));
+    rounds_from_schedule!(s, w, 24);
     w[25] = w[23].small_sigma1().add(w[18]);
-    s = round(s, V::splat(K[25]).add(w[25]));
+    rounds_from_schedule!(s, w, 25);
     w[26] = w[24].small_sigma1().add(w[19]);
-    s = round(s, V::splat(K[26]).add(w[26]));
+    rounds_from_schedule!(s, w, 26);
     w[27] = w[25].small_sigma1().add(w[20]);
-    s = round(s, V::splat(K[27]).add(w[27]));
+    rounds_from_schedule!(s, w, 27);
     w[28] = w[26].small_sigma1().add(w[21]);
-    s = round(s, V::splat(K[28]).add(w[28]));
+    rounds_from_schedule!(s, w, 28);
     w[29] = w[27].small_sigma1().add(w[22]);
-    s = round(s, V::splat(K[29]).add(w[29]));
+    rounds_from_schedule!(s, w, 29);
     w[30] = w[28]
         .small_sigma1()
         .add(w[23])
         .add(V::splat(small_sigma0(DIGEST_LEN_BITS)));
-    s = round(s, V::splat(K[30]).add(w[30]));
+    rounds_from_schedule!(s, w, 30);
     w[31] = w[29]
         .small_sigma1()
         .add(w[24])
         .add(w[16].small_sigma0())
         .add(V::splat(DIGEST_LEN_BITS));
-    s = round(s, V::splat(K[31]).add(w[31]));
+    rounds_from_schedule!(s, w, 31);
     expand_and_round!(s, w, 32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60);
     s[4]
 }

@@ -167,11 +167,10 @@ impl Device for CpuDevice {
             ..Default::default()
         };
         let report = search_in(&self.pool, self.kernel, job, range, &options)?;
-        let found = Found {
+        Ok(Found {
             candidates: report.solutions.iter().map(|s| s.nonce).collect(),
             searched: report.hashes,
-        };
-        Ok(found)
+        })
     }
 }
 
