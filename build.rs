@@ -6,6 +6,13 @@
 use std::fmt::Write as _;
 
 include!("src/sha256_constants.rs");
+/// FIPS 180-4's functions, one definition with src/sha256.rs (Maj is not
+/// folded here: the rounds write it in terms of the previous round's a ^ b).
+#[allow(dead_code)]
+mod functions {
+    include!("src/sha256_functions.rs");
+}
+use functions::{big_sigma0, big_sigma1, ch, small_sigma0, small_sigma1};
 
 /// A value in generated code: a number known here, or a WGSL expression.
 #[derive(Clone)]
@@ -61,28 +68,20 @@ fn call(name: &str, args: &[Val], eval: impl Fn(&[u32]) -> u32) -> Val {
 }
 
 fn bsig0(x: &Val) -> Val {
-    call("bsig0", std::slice::from_ref(x), |v| {
-        v[0].rotate_right(2) ^ v[0].rotate_right(13) ^ v[0].rotate_right(22)
-    })
+    call("bsig0", std::slice::from_ref(x), |v| big_sigma0(v[0]))
 }
 fn bsig1(x: &Val) -> Val {
-    call("bsig1", std::slice::from_ref(x), |v| {
-        v[0].rotate_right(6) ^ v[0].rotate_right(11) ^ v[0].rotate_right(25)
-    })
+    call("bsig1", std::slice::from_ref(x), |v| big_sigma1(v[0]))
 }
 fn ssig0(x: &Val) -> Val {
-    call("ssig0", std::slice::from_ref(x), |v| {
-        v[0].rotate_right(7) ^ v[0].rotate_right(18) ^ (v[0] >> 3)
-    })
+    call("ssig0", std::slice::from_ref(x), |v| small_sigma0(v[0]))
 }
 fn ssig1(x: &Val) -> Val {
-    call("ssig1", std::slice::from_ref(x), |v| {
-        v[0].rotate_right(17) ^ v[0].rotate_right(19) ^ (v[0] >> 10)
-    })
+    call("ssig1", std::slice::from_ref(x), |v| small_sigma1(v[0]))
 }
-fn ch(e: &Val, f: &Val, g: &Val) -> Val {
+fn ch_of(e: &Val, f: &Val, g: &Val) -> Val {
     call("ch", &[e.clone(), f.clone(), g.clone()], |v| {
-        v[2] ^ (v[0] & (v[1] ^ v[2]))
+        ch(v[0], v[1], v[2])
     })
 }
 fn xor(x: &Val, y: &Val) -> Val {
@@ -144,7 +143,13 @@ impl Gen {
                 self.schedule(w, t);
             }
             let [a, b, c, d, e, f, g, h] = s.clone();
-            let t1 = sum(&[h, bsig1(&e), ch(&e, &f, &g), Val::Lit(K[t]), w[t].clone()]);
+            let t1 = sum(&[
+                h,
+                bsig1(&e),
+                ch_of(&e, &f, &g),
+                Val::Lit(K[t]),
+                w[t].clone(),
+            ]);
             let t1 = self.bind(format!("t{t}"), t1);
             let new_e = self.bind(format!("e{t}"), sum(&[d, t1.clone()]));
             let new_a = if t <= a_until {
@@ -251,10 +256,33 @@ fn load_block() -> String {
     out
 }
 
+/// The same straight-line code as Rust, for the shader's CPU twin: WGSL's
+/// `0x…u` literals become `W(0x…)`, where `W` is a wrapping u32 with the
+/// shader's operators and functions (src/gpu/twin.rs); every other token
+/// (`let`, `+`, `^`, `&`, calls, `p.field.x`, `return`) reads the same.
+fn as_rust(wgsl: &str) -> String {
+    let mut out = String::with_capacity(wgsl.len() * 2);
+    let mut rest = wgsl;
+    while let Some(at) = rest.find("0x") {
+        let (before, literal) = rest.split_at(at);
+        out.push_str(before);
+        let digits = &literal[2..10];
+        assert!(
+            digits.bytes().all(|b| b.is_ascii_hexdigit()) && literal[10..].starts_with('u'),
+            "literal {literal:.11}"
+        );
+        out.push_str(&format!("W(0x{digits})"));
+        rest = &literal[11..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn main() {
     println!("cargo:rerun-if-changed=shaders/sha256d.wgsl");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=src/sha256_constants.rs");
+    println!("cargo:rerun-if-changed=src/sha256_functions.rs");
     let template = std::fs::read_to_string("shaders/sha256d.wgsl").expect("shaders/sha256d.wgsl");
     let mut shader = String::with_capacity(template.len() * 8);
     for line in template.lines() {
@@ -268,7 +296,13 @@ fn main() {
             }
         }
     }
-    let out =
-        std::path::Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("sha256d.wgsl");
-    std::fs::write(out, shader).expect("write the generated shader");
+    let dir = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
+    std::fs::write(dir.join("sha256d.wgsl"), shader).expect("write the generated shader");
+    let twin = format!(
+        "/// `header_e60` of the generated shader, as Rust.\n\
+         #[allow(unused_parens, clippy::all)]\n\
+         pub(crate) fn header_e60(w3: W, p: &HeaderParams) -> W {{\n{}}}\n",
+        as_rust(&header_e60())
+    );
+    std::fs::write(dir.join("header_e60.rs"), twin).expect("write the shader's Rust twin");
 }

@@ -77,6 +77,14 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// A device gave a wrong answer to a known-answer test.
+    #[error("{device}: self-test failed: {reason}")]
+    SelfTest {
+        /// The device or kernel.
+        device: String,
+        /// What came out wrong.
+        reason: String,
+    },
     /// A device selector that matches nothing or is malformed.
     #[error("device: {0}")]
     Device(String),

@@ -1,7 +1,7 @@
 //! The 80-byte Bitcoin block header with typed fields, its consensus
 //! serialization and its hash.
 
-use crate::sha256::{sha256d, Digest};
+use crate::sha256::{sha256d, BlockHash, Digest};
 use crate::target::CompactTarget;
 use crate::{hex, Error};
 
@@ -40,8 +40,8 @@ impl Header {
         let hash_at = |at: usize| -> [u8; 32] { bytes[at..at + 32].try_into().expect("32 bytes") };
         Ok(Header {
             version: u32_at(0) as i32,
-            prev_blockhash: BlockHash(Digest(hash_at(4))),
-            merkle_root: Digest(hash_at(36)),
+            prev_blockhash: BlockHash::from_digest(Digest::from_bytes(hash_at(4))),
+            merkle_root: Digest::from_bytes(hash_at(36)),
             time: u32_at(68),
             bits: CompactTarget::from_consensus(u32_at(72)),
             nonce: u32_at(76),
@@ -58,7 +58,7 @@ impl Header {
     pub fn to_bytes(&self) -> [u8; 80] {
         let mut out = [0u8; 80];
         out[0..4].copy_from_slice(&self.version.to_le_bytes());
-        out[4..36].copy_from_slice(self.prev_blockhash.0.as_bytes());
+        out[4..36].copy_from_slice(self.prev_blockhash.digest().as_bytes());
         out[36..68].copy_from_slice(self.merkle_root.as_bytes());
         out[68..72].copy_from_slice(&self.time.to_le_bytes());
         out[72..76].copy_from_slice(&self.bits.to_consensus().to_le_bytes());
@@ -79,45 +79,7 @@ impl Header {
 
     /// SHA-256d of the header on the portable reference.
     pub fn block_hash(&self) -> BlockHash {
-        BlockHash(sha256d(&self.to_bytes()))
-    }
-}
-
-/// A block hash: a SHA-256d digest that Bitcoin reads as a little-endian
-/// number and shows byte-reversed (leading zeros first).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct BlockHash(pub Digest);
-
-impl BlockHash {
-    /// Parses the usual display form (64 hex digits, byte-reversed).
-    pub fn from_display_hex(text: &str) -> Result<Self, Error> {
-        let mut bytes = hex::decode_array::<32>("block hash", text)?;
-        bytes.reverse();
-        Ok(BlockHash(Digest(bytes)))
-    }
-
-    /// The digest in internal byte order.
-    pub const fn digest(&self) -> &Digest {
-        &self.0
-    }
-
-    /// The hash as a 256-bit number in big-endian bytes (the display order).
-    pub fn to_be_bytes(&self) -> [u8; 32] {
-        let mut b = self.0 .0;
-        b.reverse();
-        b
-    }
-}
-
-impl std::fmt::Display for BlockHash {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&hex::encode(&self.to_be_bytes()))
-    }
-}
-
-impl std::fmt::Debug for BlockHash {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "BlockHash({self})")
+        BlockHash::from_digest(sha256d(&self.to_bytes()))
     }
 }
 

@@ -1,19 +1,25 @@
-//! What is searched: a Bitcoin header job or a generic proof-of-work job, and
-//! the per-job precomputation every kernel starts from.
+//! What is searched: a Bitcoin header job or a generic proof-of-work job,
+//! and [`PreparedJob`], the per-job precomputation every kernel starts
+//! from, made once when a job is submitted and shared by every device.
+
+use std::sync::Arc;
 
 use crate::sha256::{
-    self, big_sigma0, big_sigma1, block_words, ch, maj, small_sigma0, small_sigma1, Digest,
-    Midstate, IV, K,
+    self, big_sigma0, big_sigma1, block_words, ch, digest_block, maj, small_sigma0, small_sigma1,
+    Digest, Midstate, IV, K,
 };
 use crate::{BlockHash, Error, Header, Target};
 
 /// Byte order of the 64-bit nonce in a generic job's message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum NonceEndian {
     /// Least significant byte first.
     #[default]
+    #[cfg_attr(feature = "cli", value(name = "le"))]
     Little,
     /// Most significant byte first.
+    #[cfg_attr(feature = "cli", value(name = "be"))]
     Big,
 }
 
@@ -37,6 +43,12 @@ impl HeaderJob {
     /// A job at an explicit target.
     pub fn new(header: Header, target: Target) -> Self {
         HeaderJob { header, target }
+    }
+
+    /// The header with `nonce` in its nonce field, or `None` when `nonce`
+    /// does not fit the field's 32 bits.
+    pub fn solved(&self, nonce: u64) -> Option<Header> {
+        Some(self.header.with_nonce(u32::try_from(nonce).ok()?))
     }
 }
 
@@ -118,19 +130,44 @@ impl Job {
         job
     }
 
-    /// The reference digest for `nonce` (which must lie in the nonce space).
-    pub fn digest(&self, nonce: u64) -> Digest {
+    /// The reference digest for `nonce`, or `None` when the nonce lies
+    /// outside the job's nonce space.
+    pub fn digest(&self, nonce: u64) -> Option<Digest> {
         match self {
-            Job::Header(j) => j.header.with_nonce(nonce as u32).block_hash().0,
-            Job::Generic(j) => j.digest(nonce),
+            Job::Header(j) => Some(*j.solved(nonce)?.block_hash().digest()),
+            Job::Generic(j) => Some(j.digest(nonce)),
+        }
+    }
+
+    /// The header that `nonce` completes, for header jobs (`None` for
+    /// generic jobs and for nonces past 32 bits).
+    pub fn solved_header(&self, nonce: u64) -> Option<Header> {
+        match self {
+            Job::Header(j) => j.solved(nonce),
+            Job::Generic(_) => None,
+        }
+    }
+
+    /// The most significant 32 bits of `digest` read as this kind of job
+    /// reads a hash: little-endian for a block hash, big-endian otherwise.
+    /// Every kernel's early exit compares this word with the target's.
+    pub fn most_significant_word(&self, digest: &Digest) -> u32 {
+        match self {
+            Job::Header(_) => BlockHash::from_digest(*digest).most_significant_word(),
+            Job::Generic(_) => digest.most_significant_word_be(),
         }
     }
 
     /// Whether a digest meets the job's target, in the job's byte order.
     pub fn is_met_by(&self, digest: &Digest) -> bool {
+        self.is_met_at(self.target(), digest)
+    }
+
+    /// Whether a digest meets `target`, in this job's byte order.
+    pub(crate) fn is_met_at(&self, target: &Target, digest: &Digest) -> bool {
         match self {
-            Job::Header(j) => j.target.is_met_by(&BlockHash(*digest)),
-            Job::Generic(j) => j.target.is_met_by_be_bytes(digest.as_bytes()),
+            Job::Header(_) => target.is_met_by(&BlockHash::from_digest(*digest)),
+            Job::Generic(_) => target.is_met_by_digest(digest),
         }
     }
 
@@ -138,7 +175,7 @@ impl Job {
     /// block hash, as it comes out of SHA-256 otherwise.
     pub fn display_hash(&self, digest: &Digest) -> String {
         match self {
-            Job::Header(_) => BlockHash(*digest).to_string(),
+            Job::Header(_) => BlockHash::from_digest(*digest).to_string(),
             Job::Generic(_) => digest.to_hex(),
         }
     }
@@ -153,6 +190,96 @@ impl From<HeaderJob> for Job {
 impl From<GenericJob> for Job {
     fn from(j: GenericJob) -> Self {
         Job::Generic(j)
+    }
+}
+
+/// A job with everything its kernels need computed once: made when a job
+/// is submitted, then shared (`Arc`) by every device that searches it.
+/// [`with_target`](Self::with_target) gives the same job at another
+/// target (the engine's easier proof targets) without copying the job.
+#[derive(Clone, Debug)]
+pub struct PreparedJob {
+    job: Arc<Job>,
+    target: Target,
+    work: KernelWork,
+}
+
+/// The precomputation of one job for the kernels.
+#[derive(Clone, Debug)]
+pub(crate) enum KernelWork {
+    /// A header job.
+    Header(HeaderWork),
+    /// A generic job.
+    Generic(GenericWork),
+}
+
+impl PreparedJob {
+    /// Prepares `job` at its own target.
+    pub fn new(job: Job) -> Self {
+        let job = Arc::new(job);
+        let target = *job.target();
+        let work = match &*job {
+            Job::Header(j) => KernelWork::Header(HeaderWork::new(j)),
+            Job::Generic(j) => KernelWork::Generic(GenericWork::new(j)),
+        };
+        PreparedJob { job, target, work }
+    }
+
+    /// The job as submitted (at its own target).
+    pub fn job(&self) -> &Job {
+        &self.job
+    }
+
+    /// The job, shared.
+    pub fn shared_job(&self) -> &Arc<Job> {
+        &self.job
+    }
+
+    /// The target searched for: the job's own, or the one given to
+    /// [`with_target`](Self::with_target).
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// The same job searched at `target`: shares the job and its
+    /// precomputation, only the early-exit word changes.
+    pub fn with_target(&self, target: Target) -> PreparedJob {
+        let msw = target.most_significant_word();
+        let work = match &self.work {
+            KernelWork::Header(w) => KernelWork::Header(HeaderWork {
+                target_msw: msw,
+                ..*w
+            }),
+            KernelWork::Generic(w) => KernelWork::Generic(GenericWork {
+                target_msw: msw,
+                ..w.clone()
+            }),
+        };
+        PreparedJob {
+            job: self.job.clone(),
+            target,
+            work,
+        }
+    }
+
+    /// Whether a digest meets the searched target, in the job's byte order.
+    pub fn is_met_by(&self, digest: &Digest) -> bool {
+        self.job.is_met_at(&self.target, digest)
+    }
+
+    /// The size of the job's nonce space.
+    pub fn nonce_space(&self) -> u128 {
+        self.job.nonce_space()
+    }
+
+    pub(crate) fn work(&self) -> &KernelWork {
+        &self.work
+    }
+}
+
+impl From<Job> for PreparedJob {
+    fn from(job: Job) -> Self {
+        PreparedJob::new(job)
     }
 }
 
@@ -195,8 +322,6 @@ pub(crate) struct HeaderWork {
 pub(crate) const HEADER_PAD_W4: u32 = 0x8000_0000;
 /// See [`HEADER_PAD_W4`].
 pub(crate) const HEADER_LEN_BITS: u32 = 640;
-/// Padding words of the 32-byte second hash: W8 = 0x80000000, W15 = 256 bits.
-pub(crate) const DIGEST_LEN_BITS: u32 = 256;
 
 impl HeaderWork {
     pub(crate) fn new(job: &HeaderJob) -> Self {
@@ -248,12 +373,8 @@ impl HeaderWork {
         block[15] = HEADER_LEN_BITS;
         let mut state = self.midstate;
         sha256::compress(&mut state, &block);
-        let mut second = [0u32; 16];
-        second[..8].copy_from_slice(&state);
-        second[8] = 0x8000_0000;
-        second[15] = DIGEST_LEN_BITS;
         let mut out = IV;
-        sha256::compress(&mut out, &second);
+        sha256::compress(&mut out, &digest_block(&state));
         out[7]
     }
 
@@ -267,16 +388,19 @@ impl HeaderWork {
 
 /// A generic job prepared for kernels: the prefix midstate, and the blocks
 /// that follow it with the nonce bytes zeroed, to be patched per nonce.
+/// Cheap to clone: the blocks are shared.
 #[derive(Clone, Debug)]
 pub(crate) struct GenericWork {
     pub midstate: [u32; 8],
     /// The message blocks after the midstate, padding included.
-    pub blocks: Vec<[u32; 16]>,
+    pub blocks: Arc<[[u32; 16]]>,
     /// For nonce byte i (in message order): block, word, and left shift.
     pub nonce_slots: [(usize, usize, u32); 8],
     pub endian: NonceEndian,
     pub double: bool,
-    pub target: Target,
+    /// The target's most significant word, compared with the digest's
+    /// first word (a generic digest is read big-endian).
+    pub target_msw: u32,
 }
 
 impl GenericWork {
@@ -301,7 +425,7 @@ impl GenericWork {
             nonce_slots,
             endian: job.nonce_endian,
             double: job.double,
-            target: job.target,
+            target_msw: job.target.most_significant_word(),
         }
     }
 
@@ -330,8 +454,8 @@ mod tests {
         let header = Header::from_hex("0100000050120119172a610421a6c3011dd330d9df07b63616c2cc1f1cd00200000000006657a9252aacd5c0b2940996ecff952228c3067cc38d4885efb5a4ac4247e9f337221b4d4c86041b0f2b5710").unwrap();
         let job = HeaderJob::from_header(header).unwrap();
         let work = HeaderWork::new(&job);
-        let digest = header.block_hash().0;
-        let h7 = u32::from_be_bytes(digest.0[28..32].try_into().unwrap());
+        let digest = *header.block_hash().digest();
+        let h7 = u32::from_be_bytes(digest.as_bytes()[28..32].try_into().unwrap());
         assert_eq!(work.reference_h7(header.nonce), h7);
         assert!(work.passes_early_exit(h7));
         // The midstate and the bases agree with plain rounds for any nonce.
@@ -363,7 +487,7 @@ mod tests {
                 }
                 assert_eq!(
                     sha256::state_bytes(&state),
-                    job.digest(nonce).0,
+                    *job.digest(nonce).as_bytes(),
                     "prefix {prefix_len}"
                 );
             }

@@ -34,17 +34,19 @@ mod header;
 pub mod hex;
 mod job;
 mod search;
+pub mod selftest;
 pub mod sha256;
 mod target;
 
 pub use cpu::CpuKernel;
+pub use cpu::{search, search_prepared};
 pub use error::{CompactError, Error};
-pub use header::{BlockHash, Header};
-pub use job::{GenericJob, HeaderJob, Job, NonceEndian};
+pub use header::Header;
+pub use job::{GenericJob, HeaderJob, Job, NonceEndian, PreparedJob};
 pub use search::{
-    search, verify_candidate, CancelToken, NonceRange, SearchOptions, SearchReport, Solution,
+    verify_candidate, CancelToken, Found, NonceRange, SearchOptions, SearchReport, Solution,
 };
-pub use sha256::{Digest, Midstate};
+pub use sha256::{BlockHash, Digest, Midstate};
 pub use target::{CompactTarget, Target, DIFFICULTY_1};
 
 /// The README's examples, compiled and run as doctests.

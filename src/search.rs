@@ -1,14 +1,14 @@
-//! Nonce-range search on the CPU: the range is cut into chunks that Rayon
-//! workers take in order, each chunk is scanned by a kernel, and every
-//! candidate the kernel reports is checked on the reference before it
-//! becomes a solution.
+//! The vocabulary every backend shares: nonce ranges, what a device
+//! reports for one ([`Found`]), verified [`Solution`]s, cancellation, search
+//! options and reports, and the one function that turns a device's raw
+//! candidates into verified solutions and hardware errors.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use crate::cpu::{self, CpuKernel, KernelFns};
-use crate::job::{GenericWork, HeaderWork, Job};
+use crate::cpu::CpuKernel;
+use crate::job::{Job, PreparedJob};
 use crate::sha256::Digest;
 use crate::Error;
 
@@ -38,8 +38,7 @@ impl NonceRange {
         if self.count == 0 {
             return Err(Error::Range("the nonce range is empty".into()));
         }
-        let end = self.start as u128 + self.count as u128;
-        if end > job.nonce_space() {
+        if self.end() > job.nonce_space() {
             return Err(Error::Range(format!(
                 "start {} + count {} passes the end of the nonce space ({})",
                 self.start,
@@ -49,6 +48,39 @@ impl NonceRange {
         }
         Ok(())
     }
+
+    /// One past the last nonce.
+    pub fn end(&self) -> u128 {
+        self.start as u128 + self.count as u128
+    }
+
+    /// Whether `nonce` lies in the range.
+    pub fn contains(&self, nonce: u64) -> bool {
+        (self.start as u128..self.end()).contains(&(nonce as u128))
+    }
+
+    /// The first `count` nonces of the range (at most all of them).
+    pub fn prefix(&self, count: u64) -> NonceRange {
+        NonceRange::new(self.start, count.min(self.count))
+    }
+
+    /// The range after its first `count` nonces, if any are left.
+    pub fn after(&self, count: u64) -> Option<NonceRange> {
+        (count < self.count).then(|| NonceRange::new(self.start + count, self.count - count))
+    }
+}
+
+/// What a device reports for one range.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Found {
+    /// Every nonce whose hash the device found to meet the job's target,
+    /// unverified. The engine verifies each one; a nonce that does not
+    /// verify counts as a hardware error of the device.
+    pub candidates: Vec<u64>,
+    /// How many nonces from the start of the range were searched: the whole
+    /// range, or less when the search was cancelled. The rest goes back to
+    /// the engine's pool.
+    pub searched: u64,
 }
 
 /// A nonce that meets the job's target, checked on the reference hash.
@@ -132,184 +164,67 @@ impl SearchReport {
 /// that passes the early exit but not the whole target is a near miss and
 /// gives `None`.
 pub fn verify_candidate(job: &Job, device: &str, nonce: u64) -> Result<Option<Solution>, Error> {
-    let hash = job.digest(nonce);
-    let top = match job {
-        Job::Header(_) => u32::from_le_bytes(hash.0[28..32].try_into().expect("4 bytes")),
-        Job::Generic(_) => u32::from_be_bytes(hash.0[..4].try_into().expect("4 bytes")),
+    let mismatch = || Error::KernelMismatch {
+        device: device.to_string(),
+        nonce,
     };
-    if top > job.target().most_significant_word() {
-        return Err(Error::KernelMismatch {
-            device: device.to_string(),
-            nonce,
-        });
+    match check(job, job.target(), nonce) {
+        Check::Solution(s) => Ok(Some(s)),
+        Check::NearMiss => Ok(None),
+        Check::Wrong => Err(mismatch()),
     }
-    Ok(job.is_met_by(&hash).then_some(Solution { nonce, hash }))
 }
 
-/// Nonces per chunk: a couple of milliseconds of one core, which bounds how
-/// long cancellation takes.
-const HEADER_CHUNK: u64 = 1 << 16;
-const GENERIC_CHUNK: u64 = 1 << 12;
-
-/// A job prepared for a kernel.
-enum Prepared {
-    Header(HeaderWork),
-    Generic(GenericWork),
+/// What the reference says of one candidate.
+enum Check {
+    Solution(Solution),
+    NearMiss,
+    Wrong,
 }
 
-impl Prepared {
-    fn new(job: &Job) -> Self {
-        match job {
-            Job::Header(j) => Prepared::Header(HeaderWork::new(j)),
-            Job::Generic(j) => Prepared::Generic(GenericWork::new(j)),
+/// Judges `nonce` of `job` searched at `target`.
+fn check(job: &Job, target: &crate::Target, nonce: u64) -> Check {
+    let Some(hash) = job.digest(nonce) else {
+        return Check::Wrong;
+    };
+    if job.most_significant_word(&hash) > target.most_significant_word() {
+        Check::Wrong
+    } else if job.is_met_at(target, &hash) {
+        Check::Solution(Solution { nonce, hash })
+    } else {
+        Check::NearMiss
+    }
+}
+
+/// A device's candidates for one range after the reference has judged them.
+#[derive(Debug, Default)]
+pub(crate) struct Verified {
+    /// Candidates that meet the searched target, in the order reported.
+    pub solutions: Vec<Solution>,
+    /// Candidates outside the searched part of the range or failing the
+    /// early exit on the reference: the device is wrong about them.
+    pub wrong: Vec<u64>,
+}
+
+/// Judges every candidate a device reported for `searched` (the part of a
+/// range it searched) of `job` at its searched target: the one place where
+/// any device's raw results become solutions or hardware errors.
+pub(crate) fn verify_candidates(
+    job: &PreparedJob,
+    searched: NonceRange,
+    candidates: &[u64],
+) -> Verified {
+    let mut verified = Verified::default();
+    for &nonce in candidates {
+        if !searched.contains(nonce) {
+            verified.wrong.push(nonce);
+            continue;
+        }
+        match check(job.job(), job.target(), nonce) {
+            Check::Solution(s) => verified.solutions.push(s),
+            Check::NearMiss => {}
+            Check::Wrong => verified.wrong.push(nonce),
         }
     }
-
-    /// Candidates in `[start, start + count)`.
-    fn scan(&self, fns: &KernelFns, start: u64, count: u64, out: &mut Vec<u64>) {
-        match self {
-            Prepared::Header(work) => {
-                let mut found = Vec::new();
-                (fns.scan_header)(work, start as u32, count as u32, &mut found);
-                out.extend(found.into_iter().map(u64::from));
-            }
-            Prepared::Generic(work) => cpu::scan_generic(fns, work, start, count, out),
-        }
-    }
-}
-
-/// Searches `range` of `job` on the CPU and returns every verified solution
-/// (or the lowest, with `stop_at_first`).
-///
-/// ```
-/// use hashrig::{search, Header, HeaderJob, Job, NonceRange, SearchOptions, Target};
-///
-/// let genesis = Header::from_hex("0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c")?;
-/// let job = Job::from(HeaderJob::from_header(genesis)?);
-/// let range = NonceRange::new(2_083_200_000, 50_000);
-/// let report = search(&job, range, &SearchOptions::default())?;
-/// assert_eq!(report.solutions[0].nonce, 2_083_236_893);
-/// # Ok::<(), hashrig::Error>(())
-/// ```
-pub fn search(
-    job: &Job,
-    range: NonceRange,
-    options: &SearchOptions,
-) -> Result<SearchReport, Error> {
-    range.check(job)?;
-    let kernel = match options.kernel {
-        Some(k) => k.require()?,
-        None => CpuKernel::fastest(),
-    };
-    let threads = options
-        .threads
-        .unwrap_or_else(rayon::current_num_threads)
-        .max(1);
-    let pool = thread_pool(threads)?;
-    search_in(&pool, kernel, job, range, options)
-}
-
-/// How the CPU backend names itself: `cpu (<kernel>, <n> threads)`.
-pub(crate) fn cpu_device_name(kernel: CpuKernel, threads: usize) -> String {
-    format!("cpu ({}, {threads} threads)", kernel.name())
-}
-
-/// A pool of `threads` hashing threads.
-pub(crate) fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, Error> {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|i| format!("hashrig-cpu-{i}"))
-        .build()
-        .map_err(|e| Error::Invalid(format!("cannot start {threads} threads: {e}")))
-}
-
-/// [`search`] on an existing pool with a supported `kernel`; the range
-/// must already be checked.
-pub(crate) fn search_in(
-    pool: &rayon::ThreadPool,
-    kernel: CpuKernel,
-    job: &Job,
-    range: NonceRange,
-    options: &SearchOptions,
-) -> Result<SearchReport, Error> {
-    let fns = kernel.fns().expect("checked by require or calibration");
-    let threads = pool.current_num_threads();
-    let prepared = Prepared::new(job);
-    let chunk = match job {
-        Job::Header(_) => HEADER_CHUNK,
-        Job::Generic(_) => GENERIC_CHUNK,
-    };
-    let chunks = range.count.div_ceil(chunk);
-    let next_chunk = AtomicU64::new(0);
-    // With stop_at_first, chunks past the lowest one holding a solution are skipped.
-    let last_useful_chunk = AtomicU64::new(u64::MAX);
-    let hashes = AtomicU64::new(0);
-    let found: Mutex<Vec<Solution>> = Mutex::new(Vec::new());
-    let failure: Mutex<Option<Error>> = Mutex::new(None);
-    let cancelled = || {
-        options
-            .cancel
-            .as_ref()
-            .is_some_and(CancelToken::is_cancelled)
-    };
-    let started = Instant::now();
-
-    let worker = || {
-        let mut candidates = Vec::new();
-        loop {
-            if cancelled() || failure.lock().expect("not poisoned").is_some() {
-                return;
-            }
-            let index = next_chunk.fetch_add(1, Ordering::Relaxed);
-            if index >= chunks || index > last_useful_chunk.load(Ordering::Relaxed) {
-                return;
-            }
-            let start = range.start + index * chunk;
-            let count = chunk.min(range.count - index * chunk);
-            candidates.clear();
-            prepared.scan(&fns, start, count, &mut candidates);
-            hashes.fetch_add(count, Ordering::Relaxed);
-            if let Some(p) = &options.progress {
-                p.fetch_add(count, Ordering::Relaxed);
-            }
-            for &nonce in &candidates {
-                match verify_candidate(job, kernel.name(), nonce) {
-                    Ok(Some(solution)) => {
-                        found.lock().expect("not poisoned").push(solution);
-                        if options.stop_at_first {
-                            last_useful_chunk.fetch_min(index, Ordering::Relaxed);
-                        }
-                    }
-                    Ok(None) => {}
-                    Err(e) => {
-                        failure.lock().expect("not poisoned").get_or_insert(e);
-                        return;
-                    }
-                }
-            }
-        }
-    };
-    pool.scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|_| worker());
-        }
-    });
-
-    if let Some(e) = failure.into_inner().expect("not poisoned") {
-        return Err(e);
-    }
-    let mut solutions = found.into_inner().expect("not poisoned");
-    solutions.sort();
-    if options.stop_at_first {
-        solutions.truncate(1);
-    }
-    Ok(SearchReport {
-        solutions,
-        hashes: hashes.into_inner(),
-        elapsed: started.elapsed(),
-        cancelled: cancelled(),
-        device: cpu_device_name(kernel, threads),
-        kernel,
-        threads,
-    })
+    verified
 }

@@ -7,41 +7,7 @@ include!("sha256_constants.rs");
 /// Size of one SHA-256 message block in bytes.
 pub const BLOCK_LEN: usize = 64;
 
-/// Σ0, FIPS 180-4 (4.4).
-#[inline(always)]
-pub(crate) const fn big_sigma0(x: u32) -> u32 {
-    x.rotate_right(2) ^ x.rotate_right(13) ^ x.rotate_right(22)
-}
-
-/// Σ1, FIPS 180-4 (4.5).
-#[inline(always)]
-pub(crate) const fn big_sigma1(x: u32) -> u32 {
-    x.rotate_right(6) ^ x.rotate_right(11) ^ x.rotate_right(25)
-}
-
-/// σ0, FIPS 180-4 (4.6).
-#[inline(always)]
-pub(crate) const fn small_sigma0(x: u32) -> u32 {
-    x.rotate_right(7) ^ x.rotate_right(18) ^ (x >> 3)
-}
-
-/// σ1, FIPS 180-4 (4.7).
-#[inline(always)]
-pub(crate) const fn small_sigma1(x: u32) -> u32 {
-    x.rotate_right(17) ^ x.rotate_right(19) ^ (x >> 10)
-}
-
-/// Ch, FIPS 180-4 (4.2).
-#[inline(always)]
-pub(crate) const fn ch(x: u32, y: u32, z: u32) -> u32 {
-    (x & y) ^ (!x & z)
-}
-
-/// Maj, FIPS 180-4 (4.3).
-#[inline(always)]
-pub(crate) const fn maj(x: u32, y: u32, z: u32) -> u32 {
-    (x & y) ^ (x & z) ^ (y & z)
-}
+include!("sha256_functions.rs");
 
 /// The eight working variables a..h of the compression function.
 pub(crate) type Working = [u32; 8];
@@ -96,6 +62,23 @@ pub(crate) fn block_words(bytes: &[u8]) -> [u32; 16] {
     w
 }
 
+/// The first block of SHA-256d's second hash: the 32-byte digest of the
+/// first (its state words), then the FIPS 180-4 section 5.1.1 padding of a
+/// 32-byte message: W8 = 0x80000000, W9..W14 = 0, W15 = 256 bits.
+#[inline(always)]
+pub(crate) fn digest_block(state: &[u32; 8]) -> [u32; 16] {
+    let mut block = [0u32; 16];
+    block[..8].copy_from_slice(state);
+    block[8] = DIGEST_PAD_W8;
+    block[15] = DIGEST_LEN_BITS;
+    block
+}
+
+/// W8 of the second hash's block: the padding's leading 1 bit.
+pub(crate) const DIGEST_PAD_W8: u32 = 0x8000_0000;
+/// W15 of the second hash's block: the 32-byte message's length in bits.
+pub(crate) const DIGEST_LEN_BITS: u32 = 256;
+
 /// Serializes a state as the 32 digest bytes (big-endian words).
 pub(crate) fn state_bytes(state: &[u32; 8]) -> [u8; 32] {
     let mut out = [0u8; 32];
@@ -124,7 +107,7 @@ pub fn sha256(message: &[u8]) -> Digest {
     for block in data.chunks_exact(BLOCK_LEN) {
         compress(&mut state, &block_words(block));
     }
-    Digest(state_bytes(&state))
+    Digest::from_state(&state)
 }
 
 /// SHA-256 applied twice (SHA-256d), as Bitcoin hashes block headers.
@@ -137,9 +120,25 @@ pub fn sha256d(message: &[u8]) -> Digest {
 /// Bitcoin reads these bytes as a little-endian number and shows them
 /// reversed (see [`crate::BlockHash`]); most other uses show them as they are.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub struct Digest(pub [u8; 32]);
+pub struct Digest([u8; 32]);
 
 impl Digest {
+    /// A digest from its 32 bytes in output order.
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Digest(bytes)
+    }
+
+    /// The digest of a final SHA-256 state (its words written big-endian).
+    pub(crate) fn from_state(state: &[u32; 8]) -> Self {
+        Digest(state_bytes(state))
+    }
+
+    /// The digest read as a big-endian 256-bit number, as generic
+    /// proof-of-work schemes compare it: its most significant 32 bits.
+    pub fn most_significant_word_be(&self) -> u32 {
+        u32::from_be_bytes([self.0[0], self.0[1], self.0[2], self.0[3]])
+    }
+
     /// The digest bytes in output order.
     pub const fn as_bytes(&self) -> &[u8; 32] {
         &self.0
@@ -160,6 +159,56 @@ impl std::fmt::Debug for Digest {
 impl std::fmt::Display for Digest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.to_hex())
+    }
+}
+
+/// A block hash: a SHA-256d digest that Bitcoin reads as a little-endian
+/// number and shows byte-reversed (leading zeros first).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct BlockHash(Digest);
+
+impl BlockHash {
+    /// The block hash whose internal byte order is `digest`'s.
+    pub const fn from_digest(digest: Digest) -> Self {
+        BlockHash(digest)
+    }
+
+    /// The hash read as Bitcoin reads it, a little-endian 256-bit number:
+    /// its most significant 32 bits (the digest's last four bytes).
+    pub fn most_significant_word(&self) -> u32 {
+        let b = &self.0 .0;
+        u32::from_le_bytes([b[28], b[29], b[30], b[31]])
+    }
+
+    /// Parses the usual display form (64 hex digits, byte-reversed).
+    pub fn from_display_hex(text: &str) -> Result<Self, crate::Error> {
+        let mut bytes = crate::hex::decode_array::<32>("block hash", text)?;
+        bytes.reverse();
+        Ok(BlockHash(Digest(bytes)))
+    }
+
+    /// The digest in internal byte order.
+    pub const fn digest(&self) -> &Digest {
+        &self.0
+    }
+
+    /// The hash as a 256-bit number in big-endian bytes (the display order).
+    pub fn to_be_bytes(&self) -> [u8; 32] {
+        let mut b = self.0 .0;
+        b.reverse();
+        b
+    }
+}
+
+impl std::fmt::Display for BlockHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::hex::encode(&self.to_be_bytes()))
+    }
+}
+
+impl std::fmt::Debug for BlockHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BlockHash({self})")
     }
 }
 

@@ -2,7 +2,7 @@
 //! from pool difficulty, from a count of leading zero bits and from hex.
 
 use crate::error::CompactError;
-use crate::header::BlockHash;
+use crate::sha256::{BlockHash, Digest};
 use crate::{hex, Error};
 
 /// The compact (nBits) encoding of a target, as it sits in a block header.
@@ -212,8 +212,8 @@ impl Target {
     /// The check for a hash read as a big-endian number (the order the digest
     /// bytes come out of SHA-256, and the order generic proof-of-work schemes
     /// count leading zeros in).
-    pub fn is_met_by_be_bytes(&self, hash: &[u8; 32]) -> bool {
-        *hash <= self.0
+    pub fn is_met_by_digest(&self, hash: &Digest) -> bool {
+        hash.as_bytes() <= &self.0
     }
 }
 
@@ -362,9 +362,9 @@ mod tests {
         let t = compact(0x1d00ffff).unwrap();
         let mut digest = [0u8; 32];
         digest[0] = 0xff; // least significant byte
-        assert!(t.is_met_by(&BlockHash(crate::Digest(digest))));
+        assert!(t.is_met_by(&BlockHash::from_digest(Digest::from_bytes(digest))));
         digest[31] = 1; // most significant byte
-        assert!(!t.is_met_by(&BlockHash(crate::Digest(digest))));
+        assert!(!t.is_met_by(&BlockHash::from_digest(Digest::from_bytes(digest))));
     }
 
     proptest! {

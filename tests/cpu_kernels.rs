@@ -124,7 +124,7 @@ fn mainnet_headers_found_at_real_targets_on_every_kernel() {
                 report.solutions,
                 vec![Solution {
                     nonce: block.header.nonce as u64,
-                    hash: block.hash.0
+                    hash: *block.hash.digest()
                 }],
                 "height {} on {kernel}",
                 block.height

@@ -13,8 +13,8 @@ use hashrig::engine::{
     Work,
 };
 use hashrig::{
-    search, CancelToken, CpuKernel, Error, Header, HeaderJob, Job, NonceRange, SearchOptions,
-    Target,
+    search, search_prepared, CancelToken, CpuKernel, Error, Header, HeaderJob, Job, NonceRange,
+    PreparedJob, SearchOptions, Target,
 };
 
 const GENESIS: &str = "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c";
@@ -74,7 +74,7 @@ impl Device for Sim {
     }
     fn search(
         &mut self,
-        job: &Job,
+        job: &PreparedJob,
         range: NonceRange,
         cancel: &CancelToken,
     ) -> Result<Found, Error> {
@@ -102,7 +102,7 @@ impl Device for Sim {
             }
             let count = piece.min(range.count - found.searched);
             let part = NonceRange::new(range.start + found.searched, count);
-            let report = search(job, part, &options)?;
+            let report = search_prepared(job, part, &options)?;
             found
                 .candidates
                 .extend(report.solutions.iter().map(|s| s.nonce));

@@ -82,8 +82,8 @@ fn header_twin_matches_reference() {
         let work_job = Job::from(job.clone());
         let want: Vec<u32> = (0..20_000u32)
             .filter(|&o| {
-                let d = work_job.digest((first + o) as u64);
-                u32::from_le_bytes(d.0[28..32].try_into().unwrap()) <= 0x00ff_ffff
+                let d = work_job.digest((first + o) as u64).unwrap();
+                u32::from_le_bytes(d.as_bytes()[28..32].try_into().unwrap()) <= 0x00ff_ffff
             })
             .collect();
         let u = HeaderUniform::for_job(&job, first, 20_000, 1, 64);
@@ -114,7 +114,7 @@ fn generic_twin_matches_reference() {
         };
         let (u, blocks) = GenericUniform::for_job(&job, first, 3000, 1, 64);
         let want: Vec<u32> = (0..3000u64)
-            .filter(|&o| job.digest(first.wrapping_add(o)).0[0] < 4)
+            .filter(|&o| job.digest(first.wrapping_add(o)).as_bytes()[0] < 4)
             .map(|o| o as u32)
             .collect();
         assert_eq!(shader::generic_twin(&u, &blocks), want, "trial {trial}");
@@ -145,7 +145,7 @@ fn gpu_finds_mainnet_blocks_at_real_targets() {
             block.height,
             gpu.name()
         );
-        assert_eq!(report.solutions[0].hash, block.hash.0);
+        assert_eq!(report.solutions[0].hash, *block.hash.digest());
     }
     assert_eq!(gpu.hardware_errors(), 0);
 }

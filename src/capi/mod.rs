@@ -173,10 +173,7 @@ pub unsafe extern "C" fn hashrig_submit_header(
         };
         let job = Job::from(HeaderJob::new(header, target));
         let work = if count == 0 {
-            let rest = (1u64 << 32).saturating_sub(start);
-            Work::new(job)
-                .range(NonceRange::new(start, rest.max(1)))
-                .then(RollTime)
+            Work::new(job).from_nonce(start).then(RollTime)
         } else {
             Work::new(job).range(NonceRange::new(start, count))
         };
@@ -209,10 +206,9 @@ pub unsafe extern "C" fn hashrig_poll_solution(
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             match engine.engine.recv_timeout(left) {
                 Some(Event::Solution(s)) => {
-                    let Job::Header(job) = &*s.work else {
+                    let Some(solved) = s.work.solved_header(s.solution.nonce) else {
                         continue;
                     };
-                    let solved = job.header.with_nonce(s.solution.nonce as u32);
                     out.job = s.job.0;
                     out.nonce = s.solution.nonce;
                     out.hash = solved.block_hash().to_be_bytes();

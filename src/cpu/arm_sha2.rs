@@ -9,7 +9,8 @@ use core::arch::aarch64::*;
 
 use super::streams::{self, each_stream, quads, STREAMS};
 use super::KernelFns;
-use crate::job::{HeaderWork, DIGEST_LEN_BITS, HEADER_LEN_BITS, HEADER_PAD_W4};
+use crate::job::{HeaderWork, HEADER_LEN_BITS, HEADER_PAD_W4};
+use crate::sha256::{DIGEST_LEN_BITS, DIGEST_PAD_W8};
 use crate::sha256::{IV, K};
 
 /// Lanes (w0, w1, w2, w3) with w0 in lane 0.
@@ -66,7 +67,7 @@ unsafe fn final_h7(work: &HeaderWork, first: u32) -> [u32; STREAMS] {
         m[i] = [
             vaddq_u32(abcd[i], mid_abcd),
             vaddq_u32(efgh[i], mid_efgh),
-            words([0x8000_0000, 0, 0, 0]),
+            words([DIGEST_PAD_W8, 0, 0, 0]),
             words([0, 0, 0, DIGEST_LEN_BITS]),
         ];
         abcd[i] = iv_abcd;

@@ -14,8 +14,9 @@
 //! schedule first took 215 stack loads and stores per 16 nonces on AVX-512
 //! instead of 60, and ran 4-8% slower.)
 
-use crate::job::{HeaderWork, DIGEST_LEN_BITS, HEADER_LEN_BITS, HEADER_PAD_W4};
+use crate::job::{HeaderWork, HEADER_LEN_BITS, HEADER_PAD_W4};
 use crate::sha256::{small_sigma0, small_sigma1, IV, K};
+use crate::sha256::{DIGEST_LEN_BITS, DIGEST_PAD_W8};
 
 /// A vector of `LANES` independent 32-bit words.
 ///
@@ -168,12 +169,12 @@ fn final_e60<V: Lanes>(work: &HeaderWork, first: u32) -> V {
     for i in 0..8 {
         w[i] = s[i].add(V::splat(work.midstate[i]));
     }
-    w[8] = V::splat(0x8000_0000);
+    w[8] = V::splat(DIGEST_PAD_W8);
     w[15] = V::splat(DIGEST_LEN_BITS);
     let mut s = IV.map(V::splat);
     rounds_from_schedule!(s, w, 0 1 2 3 4 5 6 7);
     // W8 = 0x80000000, W9..W14 = 0, W15 = 256.
-    s = round(s, V::splat(K[8].wrapping_add(0x8000_0000)));
+    s = round(s, V::splat(K[8].wrapping_add(DIGEST_PAD_W8)));
     for &k in &K[9..15] {
         s = round(s, V::splat(k));
     }
@@ -203,9 +204,9 @@ fn final_e60<V: Lanes>(work: &HeaderWork, first: u32) -> V {
         .small_sigma1()
         .add(w[16])
         .add(w[7])
-        .add(V::splat(small_sigma0(0x8000_0000)));
+        .add(V::splat(small_sigma0(DIGEST_PAD_W8)));
     rounds_from_schedule!(s, w, 23);
-    w[24] = w[22].small_sigma1().add(w[17]).add(V::splat(0x8000_0000));
+    w[24] = w[22].small_sigma1().add(w[17]).add(V::splat(DIGEST_PAD_W8));
     rounds_from_schedule!(s, w, 24);
     w[25] = w[23].small_sigma1().add(w[18]);
     rounds_from_schedule!(s, w, 25);

@@ -1,9 +1,10 @@
-//! The CPU backend: one signature for every kernel, one place that detects
-//! what this CPU runs and picks the fastest, and the scans built on them.
+//! The CPU backend's dispatcher: one signature for every kernel, and one
+//! place that detects what this CPU runs and picks the fastest.
 //!
 //! Kernels live one to a file: `soft` (the portable reference), `scalar` (the
 //! portable fast body), on x86 `x86_shani`, `x86_avx2` and `x86_avx512`, and
-//! on AArch64 `arm_neon` and `arm_sha2`.
+//! on AArch64 `arm_neon` and `arm_sha2`. `search` is the threaded driver
+//! that runs a kernel over a range on every core.
 
 #[cfg(target_arch = "aarch64")]
 mod arm_neon;
@@ -11,6 +12,7 @@ mod arm_neon;
 mod arm_sha2;
 mod lanes;
 mod scalar;
+mod search;
 mod soft;
 #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
 mod streams;
@@ -24,8 +26,11 @@ mod x86_shani;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::job::{GenericWork, HeaderJob, HeaderWork};
-use crate::{Error, Header, Target};
+use crate::job::{HeaderJob, HeaderWork};
+use crate::{Digest, Error, Header, Target};
+
+pub use search::{default_threads, search, search_prepared};
+pub(crate) use search::{device_name, CpuSearcher};
 
 /// The entry points every kernel provides.
 #[derive(Clone, Copy)]
@@ -115,10 +120,20 @@ impl CpuKernel {
         if self.is_supported() {
             Ok(self)
         } else {
-            Err(Error::Kernel(format!(
-                "{} is not supported by this CPU",
-                self.name()
-            )))
+            Err(self.unsupported())
+        }
+    }
+
+    pub(crate) fn unsupported(self) -> Error {
+        Error::Kernel(format!("{} is not supported by this CPU", self.name()))
+    }
+
+    /// The kernel a search uses: `chosen` if this CPU runs it (else an
+    /// error naming it), or the fastest when none is chosen.
+    pub fn resolve(chosen: Option<CpuKernel>) -> Result<CpuKernel, Error> {
+        match chosen {
+            Some(k) => k.require(),
+            None => Ok(CpuKernel::fastest()),
         }
     }
 
@@ -150,10 +165,7 @@ impl CpuKernel {
                 states[i] = state;
             }
         }
-        Ok(states
-            .iter()
-            .map(|s| crate::Digest(crate::sha256::state_bytes(s)))
-            .collect())
+        Ok(states.iter().map(Digest::from_state).collect())
     }
 
     /// The fastest kernel on this CPU, measured once per process by
@@ -226,70 +238,6 @@ pub fn calibrate() -> &'static Calibration {
             .map_or(CpuKernel::Soft, |r| r.0);
         Calibration { fastest, rates }
     })
-}
-
-/// Runs `kernel`'s header scan directly (no threads, no verification).
-#[cfg(feature = "gpu")]
-pub(crate) fn scan_header_with(
-    kernel: CpuKernel,
-    work: &HeaderWork,
-    start: u32,
-    count: u32,
-    out: &mut Vec<u32>,
-) {
-    if let Some(fns) = kernel.fns() {
-        (fns.scan_header)(work, start, count, out);
-    }
-}
-
-/// Scans generic-job nonces `[start, start + count)` and pushes each nonce
-/// whose digest's first word (its most significant, read big-endian) is at
-/// most the target's: the same early exit as the GPU kernel.
-pub(crate) fn scan_generic(
-    fns: &KernelFns,
-    work: &GenericWork,
-    start: u64,
-    count: u64,
-    out: &mut Vec<u64>,
-) {
-    const BATCH: u64 = 256;
-    let msw = work.target.most_significant_word();
-    let mut states = Vec::with_capacity(BATCH as usize);
-    let mut blocks = Vec::with_capacity(BATCH as usize);
-    let mut done = 0;
-    while done < count {
-        let n = (count - done).min(BATCH);
-        let first = start.wrapping_add(done);
-        states.clear();
-        states.resize(n as usize, work.midstate);
-        for (j, template) in work.blocks.iter().enumerate() {
-            blocks.clear();
-            for i in 0..n {
-                let mut block = *template;
-                work.patch_block(j, &mut block, first.wrapping_add(i));
-                blocks.push(block);
-            }
-            (fns.compress_many)(&mut states, &blocks);
-        }
-        if work.double {
-            blocks.clear();
-            for state in states.iter_mut() {
-                let mut block = [0u32; 16];
-                block[..8].copy_from_slice(state);
-                block[8] = 0x8000_0000;
-                block[15] = crate::job::DIGEST_LEN_BITS;
-                blocks.push(block);
-                *state = crate::sha256::IV;
-            }
-            (fns.compress_many)(&mut states, &blocks);
-        }
-        for (i, state) in states.iter().enumerate() {
-            if state[0] <= msw {
-                out.push(first.wrapping_add(i as u64));
-            }
-        }
-        done += n;
-    }
 }
 
 #[cfg(test)]

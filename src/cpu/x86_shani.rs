@@ -15,7 +15,8 @@ use core::arch::x86_64::*;
 
 use super::streams::{self, each_stream, quads, STREAMS};
 use super::KernelFns;
-use crate::job::{HeaderWork, DIGEST_LEN_BITS, HEADER_LEN_BITS, HEADER_PAD_W4};
+use crate::job::{HeaderWork, HEADER_LEN_BITS, HEADER_PAD_W4};
+use crate::sha256::{DIGEST_LEN_BITS, DIGEST_PAD_W8};
 use crate::sha256::{IV, K};
 
 /// Lanes (w0, w1, w2, w3) with w0 in lane 0.
@@ -93,7 +94,7 @@ unsafe fn final_h7(work: &HeaderWork, first: u32) -> [u32; STREAMS] {
     let (iv_abef, iv_cdgh) = pack(IV);
     each_stream!(i => {
         let (abcd, efgh) = unpack(_mm_add_epi32(abef[i], mid_abef), _mm_add_epi32(cdgh[i], mid_cdgh));
-        m[i] = [abcd, efgh, words(0x8000_0000, 0, 0, 0), words(0, 0, 0, DIGEST_LEN_BITS)];
+        m[i] = [abcd, efgh, words(DIGEST_PAD_W8, 0, 0, 0), words(0, 0, 0, DIGEST_LEN_BITS)];
         abef[i] = iv_abef;
         cdgh[i] = iv_cdgh;
     });

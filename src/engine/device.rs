@@ -2,8 +2,8 @@
 //! implementations. Test doubles (slow, failing, hanging or lying devices)
 //! implement the same trait.
 
-use crate::search::{cpu_device_name, search_in, thread_pool};
-use crate::{CancelToken, CpuKernel, Error, Job, NonceRange, SearchOptions};
+use crate::cpu::{device_name, CpuSearcher};
+use crate::{CancelToken, CpuKernel, Error, Found, NonceRange, PreparedJob};
 
 /// What kind of hardware a device is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -25,19 +25,6 @@ impl DeviceKind {
             DeviceKind::Other => "other",
         }
     }
-}
-
-/// What a device reports for one range.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Found {
-    /// Every nonce whose hash the device found to meet the job's target.
-    /// The engine verifies each one; a nonce that does not verify counts
-    /// as a hardware error of the device.
-    pub candidates: Vec<u64>,
-    /// How many nonces from the start of the range were searched: the whole
-    /// range, or less when the search was cancelled. The rest goes back to
-    /// the engine's pool.
-    pub searched: u64,
 }
 
 /// Fixed facts about a device, shown beside its statistics.
@@ -74,12 +61,14 @@ pub trait Device: Send {
 
     /// Searches `range` of `job` and reports every nonce whose hash meets
     /// `job.target()` (the engine passes an easier target than the one it
-    /// mines for, so that proofs of work come back regularly). Returns
-    /// within about one batch when `cancel` is set, with `searched` saying
-    /// how far it got. An error takes the device out of service.
+    /// mines for, so that proofs of work come back regularly). The range
+    /// lies in the job's nonce space (the engine checked it once, when the
+    /// job was submitted). Returns within about one batch when `cancel` is
+    /// set, with `searched` saying how far it got. An error takes the device
+    /// out of service.
     fn search(
         &mut self,
-        job: &Job,
+        job: &PreparedJob,
         range: NonceRange,
         cancel: &CancelToken,
     ) -> Result<Found, Error>;
@@ -88,8 +77,7 @@ pub trait Device: Send {
 /// The CPU backend as an engine device: a pool of hashing threads and the
 /// fastest (or a chosen) kernel.
 pub struct CpuDevice {
-    pool: rayon::ThreadPool,
-    kernel: CpuKernel,
+    searcher: CpuSearcher,
     name: String,
 }
 
@@ -97,28 +85,19 @@ impl CpuDevice {
     /// A device with `threads` hashing threads (every core when `None`) and
     /// `kernel` (the fastest supported one when `None`).
     pub fn new(threads: Option<usize>, kernel: Option<CpuKernel>) -> Result<Self, Error> {
-        let kernel = match kernel {
-            Some(k) => k.require()?,
-            None => CpuKernel::fastest(),
-        };
-        let threads = threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-            .max(1);
-        Ok(CpuDevice {
-            pool: thread_pool(threads)?,
-            kernel,
-            name: cpu_device_name(kernel, threads),
-        })
+        let searcher = CpuSearcher::new(threads, kernel)?;
+        let name = device_name(searcher.kernel(), searcher.threads());
+        Ok(CpuDevice { searcher, name })
     }
 
     /// The kernel in use.
     pub fn kernel(&self) -> CpuKernel {
-        self.kernel
+        self.searcher.kernel()
     }
 
     /// Hashing threads.
     pub fn threads(&self) -> usize {
-        self.pool.current_num_threads()
+        self.searcher.threads()
     }
 }
 
@@ -133,7 +112,7 @@ impl Device for CpuDevice {
 
     fn details(&self) -> DeviceDetails {
         DeviceDetails {
-            cpu_kernel: Some(self.kernel),
+            cpu_kernel: Some(self.kernel()),
             threads: Some(self.threads()),
             ..Default::default()
         }
@@ -143,34 +122,18 @@ impl Device for CpuDevice {
         let one = crate::cpu::calibrate()
             .rates
             .iter()
-            .find(|(k, _)| *k == self.kernel)
+            .find(|(k, _)| *k == self.kernel())
             .map_or(1e6, |r| r.1);
         one * self.threads() as f64
     }
 
     fn search(
         &mut self,
-        job: &Job,
+        job: &PreparedJob,
         range: NonceRange,
         cancel: &CancelToken,
     ) -> Result<Found, Error> {
-        range.check(job)?;
-        // One search over the whole range: the workers take chunks of a few
-        // milliseconds each from a shared counter and check the token before
-        // each, so cancellation is prompt, and `search_in` guarantees that
-        // what it hashed is exactly a prefix of the range. (Cutting the
-        // range into one chunk per thread and joining after each made every
-        // thread wait for the slowest at each join: 6-10% lost whenever
-        // anything else ran on the machine.)
-        let options = SearchOptions {
-            cancel: Some(cancel.clone()),
-            ..Default::default()
-        };
-        let report = search_in(&self.pool, self.kernel, job, range, &options)?;
-        Ok(Found {
-            candidates: report.solutions.iter().map(|s| s.nonce).collect(),
-            searched: report.hashes,
-        })
+        self.searcher.scan(job, range, cancel)
     }
 }
 
@@ -217,18 +180,14 @@ impl Device for GpuWorker {
 
     fn search(
         &mut self,
-        job: &Job,
+        job: &PreparedJob,
         range: NonceRange,
         cancel: &CancelToken,
     ) -> Result<Found, Error> {
-        let options = SearchOptions {
+        let options = crate::SearchOptions {
             cancel: Some(cancel.clone()),
             ..Default::default()
         };
-        let scan = self.gpu.scan(job, range, &options)?;
-        Ok(Found {
-            candidates: scan.candidates,
-            searched: scan.searched,
-        })
+        self.gpu.scan_checked_range(job, range, &options)
     }
 }

@@ -31,22 +31,23 @@
 //! ```
 
 mod device;
+mod ledger;
 mod stats;
 
-use std::collections::HashSet;
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+/// What a device reports for one range (also at the crate root).
+pub use crate::Found;
 #[cfg(feature = "gpu")]
 pub use device::GpuWorker;
-pub use device::{CpuDevice, Device, DeviceDetails, DeviceKind, Found};
+pub use device::{CpuDevice, Device, DeviceDetails, DeviceKind};
 pub use stats::{DeviceState, DeviceStats};
 
-use crate::search::verify_candidate;
-use crate::{CancelToken, CpuKernel, Error, Job, NonceRange, Solution, Target};
-use stats::Meter;
+use crate::{CancelToken, CpuKernel, Error, Job, NonceRange, PreparedJob, Solution};
+use ledger::{Current, DeviceSlot, Shared, State};
 
 /// Identifies a submitted job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -90,8 +91,17 @@ impl JobSource for RollTime {
 /// by default), and optionally where the next job comes from.
 pub struct Work {
     job: Job,
-    range: Option<NonceRange>,
+    span: Span,
     source: Option<Box<dyn JobSource>>,
+}
+
+/// The part of the first job's nonce space that a [`Work`] searches.
+#[derive(Clone, Copy, Debug)]
+enum Span {
+    /// Exactly these nonces.
+    Range(NonceRange),
+    /// From this nonce to the end of the nonce space.
+    From(u64),
 }
 
 impl Work {
@@ -99,15 +109,47 @@ impl Work {
     pub fn new(job: Job) -> Self {
         Work {
             job,
-            range: None,
+            span: Span::From(0),
             source: None,
         }
     }
 
     /// Only `range` of the first job.
     pub fn range(mut self, range: NonceRange) -> Self {
-        self.range = Some(range);
+        self.span = Span::Range(range);
         self
+    }
+
+    /// The first job from nonce `start` to the end of its nonce space: what
+    /// a search "with no count" means (usually followed by
+    /// [`then(RollTime)`](Self::then) for a header).
+    pub fn from_nonce(mut self, start: u64) -> Self {
+        self.span = Span::From(start);
+        self
+    }
+
+    /// Whether the span lies in the first job's nonce space: what
+    /// [`Engine::submit`] checks first, for callers that want to know
+    /// before they start an engine.
+    pub fn check(&self) -> Result<(), Error> {
+        self.bounds().map(|_| ())
+    }
+
+    /// `[start, end)` of the first job's nonce space, checked.
+    fn bounds(&self) -> Result<(u64, u128), Error> {
+        match self.span {
+            Span::Range(r) => {
+                r.check(&self.job)?;
+                Ok((r.start, r.end()))
+            }
+            Span::From(start) if (start as u128) < self.job.nonce_space() => {
+                Ok((start, self.job.nonce_space()))
+            }
+            Span::From(start) => Err(Error::Range(format!(
+                "start {start} is past the end of the nonce space ({})",
+                self.job.nonce_space()
+            ))),
+        }
     }
 
     /// When a job's range is used up, asks `source` for the next job (whose
@@ -152,6 +194,7 @@ pub enum Event {
 
 /// Whether the CPU hashes beside the GPUs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum CpuUse {
     /// Only when no GPU is usable.
     #[default]
@@ -208,91 +251,6 @@ impl Default for EngineOptions {
     }
 }
 
-/// A range handed to a device.
-struct Task {
-    id: JobId,
-    seq: u64,
-    job: Arc<Job>,
-    proof: Job,
-    chance: f64,
-    range: NonceRange,
-    cancel: CancelToken,
-    started: Instant,
-}
-
-/// The current job and what is left of it.
-struct Current {
-    id: JobId,
-    submitted: Instant,
-    seq: u64,
-    job: Arc<Job>,
-    /// `[next, end)` is not yet handed out.
-    next: u64,
-    end: u128,
-    /// Ranges given back (by failed, paused or cancelled devices).
-    returned: Vec<(u64, Arc<Job>, NonceRange)>,
-    source: Option<Box<dyn JobSource>>,
-    outstanding: usize,
-    exhausted_sent: bool,
-    /// (seq, nonce) of every solution reported, so nothing is reported twice.
-    reported: HashSet<(u64, u64)>,
-}
-
-impl Current {
-    fn remaining(&self) -> u128 {
-        self.end - self.next as u128
-            + self
-                .returned
-                .iter()
-                .map(|r| r.2.count as u128)
-                .sum::<u128>()
-    }
-}
-
-/// The range a device is searching, for the watchdog and for giving it
-/// back if the device fails.
-struct Running {
-    id: JobId,
-    seq: u64,
-    job: Arc<Job>,
-    range: NonceRange,
-    started: Instant,
-    expected: Duration,
-}
-
-struct DeviceSlot {
-    name: String,
-    kind: DeviceKind,
-    details: DeviceDetails,
-    /// Measured (or at first nominal) hashes per second.
-    rate: f64,
-    measured: bool,
-    failed: Option<String>,
-    running: Option<Running>,
-    meter: Meter,
-    job: Option<JobId>,
-    job_switch: Option<Duration>,
-    /// Ranges of the current job this device finished, given back if it
-    /// turns out to drop solutions.
-    done: Vec<(u64, Arc<Job>, NonceRange)>,
-}
-
-struct State {
-    current: Option<Current>,
-    paused: bool,
-    stopping: bool,
-    cancel: CancelToken,
-    next_id: u64,
-    devices: Vec<DeviceSlot>,
-}
-
-struct Shared {
-    state: Mutex<State>,
-    wake: Condvar,
-    events: mpsc::Sender<Event>,
-    options: EngineOptions,
-}
-
 /// Runs jobs on a set of devices. Thread-safe: share it behind an `Arc`.
 /// Dropping it stops every device.
 pub struct Engine {
@@ -301,25 +259,6 @@ pub struct Engine {
     threads: Mutex<Vec<(usize, JoinHandle<()>)>>,
     watchdog: Mutex<Option<JoinHandle<()>>>,
     warnings: Vec<String>,
-}
-
-/// The chance that one hash meets `target`: (target + 1) / 2^256.
-fn chance_of(target: &Target) -> f64 {
-    let bytes = target.to_be_bytes();
-    let mut x = 0.0f64;
-    for b in bytes {
-        x = x * 256.0 + b as f64;
-    }
-    ((x + 1.0) / 2f64.powi(256)).min(1.0)
-}
-
-/// The proof target for a device hashing at `rate`: about
-/// `per_second` proofs a second, never harder than the job's target, and
-/// at most 32 zero bits so that every kernel's 32-bit early exit is exact.
-fn proof_target(job: &Job, rate: f64, per_second: f64) -> Target {
-    let bits = (rate / per_second.max(1e-3)).max(2.0).log2().floor() as u32;
-    let internal = Target::from_leading_zero_bits(bits.clamp(1, 32)).expect("at most 32 bits");
-    internal.max(*job.target())
 }
 
 impl Engine {
@@ -359,7 +298,7 @@ impl Engine {
             CpuUse::Auto => gpus == 0,
         };
         if cpu {
-            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let cores = crate::cpu::default_threads();
             let threads = options.cpu_threads.unwrap_or(if gpus > 0 {
                 cores.saturating_sub(1).max(1)
             } else {
@@ -368,9 +307,14 @@ impl Engine {
             devices.push(Box::new(CpuDevice::new(Some(threads), options.cpu_kernel)?));
         }
         if devices.is_empty() {
-            return Err(Error::Device(
-                "no device to hash on (no usable GPU and the CPU is off)".into(),
-            ));
+            let why = if warnings.is_empty() {
+                "no usable GPU adapter".to_string()
+            } else {
+                warnings.join("; ")
+            };
+            return Err(Error::NoGpu(format!(
+                "{why}, and the CPU is off (software adapters such as llvmpipe are used only when named)"
+            )));
         }
         let mut engine = Engine::with_devices(devices, options)?;
         engine.warnings = warnings;
@@ -387,22 +331,7 @@ impl Engine {
             return Err(Error::Device("an engine needs at least one device".into()));
         }
         let (tx, rx) = mpsc::channel();
-        let slots = devices
-            .iter()
-            .map(|d| DeviceSlot {
-                name: d.name(),
-                kind: d.kind(),
-                details: d.details(),
-                rate: d.nominal_rate().max(1.0),
-                measured: false,
-                failed: None,
-                running: None,
-                meter: Meter::new(),
-                job: None,
-                job_switch: None,
-                done: Vec::new(),
-            })
-            .collect();
+        let slots = devices.iter().map(|d| DeviceSlot::new(&**d)).collect();
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 current: None,
@@ -421,7 +350,7 @@ impl Engine {
             let shared = shared.clone();
             let handle = std::thread::Builder::new()
                 .name(format!("hashrig-device-{index}"))
-                .spawn(move || worker(shared, index, device))
+                .spawn(move || ledger::worker(shared, index, device))
                 .map_err(|e| Error::Invalid(format!("cannot start a device thread: {e}")))?;
             threads.push((index, handle));
         }
@@ -429,7 +358,7 @@ impl Engine {
             let shared = shared.clone();
             std::thread::Builder::new()
                 .name("hashrig-watchdog".into())
-                .spawn(move || watchdog(shared))
+                .spawn(move || ledger::watchdog(shared))
                 .map_err(|e| Error::Invalid(format!("cannot start the watchdog: {e}")))?
         };
         Ok(Engine {
@@ -450,18 +379,9 @@ impl Engine {
     /// leaves the old job within about one batch, and solutions of the old
     /// job found after this call are reported as stale.
     pub fn submit(&self, work: Work) -> Result<JobId, Error> {
-        let range = match work.range {
-            Some(r) => {
-                r.check(&work.job)?;
-                r
-            }
-            None => NonceRange::new(0, 0),
-        };
-        let end = if range.count == 0 {
-            work.job.nonce_space()
-        } else {
-            range.start as u128 + range.count as u128
-        };
+        let bounds = work.bounds()?;
+        // Prepared once, before the lock, and shared by every device.
+        let job = PreparedJob::new(work.job);
         let mut st = self.lock();
         let id = JobId(st.next_id);
         st.next_id += 1;
@@ -470,19 +390,7 @@ impl Engine {
         for d in &mut st.devices {
             d.done.clear();
         }
-        st.current = Some(Current {
-            id,
-            submitted: Instant::now(),
-            seq: 0,
-            job: Arc::new(work.job),
-            next: range.start,
-            end,
-            returned: Vec::new(),
-            source: work.source,
-            outstanding: 0,
-            exhausted_sent: false,
-            reported: HashSet::new(),
-        });
+        st.current = Some(Current::new(id, job, bounds, work.source));
         drop(st);
         self.shared.wake.notify_all();
         Ok(id)
@@ -584,305 +492,12 @@ impl Engine {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.shared.state.lock().expect("not poisoned")
+        self.shared.lock()
     }
 }
 
 impl Drop for Engine {
     fn drop(&mut self) {
         self.stop();
-    }
-}
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().expect("not poisoned")
-    }
-
-    fn send(&self, event: Event) {
-        // A dropped receiver only means nobody listens any more.
-        let _ = self.events.send(event);
-    }
-}
-
-/// Takes device `index` out of service and gives its running range back.
-fn fail_device(shared: &Shared, st: &mut State, index: usize, reason: String) {
-    let slot = &mut st.devices[index];
-    if slot.failed.is_some() {
-        return;
-    }
-    slot.failed = Some(reason.clone());
-    let running = slot.running.take();
-    let name = slot.name.clone();
-    if let (Some(r), Some(cur)) = (running, st.current.as_mut()) {
-        if cur.id == r.id {
-            cur.returned.push((r.seq, r.job, r.range));
-            cur.outstanding = cur.outstanding.saturating_sub(1);
-        }
-    }
-    shared.send(Event::DeviceFailed {
-        device: name,
-        reason,
-    });
-    shared.wake.notify_all();
-}
-
-/// The next range for device `index`, waiting while there is none; `None`
-/// when the engine stops or the device is out of service.
-fn take_task(shared: &Shared, index: usize) -> Option<Task> {
-    let mut st = shared.lock();
-    loop {
-        if st.stopping || st.devices[index].failed.is_some() {
-            return None;
-        }
-        if !st.paused {
-            if let Some(task) = carve(shared, &mut st, index) {
-                return Some(task);
-            }
-        }
-        st = shared.wake.wait(st).expect("not poisoned");
-    }
-}
-
-/// Cuts a range for device `index` out of the current job, rolling to the
-/// source's next job when the current one is used up.
-fn carve(shared: &Shared, st: &mut State, index: usize) -> Option<Task> {
-    let total_rate: f64 = st
-        .devices
-        .iter()
-        .filter(|d| d.failed.is_none())
-        .map(|d| d.rate)
-        .sum();
-    let batch_time = shared.options.batch_time.as_secs_f64();
-    let dev = &st.devices[index];
-    let rate = dev.rate;
-    // Four batches once measured; one at first.
-    let want = rate * if dev.measured { 4.0 } else { 1.0 } * batch_time;
-    let cancel = st.cancel.clone();
-    let cur = st.current.as_mut()?;
-    if cur.remaining() == 0 {
-        if let Some(source) = cur.source.as_mut() {
-            if let Some(next) = source.next_job(&cur.job) {
-                cur.seq += 1;
-                cur.job = Arc::new(next);
-                cur.next = 0;
-                cur.end = cur.job.nonce_space();
-            }
-        }
-    }
-    // The share that lets every device finish together.
-    let share = (cur.remaining() as f64 * rate / total_rate.max(1.0)).ceil();
-    let size = want.min(share).max(1024.0) as u64;
-    let (seq, job, range) = if let Some((seq, job, r)) = cur.returned.pop() {
-        let count = r.count.min(size);
-        if count < r.count {
-            cur.returned.push((
-                seq,
-                job.clone(),
-                NonceRange::new(r.start + count, r.count - count),
-            ));
-        }
-        (seq, job, NonceRange::new(r.start, count))
-    } else if (cur.next as u128) < cur.end {
-        let count = (size as u128).min(cur.end - cur.next as u128) as u64;
-        let r = NonceRange::new(cur.next, count);
-        cur.next = cur.next.wrapping_add(count);
-        if cur.next == 0 {
-            // The 64-bit space ends exactly here.
-            cur.end = 0;
-        }
-        (cur.seq, cur.job.clone(), r)
-    } else {
-        if cur.outstanding == 0 && !cur.exhausted_sent {
-            cur.exhausted_sent = true;
-            shared.send(Event::Exhausted(cur.id));
-        }
-        return None;
-    };
-    cur.outstanding += 1;
-    let id = cur.id;
-    let submitted = cur.submitted;
-    let target = proof_target(&job, rate, shared.options.proofs_per_second);
-    let now = Instant::now();
-    let dev = &mut st.devices[index];
-    if dev.job != Some(id) {
-        dev.job = Some(id);
-        dev.job_switch = Some(now.duration_since(submitted));
-    }
-    dev.running = Some(Running {
-        id,
-        seq,
-        job: job.clone(),
-        range,
-        started: now,
-        expected: Duration::from_secs_f64(range.count as f64 / rate),
-    });
-    dev.meter.started(now);
-    Some(Task {
-        id,
-        seq,
-        proof: job.with_target(target),
-        chance: chance_of(&target),
-        job,
-        range,
-        cancel,
-        started: now,
-    })
-}
-
-/// Books a finished range: statistics, verification of every candidate,
-/// solutions, and the unsearched rest back to the pool.
-fn finish(shared: &Shared, index: usize, task: Task, result: Result<Found, Error>) {
-    let mut st = shared.lock();
-    if st.devices[index].failed.is_some() {
-        // The watchdog already gave this range away.
-        return;
-    }
-    let found = match result {
-        Ok(found) => found,
-        Err(e) => {
-            // Gives the running range back to the pool.
-            fail_device(shared, &mut st, index, e.to_string());
-            return;
-        }
-    };
-    st.devices[index].running = None;
-    let is_current = st.current.as_ref().is_some_and(|c| c.id == task.id);
-    if is_current {
-        let cur = st.current.as_mut().expect("current");
-        cur.outstanding = cur.outstanding.saturating_sub(1);
-    }
-    let searched = found.searched.min(task.range.count);
-    let elapsed = task.started.elapsed();
-    if is_current && searched < task.range.count && !st.stopping {
-        let rest = NonceRange::new(task.range.start + searched, task.range.count - searched);
-        let cur = st.current.as_mut().expect("current");
-        cur.returned.push((task.seq, task.job.clone(), rest));
-    }
-    let name = st.devices[index].name.clone();
-    let dev = &mut st.devices[index];
-    dev.meter.searched(searched, task.chance);
-    if searched >= 4096 && elapsed > Duration::from_micros(200) {
-        let measured = searched as f64 / elapsed.as_secs_f64();
-        dev.rate = if dev.measured {
-            0.5 * dev.rate + 0.5 * measured
-        } else {
-            measured
-        };
-        dev.measured = true;
-    }
-    if is_current && searched > 0 {
-        dev.done.push((
-            task.seq,
-            task.job.clone(),
-            NonceRange::new(task.range.start, searched),
-        ));
-    }
-    let end = task.range.start as u128 + searched as u128;
-    let mut solutions = Vec::new();
-    for nonce in found.candidates {
-        let dev = &mut st.devices[index];
-        if !(task.range.start as u128..end).contains(&(nonce as u128)) {
-            dev.meter.hardware_errors += 1;
-            continue;
-        }
-        match verify_candidate(&task.proof, &name, nonce) {
-            Ok(Some(proof)) => {
-                dev.meter.proof(task.chance);
-                if task.job.is_met_by(&proof.hash) {
-                    solutions.push(proof);
-                }
-            }
-            Ok(None) => {}
-            Err(_) => dev.meter.hardware_errors += 1,
-        }
-    }
-    for solution in solutions {
-        let stale = !is_current;
-        if let Some(cur) = st.current.as_mut().filter(|c| c.id == task.id) {
-            if !cur.reported.insert((task.seq, solution.nonce)) {
-                continue;
-            }
-        }
-        let dev = &mut st.devices[index];
-        if stale {
-            dev.meter.stale += 1;
-        } else {
-            dev.meter.solutions += 1;
-        }
-        shared.send(Event::Solution(FoundSolution {
-            job: task.id,
-            work: task.job.clone(),
-            solution,
-            device: name.clone(),
-            stale,
-        }));
-    }
-    judge(shared, &mut st, index);
-    shared.wake.notify_all();
-}
-
-/// Takes a device out of service when its hardware errors pass the limit,
-/// or when it finds far fewer proofs than its claimed hashes imply (five
-/// standard deviations below the expected count); the second case also
-/// gives back every range of the current job it claimed to search.
-fn judge(shared: &Shared, st: &mut State, index: usize) {
-    let dev = &st.devices[index];
-    let errors = dev.meter.hardware_errors;
-    let expected = dev.meter.expected;
-    let proofs = dev.meter.proofs as f64;
-    if errors >= shared.options.hardware_error_limit {
-        let reason = format!("{errors} candidates failed verification on the CPU");
-        fail_device(shared, st, index, reason);
-    } else if expected >= 50.0 && proofs < expected - 5.0 * expected.sqrt() {
-        let reason = format!(
-            "found {proofs} proofs of work where its hashes imply {expected:.0}: it misses results"
-        );
-        let done = std::mem::take(&mut st.devices[index].done);
-        if let Some(cur) = st.current.as_mut() {
-            cur.returned.extend(done);
-        }
-        fail_device(shared, st, index, reason);
-    }
-}
-
-/// One device's thread.
-fn worker(shared: Arc<Shared>, index: usize, mut device: Box<dyn Device>) {
-    while let Some(task) = take_task(&shared, index) {
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            device.search(&task.proof, task.range, &task.cancel)
-        }))
-        .unwrap_or_else(|_| Err(Error::Device("the device panicked".into())));
-        finish(&shared, index, task, result);
-    }
-}
-
-/// Takes out of service any device whose range runs far past its expected
-/// time (twenty times it, plus the `watchdog` allowance).
-fn watchdog(shared: Arc<Shared>) {
-    let tick =
-        (shared.options.watchdog / 10).clamp(Duration::from_millis(5), Duration::from_millis(100));
-    let mut st = shared.lock();
-    while !st.stopping {
-        let now = Instant::now();
-        let hung: Vec<(usize, Duration)> = st
-            .devices
-            .iter()
-            .enumerate()
-            .filter(|(_, d)| d.failed.is_none())
-            .filter_map(|(i, d)| {
-                let r = d.running.as_ref()?;
-                let limit = r.expected * 20 + shared.options.watchdog;
-                (now.duration_since(r.started) > limit).then_some((i, limit))
-            })
-            .collect();
-        for (index, limit) in hung {
-            let reason = format!(
-                "stopped answering: a range took over {:.1} s",
-                limit.as_secs_f64()
-            );
-            fail_device(&shared, &mut st, index, reason);
-        }
-        st = shared.wake.wait_timeout(st, tick).expect("not poisoned").0;
     }
 }

@@ -1,192 +1,28 @@
-//! The GPU backend: adapter discovery and selection across every wgpu
-//! backend, one long-lived context per device (pipelines and buffers built
-//! once), and a batched nonce search that keeps two batches in flight and
-//! verifies every candidate on the CPU.
+//! The GPU backend: one long-lived context per device (pipelines and
+//! buffers built once) and a batched nonce search that keeps two batches in
+//! flight. `adapters` finds and selects adapters, `calibrate` measures
+//! launch settings, `shader` holds the WGSL source, its uniforms and their
+//! CPU twins.
 
+mod adapters;
+pub mod calibrate;
 pub mod shader;
+mod twin;
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::job::{GenericWork, HeaderWork, Job};
-use crate::search::{verify_candidate, NonceRange, SearchOptions, SearchReport, Solution};
-use crate::{CpuKernel, Error};
+use crate::job::{KernelWork, PreparedJob};
+use crate::search::{verify_candidates, Found, NonceRange, SearchOptions, SearchReport};
+use crate::{CpuKernel, Error, Job};
 use shader::{GenericUniform, HeaderUniform, SHADER_SOURCE, WORKGROUP_SIZE};
 
-pub mod calibrate;
+pub use adapters::{adapters, select, AdapterEntry};
 pub use calibrate::{
     cache_path, cached_or_calibrate, calibrate, kernel_version, measure, sweep, Calibration,
     NONCES_PER_INVOCATION, WORKGROUP_SIZES,
 };
-
-/// One adapter as discovery sees it.
-#[derive(Clone, Debug)]
-pub struct AdapterEntry {
-    /// Position in [`adapters`]' list, used by `--device <index>`.
-    pub index: usize,
-    /// What wgpu reports about it.
-    pub info: wgpu::AdapterInfo,
-    /// A software rasterizer (llvmpipe/lavapipe, WARP, SwiftShader).
-    pub software: bool,
-    /// Why automatic selection skips it, if it does.
-    pub skipped_because: Option<String>,
-    adapter: wgpu::Adapter,
-}
-
-impl AdapterEntry {
-    /// Whether automatic selection uses it.
-    pub fn auto(&self) -> bool {
-        self.skipped_because.is_none()
-    }
-
-    /// A display name: the adapter's name and its backend.
-    pub fn label(&self) -> String {
-        format!("{} ({:?})", self.info.name, self.info.backend)
-    }
-}
-
-fn is_software(info: &wgpu::AdapterInfo) -> bool {
-    let name = info.name.to_lowercase();
-    info.device_type == wgpu::DeviceType::Cpu
-        || [
-            "llvmpipe",
-            "lavapipe",
-            "softpipe",
-            "swiftshader",
-            "warp",
-            "microsoft basic render",
-        ]
-        .iter()
-        .any(|s| name.contains(s))
-}
-
-fn backend_rank(b: wgpu::Backend) -> u8 {
-    match b {
-        wgpu::Backend::Vulkan | wgpu::Backend::Metal | wgpu::Backend::Dx12 => 0,
-        _ => 1,
-    }
-}
-
-fn type_rank(t: wgpu::DeviceType) -> u8 {
-    match t {
-        wgpu::DeviceType::DiscreteGpu => 0,
-        wgpu::DeviceType::IntegratedGpu => 1,
-        wgpu::DeviceType::VirtualGpu => 2,
-        _ => 3,
-    }
-}
-
-/// Every adapter on every backend wgpu was built with (narrowed by
-/// `WGPU_BACKEND` when set), with one physical GPU seen through several
-/// backends listed once (Vulkan, Metal or DX12 before GL), ranked
-/// discrete, integrated, virtual, then software.
-pub fn adapters() -> Vec<AdapterEntry> {
-    let backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all());
-    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
-    desc.backends = backends;
-    let instance = wgpu::Instance::new(desc);
-    let mut found: Vec<(wgpu::AdapterInfo, wgpu::Adapter)> =
-        pollster::block_on(instance.enumerate_adapters(backends))
-            .into_iter()
-            .map(|a| (a.get_info(), a))
-            .collect();
-    found.sort_by_key(|(info, _)| (type_rank(info.device_type), backend_rank(info.backend)));
-    let mut entries: Vec<AdapterEntry> = Vec::new();
-    for (info, adapter) in found {
-        let same_gpu = entries.iter().any(|e| {
-            e.info.name == info.name
-                && ((e.info.vendor, e.info.device) == (info.vendor, info.device)
-                    || (!info.device_pci_bus_id.is_empty()
-                        && e.info.device_pci_bus_id == info.device_pci_bus_id))
-        });
-        if same_gpu {
-            continue;
-        }
-        let software = is_software(&info);
-        let skipped_because = if software {
-            Some("software rasterizer: the CPU backend is faster on the same cores".to_string())
-        } else if !adapter
-            .get_downlevel_capabilities()
-            .flags
-            .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
-        {
-            Some("no compute shader support".to_string())
-        } else {
-            None
-        };
-        entries.push(AdapterEntry {
-            index: entries.len(),
-            info,
-            software,
-            skipped_because,
-            adapter,
-        });
-    }
-    entries
-}
-
-/// The adapters named by `selectors` (an index, a case-insensitive part of
-/// the name, or a PCI bus id; software adapters may be named), or with no
-/// selector the automatic choice, also honouring `HASHRIG_DEVICE` and
-/// `WGPU_ADAPTER_NAME`. An empty result with no selector means no usable GPU.
-pub fn select(all: &[AdapterEntry], selectors: &[String]) -> Result<Vec<AdapterEntry>, Error> {
-    let mut selectors: Vec<String> = selectors.iter().flat_map(|s| split_selectors(s)).collect();
-    if selectors.is_empty() {
-        for var in ["HASHRIG_DEVICE", "WGPU_ADAPTER_NAME"] {
-            if let Ok(v) = std::env::var(var) {
-                selectors.extend(split_selectors(&v));
-            }
-        }
-    }
-    if selectors.is_empty() {
-        return Ok(all.iter().filter(|a| a.auto()).cloned().collect());
-    }
-    let mut chosen: Vec<AdapterEntry> = Vec::new();
-    for sel in &selectors {
-        let matches: Vec<&AdapterEntry> = match sel.parse::<usize>() {
-            Ok(i) => all.iter().filter(|a| a.index == i).collect(),
-            Err(_) => {
-                let s = sel.to_lowercase();
-                all.iter()
-                    .filter(|a| {
-                        a.info.name.to_lowercase().contains(&s)
-                            || (!a.info.device_pci_bus_id.is_empty()
-                                && a.info.device_pci_bus_id.to_lowercase() == s)
-                    })
-                    .collect()
-            }
-        };
-        if matches.is_empty() {
-            let names: Vec<String> = all
-                .iter()
-                .map(|a| format!("{}: {}", a.index, a.info.name))
-                .collect();
-            return Err(Error::Device(format!(
-                "{sel:?} matches no adapter (found: {})",
-                if names.is_empty() {
-                    "none".to_string()
-                } else {
-                    names.join(", ")
-                }
-            )));
-        }
-        for m in matches {
-            if !chosen.iter().any(|c| c.index == m.index) {
-                chosen.push(m.clone());
-            }
-        }
-    }
-    Ok(chosen)
-}
-
-fn split_selectors(s: &str) -> Vec<String> {
-    s.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(String::from)
-        .collect()
-}
 
 /// Launch settings of a device.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -251,15 +87,6 @@ pub struct GpuDevice {
     batch: AtomicU32,
     /// Nonces per invocation.
     per: AtomicU32,
-}
-
-/// What [`GpuDevice::scan`] found.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Scan {
-    /// Nonces the kernel reported, not yet verified.
-    pub candidates: Vec<u64>,
-    /// Nonces searched, from the start of the range.
-    pub searched: u64,
 }
 
 fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
@@ -459,28 +286,9 @@ impl GpuDevice {
         })
     }
 
-    /// Known answer: a real mainnet block (100,000) at an easy target (10
-    /// zero bits), searched over 200,000 nonces around its real nonce, must
-    /// give exactly the CPU's solution set with no hardware error.
+    /// Known answer: see [`crate::selftest::gpu`].
     pub fn self_test(&self) -> Result<(), Error> {
-        let header = crate::Header::from_hex("0100000050120119172a610421a6c3011dd330d9df07b63616c2cc1f1cd00200000000006657a9252aacd5c0b2940996ecff952228c3067cc38d4885efb5a4ac4247e9f337221b4d4c86041b0f2b5710")?;
-        let job = Job::from(crate::HeaderJob::new(
-            header,
-            crate::Target::from_leading_zero_bits(10)?,
-        ));
-        let range = NonceRange::new(header.nonce as u64 - 100_000, 200_000);
-        let want = crate::search(&job, range, &SearchOptions::default())?;
-        let errors_before = self.hardware_errors();
-        let got = self.search(&job, range, &SearchOptions::default())?;
-        let errors = self.hardware_errors() - errors_before;
-        if got.solutions != want.solutions || errors != 0 {
-            return Err(self.error(format!(
-                "self-test found {} solutions ({errors} hardware errors), the CPU {}",
-                got.solutions.len(),
-                want.solutions.len()
-            )));
-        }
-        Ok(())
+        crate::selftest::gpu(self)
     }
 
     /// The adapter's display name.
@@ -525,24 +333,13 @@ impl GpuDevice {
         options: &SearchOptions,
     ) -> Result<SearchReport, Error> {
         let started = Instant::now();
-        let scan = self.scan(job, range, options)?;
-        let mut solutions: Vec<Solution> = Vec::new();
-        let end = range.start as u128 + range.count as u128;
-        for nonce in scan.candidates {
-            if !(range.start as u128..end).contains(&(nonce as u128)) {
-                // An offset outside the batch cannot be a real answer.
-                self.hardware_errors.fetch_add(1, Ordering::Relaxed);
-                continue;
-            }
-            match verify_candidate(job, &self.name, nonce) {
-                Ok(Some(s)) => solutions.push(s),
-                Ok(None) => {}
-                Err(Error::KernelMismatch { .. }) => {
-                    self.hardware_errors.fetch_add(1, Ordering::Relaxed);
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        range.check(job)?;
+        let job = PreparedJob::new(job.clone());
+        let found = self.scan_checked_range(&job, range, options)?;
+        let verified = verify_candidates(&job, range.prefix(found.searched), &found.candidates);
+        self.hardware_errors
+            .fetch_add(verified.wrong.len() as u64, Ordering::Relaxed);
+        let mut solutions = verified.solutions;
         solutions.sort();
         solutions.dedup();
         if options.stop_at_first {
@@ -551,7 +348,7 @@ impl GpuDevice {
         let cancelled = options.cancel.as_ref().is_some_and(|c| c.is_cancelled());
         Ok(SearchReport {
             solutions,
-            hashes: scan.searched,
+            hashes: found.searched,
             elapsed: started.elapsed(),
             cancelled,
             device: self.name.clone(),
@@ -589,21 +386,30 @@ impl GpuDevice {
         job: &Job,
         range: NonceRange,
         options: &SearchOptions,
-    ) -> Result<Scan, Error> {
+    ) -> Result<Found, Error> {
         range.check(job)?;
+        self.scan_checked_range(&PreparedJob::new(job.clone()), range, options)
+    }
+
+    /// [`scan`](Self::scan) of a prepared job over a range already checked.
+    pub(crate) fn scan_checked_range(
+        &self,
+        job: &PreparedJob,
+        range: NonceRange,
+        options: &SearchOptions,
+    ) -> Result<Found, Error> {
         self.check_fault()?;
         let per = self.nonces_per_invocation();
         let wg = self.config.workgroup_size;
         let granule = per * wg;
         let cap = self.config.result_capacity;
-        let header_work = match job {
-            Job::Header(j) => Some(HeaderWork::new(j)),
-            Job::Generic(_) => None,
-        };
-        let generic = match job {
-            Job::Generic(j) => {
-                let work = GenericWork::new(j);
-                let words = shader::generic_blocks(&work);
+        // What each batch binds: the header pipeline with the slot's own
+        // bind group, or the generic one with bind groups over this job's
+        // blocks, made once per scan.
+        let generic_binds = match job.work() {
+            KernelWork::Header(_) => Vec::new(),
+            KernelWork::Generic(work) => {
+                let words = shader::generic_blocks(work);
                 let blocks = self.device.create_buffer(&wgpu::BufferDescriptor {
                     label: Some("generic blocks"),
                     size: (words.len() * 4) as u64,
@@ -612,8 +418,7 @@ impl GpuDevice {
                 });
                 self.queue
                     .write_buffer(&blocks, 0, bytemuck::cast_slice(&words));
-                let binds: Vec<wgpu::BindGroup> = self
-                    .slots
+                self.slots
                     .iter()
                     .map(|slot| {
                         self.device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -635,10 +440,8 @@ impl GpuDevice {
                             ],
                         })
                     })
-                    .collect();
-                Some((work, binds))
+                    .collect()
             }
-            Job::Header(_) => None,
         };
 
         let cancelled = || options.cancel.as_ref().is_some_and(|c| c.is_cancelled());
@@ -675,26 +478,37 @@ impl GpuDevice {
                         label: Some("search"),
                         timestamp_writes: None,
                     });
-                    if let Some(work) = &header_work {
-                        let u = HeaderUniform::new(work, first as u32, count, per, cap);
-                        self.queue
-                            .write_buffer(&slot.header_uniform, 0, bytemuck::bytes_of(&u));
-                        pass.set_pipeline(&self.header_pipeline);
-                        pass.set_bind_group(0, &slot.header_bind, &[]);
-                    } else if let Some((work, binds)) = &generic {
-                        let u = GenericUniform::new(work, first, count, per, cap);
-                        self.queue
-                            .write_buffer(&slot.generic_uniform, 0, bytemuck::bytes_of(&u));
-                        pass.set_pipeline(self.generic_pipeline.get_or_init(|| {
-                            build_pipeline(
-                                &self.device,
-                                &self.module,
-                                &self.generic_layout,
-                                "search_generic",
-                                self.config.workgroup_size,
-                            )
-                        }));
-                        pass.set_bind_group(0, &binds[slot_index], &[]);
+                    match job.work() {
+                        KernelWork::Header(work) => {
+                            let first =
+                                u32::try_from(first).expect("a checked header range lies in 2^32");
+                            let u = HeaderUniform::new(work, first, count, per, cap);
+                            self.queue.write_buffer(
+                                &slot.header_uniform,
+                                0,
+                                bytemuck::bytes_of(&u),
+                            );
+                            pass.set_pipeline(&self.header_pipeline);
+                            pass.set_bind_group(0, &slot.header_bind, &[]);
+                        }
+                        KernelWork::Generic(work) => {
+                            let u = GenericUniform::new(work, first, count, per, cap);
+                            self.queue.write_buffer(
+                                &slot.generic_uniform,
+                                0,
+                                bytemuck::bytes_of(&u),
+                            );
+                            pass.set_pipeline(self.generic_pipeline.get_or_init(|| {
+                                build_pipeline(
+                                    &self.device,
+                                    &self.module,
+                                    &self.generic_layout,
+                                    "search_generic",
+                                    self.config.workgroup_size,
+                                )
+                            }));
+                            pass.set_bind_group(0, &generic_binds[slot_index], &[]);
+                        }
                     }
                     pass.dispatch_workgroups(gx, gy, 1);
                 }
@@ -731,7 +545,8 @@ impl GpuDevice {
                     threads: options.threads,
                     ..Default::default()
                 };
-                let again = crate::search(job, NonceRange::new(first, count as u64), &cpu)?;
+                let batch = NonceRange::new(first, count as u64);
+                let again = crate::cpu::search_prepared(job, batch, &cpu)?;
                 candidates.extend(again.solutions.iter().map(|s| s.nonce));
             } else {
                 candidates.extend(offsets.iter().map(|&o| first.wrapping_add(o as u64)));
@@ -743,7 +558,7 @@ impl GpuDevice {
                 stop = true;
             }
         }
-        Ok(Scan {
+        Ok(Found {
             candidates,
             searched,
         })

@@ -70,24 +70,6 @@ impl HeaderUniform {
             capacity,
         )
     }
-
-    /// The per-job part as [`HeaderWork`], as the shader sees it.
-    fn work(&self) -> HeaderWork {
-        HeaderWork {
-            midstate: self.midstate,
-            tail: [self.tail[0], self.tail[1], self.tail[2]],
-            after3: self.after3,
-            a4_base: self.bases[0],
-            e4_base: self.bases[1],
-            kw16: self.bases[2],
-            kw17: self.bases[3],
-            w16: self.sched[0],
-            w17: self.sched[1],
-            c18: self.sched[2],
-            c19: self.sched[3],
-            target_msw: self.tail[3],
-        }
-    }
 }
 
 /// The generic job uniform, `GenericParams` in the shader.
@@ -130,7 +112,7 @@ impl GenericUniform {
                 flags,
             ],
             batch: [first as u32, (first >> 32) as u32, count, per_invocation],
-            check: [work.target.most_significant_word(), capacity, 0, 0],
+            check: [work.target_msw, capacity, 0, 0],
         }
     }
 }
@@ -158,13 +140,10 @@ pub(crate) fn generic_blocks(work: &GenericWork) -> Vec<u32> {
 }
 
 /// CPU twin of `search_header`: the offsets (from the batch's first nonce)
-/// the shader reports, in order, before any capacity limit.
+/// the shader reports, in order, before any capacity limit. It runs the
+/// generator's own straight-line rounds, compiled as Rust (see `twin.rs`).
 pub fn header_twin(u: &HeaderUniform) -> Vec<u32> {
-    let work = u.work();
-    let [first, count, _, _] = u.batch;
-    let mut found = Vec::new();
-    crate::cpu::scan_header_with(crate::CpuKernel::Scalar, &work, first, count, &mut found);
-    found.into_iter().map(|n| n.wrapping_sub(first)).collect()
+    super::twin::search_header(u)
 }
 
 /// CPU twin of `search_generic`, with the shader's nonce placement
@@ -204,10 +183,7 @@ pub fn generic_twin(u: &GenericUniform, blocks: &[u32]) -> Vec<u32> {
             sha256::compress(&mut s, &m);
         }
         if flags & 1 != 0 {
-            let mut d = [0u32; 16];
-            d[..8].copy_from_slice(&s);
-            d[8] = 0x8000_0000;
-            d[15] = 256;
+            let d = sha256::digest_block(&s);
             s = IV;
             sha256::compress(&mut s, &d);
         }

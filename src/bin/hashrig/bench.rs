@@ -1,0 +1,154 @@
+//! `hashrig bench`: every selected device hashing at once for a few
+//! seconds after a warm-up, each device's claimed and proof-based rate and
+//! the total.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use clap::Args;
+use hashrig::engine::{CpuUse, DeviceState, DeviceStats, RollTime, Work};
+use hashrig::selftest::GENESIS_HEADER_HEX;
+use hashrig::{Header, HeaderJob, Job, Target};
+use serde::Serialize;
+
+use crate::args::{self, BackendChoice, DeviceArgs};
+use crate::report::{Output, Report};
+use crate::status::Status;
+
+#[derive(Args)]
+pub(crate) struct BenchArgs {
+    #[command(flatten)]
+    device: DeviceArgs,
+    /// Seconds to measure (all devices at once, after a short warm-up).
+    #[arg(long, default_value = "3", value_parser = parse_seconds)]
+    seconds: f64,
+    /// JSON Lines on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    text.trim()
+        .parse()
+        .ok()
+        .filter(|s: &f64| s.is_finite() && *s > 0.0 && *s <= 3600.0)
+        .ok_or_else(|| format!("seconds: {text:?} is not a number of seconds between 0 and 3600"))
+}
+
+/// One device's measured rates.
+#[derive(Serialize)]
+struct DeviceLine {
+    name: String,
+    kind: &'static str,
+    /// Claimed, from the hashes the device reports.
+    mhs: f64,
+    /// From verified proofs of work.
+    effective_mhs: f64,
+    proofs: u64,
+    hardware_errors: u64,
+    state: &'static str,
+    seconds: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kernel: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    threads: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonces_per_invocation: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    workgroup_size: Option<u32>,
+}
+
+impl DeviceLine {
+    /// The rates between two snapshots of one device `seconds` apart.
+    fn between(before: &DeviceStats, after: &DeviceStats, seconds: f64) -> Self {
+        DeviceLine {
+            name: after.name.clone(),
+            kind: after.kind.name(),
+            mhs: (after.hashes - before.hashes) as f64 / seconds / 1e6,
+            effective_mhs: (after.effective_hashes - before.effective_hashes) / seconds / 1e6,
+            proofs: after.proofs - before.proofs,
+            hardware_errors: after.hardware_errors,
+            state: after.state.name(),
+            seconds,
+            kernel: after.details.cpu_kernel.map(|k| k.name()),
+            threads: after.details.threads,
+            nonces_per_invocation: after.details.nonces_per_invocation,
+            workgroup_size: after.details.workgroup_size,
+        }
+    }
+}
+
+impl Report for DeviceLine {
+    const TYPE: &'static str = "device";
+    fn text(&self) -> String {
+        format!(
+            "{:<40} {:>10.2} MH/s  (effective {:.2} from {} proofs, HW {})",
+            self.name, self.mhs, self.effective_mhs, self.proofs, self.hardware_errors
+        )
+    }
+}
+
+/// Every device together.
+#[derive(Serialize)]
+struct Total {
+    mhs: f64,
+    effective_mhs: f64,
+    devices: usize,
+    seconds: f64,
+}
+
+impl Report for Total {
+    const TYPE: &'static str = "total";
+    fn text(&self) -> String {
+        format!(
+            "{:<40} {:>10.2} MH/s  (effective {:.2})",
+            "total", self.mhs, self.effective_mhs
+        )
+    }
+}
+
+pub(crate) fn bench(a: BenchArgs) -> Result<u8> {
+    // A benchmark reports every GPU and the CPU unless told otherwise.
+    let mut device = a.device.clone();
+    if device.cpu == CpuUse::Auto && device.backend == BackendChoice::Auto {
+        device.cpu = CpuUse::On;
+    }
+    let engine = Arc::new(args::engine(&device)?);
+    // Genesis at a target no hash meets in a benchmark: pure hashing work,
+    // with the time field rolled if 2^32 nonces run out.
+    let header = Header::from_hex(GENESIS_HEADER_HEX)?.with_nonce(0);
+    let job = Job::from(HeaderJob::new(header, Target::from_leading_zero_bits(64)?));
+    let status = Status::start(&engine, None);
+    engine.submit(Work::new(job).then(RollTime))?;
+    // A short warm-up settles batch sizes and clocks before the measurement.
+    std::thread::sleep(Duration::from_secs_f64((a.seconds / 5.0).clamp(0.2, 2.0)));
+    let before = engine.stats();
+    let t0 = Instant::now();
+    std::thread::sleep(Duration::from_secs_f64(a.seconds));
+    let after = engine.stats();
+    let seconds = t0.elapsed().as_secs_f64();
+    engine.pause();
+    status.finish();
+    let mut out = Output::new(a.json);
+    let lines: Vec<DeviceLine> = before
+        .iter()
+        .zip(&after)
+        .map(|(b, d)| DeviceLine::between(b, d, seconds))
+        .collect();
+    for line in &lines {
+        out.emit(line)?;
+    }
+    out.emit(&Total {
+        mhs: lines.iter().map(|l| l.mhs).sum(),
+        effective_mhs: lines.iter().map(|l| l.effective_mhs).sum(),
+        devices: lines.len(),
+        seconds,
+    })?;
+    for d in &after {
+        if let DeviceState::Failed(reason) = &d.state {
+            eprintln!("hashrig: failed during the bench: {}: {reason}", d.name);
+        }
+    }
+    Ok(0)
+}

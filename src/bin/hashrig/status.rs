@@ -1,0 +1,122 @@
+//! The live status on stderr, like cgminer's: one line per device and a
+//! total, redrawn while a command runs, when stderr is a terminal.
+
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hashrig::engine::{DeviceStats, Engine};
+
+/// The running display.
+pub(crate) struct Status {
+    done: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Status {
+    /// Starts the display; `total` is the range's size, when it is finite.
+    pub fn start(engine: &Arc<Engine>, total: Option<u64>) -> Self {
+        let done = Arc::new(AtomicBool::new(false));
+        let thread = std::io::stderr().is_terminal().then(|| {
+            let (engine, done) = (engine.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut drawn = 0;
+                while !done.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(500));
+                    let lines = status_lines(&engine.stats(), total);
+                    let mut err = std::io::stderr().lock();
+                    if drawn > 0 {
+                        let _ = write!(err, "\x1b[{drawn}A");
+                    }
+                    for l in &lines {
+                        let _ = writeln!(err, "\x1b[2K{l}");
+                    }
+                    drawn = lines.len();
+                }
+                let mut err = std::io::stderr().lock();
+                if drawn > 0 {
+                    let _ = write!(err, "\x1b[{drawn}A\x1b[0J");
+                }
+            })
+        });
+        Status { done, thread }
+    }
+
+    /// Stops and erases the display.
+    pub fn finish(mut self) {
+        self.done.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// One status line: a device's (or the total's) rates and counts.
+struct Line<'a> {
+    name: &'a str,
+    rate_5s: f64,
+    rate_avg: f64,
+    effective: f64,
+    solutions: u64,
+    stale: u64,
+    hardware_errors: u64,
+    state: &'a str,
+}
+
+impl std::fmt::Display for Line<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:<36} 5s {:>9.2}  avg {:>9.2}  eff {:>9.2} MH/s  A:{} S:{} HW:{}  {}",
+            self.name,
+            self.rate_5s / 1e6,
+            self.rate_avg / 1e6,
+            self.effective / 1e6,
+            self.solutions,
+            self.stale,
+            self.hardware_errors,
+            self.state
+        )
+    }
+}
+
+/// The status lines: each device, then the total.
+fn status_lines(stats: &[DeviceStats], total: Option<u64>) -> Vec<String> {
+    let mut lines: Vec<String> = stats
+        .iter()
+        .map(|d| {
+            Line {
+                name: &d.name,
+                rate_5s: d.rate_5s,
+                rate_avg: d.rate_avg,
+                effective: d.effective_rate,
+                solutions: d.solutions,
+                stale: d.stale,
+                hardware_errors: d.hardware_errors,
+                state: d.state.name(),
+            }
+            .to_string()
+        })
+        .collect();
+    let sum = |f: fn(&DeviceStats) -> f64| stats.iter().map(f).sum::<f64>();
+    let count = |f: fn(&DeviceStats) -> u64| stats.iter().map(f).sum::<u64>();
+    let hashes = count(|d| d.hashes);
+    let done = total.map_or(String::new(), |t| {
+        format!("{:.1}% done", 100.0 * hashes as f64 / t as f64)
+    });
+    lines.push(
+        Line {
+            name: "total",
+            rate_5s: sum(|d| d.rate_5s),
+            rate_avg: sum(|d| d.rate_avg),
+            effective: sum(|d| d.effective_rate),
+            solutions: count(|d| d.solutions),
+            stale: count(|d| d.stale),
+            hardware_errors: count(|d| d.hardware_errors),
+            state: &done,
+        }
+        .to_string(),
+    );
+    lines
+}

@@ -1,0 +1,467 @@
+//! The engine's bookkeeping of the nonce space: which ranges of the current
+//! job are handed out (leases), which came back unfinished, and what each
+//! device finished; carving a range for a device, booking its result
+//! (candidates judged once, on the reference), judging a device by its
+//! errors and proofs, and the watchdog that takes hung devices out.
+
+use std::collections::HashSet;
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use super::stats::Meter;
+use super::{
+    Device, DeviceDetails, DeviceKind, EngineOptions, Event, FoundSolution, JobId, JobSource,
+};
+use crate::search::verify_candidates;
+use crate::{CancelToken, Error, Found, NonceRange, PreparedJob, Target};
+
+/// A range of one job in the job's sequence (the submitted job is 0, each
+/// job its source rolls the next), as handed to a device or given back.
+#[derive(Clone, Debug)]
+pub(super) struct Lease {
+    pub seq: u64,
+    pub job: Arc<PreparedJob>,
+    pub range: NonceRange,
+}
+
+impl Lease {
+    /// The same job and sequence over another range.
+    fn with_range(&self, range: NonceRange) -> Lease {
+        Lease {
+            seq: self.seq,
+            job: self.job.clone(),
+            range,
+        }
+    }
+}
+
+/// A lease handed to a device, with what it searches for.
+struct Task {
+    id: JobId,
+    lease: Lease,
+    /// The lease's job at the device's proof target.
+    proof: PreparedJob,
+    chance: f64,
+    cancel: CancelToken,
+    started: Instant,
+}
+
+/// The current job and what is left of it.
+pub(super) struct Current {
+    pub id: JobId,
+    pub submitted: Instant,
+    pub seq: u64,
+    pub job: Arc<PreparedJob>,
+    /// `[next, end)` is not yet handed out.
+    pub next: u128,
+    pub end: u128,
+    /// Leases given back (by failed, paused or cancelled devices).
+    pub returned: Vec<Lease>,
+    pub source: Option<Box<dyn JobSource>>,
+    pub outstanding: usize,
+    pub exhausted_sent: bool,
+    /// (seq, nonce) of every solution reported, so nothing is reported twice.
+    pub reported: HashSet<(u64, u64)>,
+}
+
+impl Current {
+    /// A job just submitted, to be searched over `[start, end)`.
+    pub fn new(
+        id: JobId,
+        job: PreparedJob,
+        (start, end): (u64, u128),
+        source: Option<Box<dyn JobSource>>,
+    ) -> Self {
+        Current {
+            id,
+            submitted: Instant::now(),
+            seq: 0,
+            job: Arc::new(job),
+            next: start as u128,
+            end,
+            returned: Vec::new(),
+            source,
+            outstanding: 0,
+            exhausted_sent: false,
+            reported: HashSet::new(),
+        }
+    }
+
+    fn remaining(&self) -> u128 {
+        self.end - self.next
+            + self
+                .returned
+                .iter()
+                .map(|l| l.range.count as u128)
+                .sum::<u128>()
+    }
+
+    /// Cuts up to `size` nonces: from the ranges given back first, then
+    /// from the part not yet handed out.
+    fn cut(&mut self, size: u64) -> Option<Lease> {
+        if let Some(back) = self.returned.pop() {
+            let count = back.range.count.min(size);
+            if let Some(rest) = back.range.after(count) {
+                self.returned.push(back.with_range(rest));
+            }
+            return Some(back.with_range(back.range.prefix(count)));
+        }
+        if self.next >= self.end {
+            return None;
+        }
+        let count = (size as u128).min(self.end - self.next) as u64;
+        let range = NonceRange::new(self.next as u64, count);
+        self.next += count as u128;
+        Some(Lease {
+            seq: self.seq,
+            job: self.job.clone(),
+            range,
+        })
+    }
+}
+
+/// The lease a device is searching, for the watchdog and for giving it
+/// back if the device fails.
+pub(super) struct Running {
+    id: JobId,
+    lease: Lease,
+    started: Instant,
+    expected: Duration,
+}
+
+pub(super) struct DeviceSlot {
+    pub name: String,
+    pub kind: DeviceKind,
+    pub details: DeviceDetails,
+    /// Measured (or at first nominal) hashes per second.
+    rate: f64,
+    measured: bool,
+    pub failed: Option<String>,
+    pub running: Option<Running>,
+    pub meter: Meter,
+    pub job: Option<JobId>,
+    pub job_switch: Option<Duration>,
+    /// Leases of the current job this device finished, given back if it
+    /// turns out to drop solutions.
+    pub done: Vec<Lease>,
+}
+
+impl DeviceSlot {
+    pub fn new(device: &dyn Device) -> Self {
+        DeviceSlot {
+            name: device.name(),
+            kind: device.kind(),
+            details: device.details(),
+            rate: device.nominal_rate().max(1.0),
+            measured: false,
+            failed: None,
+            running: None,
+            meter: Meter::new(),
+            job: None,
+            job_switch: None,
+            done: Vec::new(),
+        }
+    }
+}
+
+pub(super) struct State {
+    pub current: Option<Current>,
+    pub paused: bool,
+    pub stopping: bool,
+    pub cancel: CancelToken,
+    pub next_id: u64,
+    pub devices: Vec<DeviceSlot>,
+}
+
+pub(super) struct Shared {
+    pub state: Mutex<State>,
+    pub wake: Condvar,
+    pub events: mpsc::Sender<Event>,
+    pub options: EngineOptions,
+}
+
+/// The chance that one hash meets `target`: (target + 1) / 2^256.
+fn chance_of(target: &Target) -> f64 {
+    let bytes = target.to_be_bytes();
+    let mut x = 0.0f64;
+    for b in bytes {
+        x = x * 256.0 + b as f64;
+    }
+    ((x + 1.0) / 2f64.powi(256)).min(1.0)
+}
+
+/// The proof target for a device hashing at `rate`: about
+/// `per_second` proofs a second, never harder than the job's target, and
+/// at most 32 zero bits so that every kernel's 32-bit early exit is exact.
+fn proof_target(job: &PreparedJob, rate: f64, per_second: f64) -> Target {
+    let bits = (rate / per_second.max(1e-3)).max(2.0).log2().floor() as u32;
+    let internal = Target::from_leading_zero_bits(bits.clamp(1, 32)).expect("at most 32 bits");
+    internal.max(*job.target())
+}
+
+impl Shared {
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().expect("not poisoned")
+    }
+
+    fn send(&self, event: Event) {
+        // A dropped receiver only means nobody listens any more.
+        let _ = self.events.send(event);
+    }
+}
+
+/// Takes device `index` out of service and gives its running range back.
+fn fail_device(shared: &Shared, st: &mut State, index: usize, reason: String) {
+    let slot = &mut st.devices[index];
+    if slot.failed.is_some() {
+        return;
+    }
+    slot.failed = Some(reason.clone());
+    let running = slot.running.take();
+    let name = slot.name.clone();
+    if let (Some(r), Some(cur)) = (running, st.current.as_mut()) {
+        if cur.id == r.id {
+            cur.returned.push(r.lease);
+            cur.outstanding = cur.outstanding.saturating_sub(1);
+        }
+    }
+    shared.send(Event::DeviceFailed {
+        device: name,
+        reason,
+    });
+    shared.wake.notify_all();
+}
+
+/// The next range for device `index`, waiting while there is none; `None`
+/// when the engine stops or the device is out of service.
+fn take_task(shared: &Shared, index: usize) -> Option<Task> {
+    let mut st = shared.lock();
+    loop {
+        if st.stopping || st.devices[index].failed.is_some() {
+            return None;
+        }
+        if !st.paused {
+            if let Some(task) = carve(shared, &mut st, index) {
+                return Some(task);
+            }
+        }
+        st = shared.wake.wait(st).expect("not poisoned");
+    }
+}
+
+/// Cuts a range for device `index` out of the current job, rolling to the
+/// source's next job when the current one is used up.
+fn carve(shared: &Shared, st: &mut State, index: usize) -> Option<Task> {
+    let total_rate: f64 = st
+        .devices
+        .iter()
+        .filter(|d| d.failed.is_none())
+        .map(|d| d.rate)
+        .sum();
+    let batch_time = shared.options.batch_time.as_secs_f64();
+    let dev = &st.devices[index];
+    let rate = dev.rate;
+    // Four batches once measured; one at first.
+    let want = rate * if dev.measured { 4.0 } else { 1.0 } * batch_time;
+    let cancel = st.cancel.clone();
+    let cur = st.current.as_mut()?;
+    if cur.remaining() == 0 {
+        if let Some(source) = cur.source.as_mut() {
+            if let Some(next) = source.next_job(cur.job.job()) {
+                let next = PreparedJob::new(next);
+                cur.seq += 1;
+                cur.next = 0;
+                cur.end = next.nonce_space();
+                cur.job = Arc::new(next);
+            }
+        }
+    }
+    // The share that lets every device finish together.
+    let share = (cur.remaining() as f64 * rate / total_rate.max(1.0)).ceil();
+    let size = want.min(share).max(1024.0) as u64;
+    let Some(lease) = cur.cut(size) else {
+        if cur.outstanding == 0 && !cur.exhausted_sent {
+            cur.exhausted_sent = true;
+            shared.send(Event::Exhausted(cur.id));
+        }
+        return None;
+    };
+    cur.outstanding += 1;
+    let id = cur.id;
+    let submitted = cur.submitted;
+    let target = proof_target(&lease.job, rate, shared.options.proofs_per_second);
+    let now = Instant::now();
+    let dev = &mut st.devices[index];
+    if dev.job != Some(id) {
+        dev.job = Some(id);
+        dev.job_switch = Some(now.duration_since(submitted));
+    }
+    dev.running = Some(Running {
+        id,
+        lease: lease.clone(),
+        started: now,
+        expected: Duration::from_secs_f64(lease.range.count as f64 / rate),
+    });
+    dev.meter.started(now);
+    Some(Task {
+        id,
+        proof: lease.job.with_target(target),
+        chance: chance_of(&target),
+        lease,
+        cancel,
+        started: now,
+    })
+}
+
+/// Books a finished range: statistics, verification of every candidate,
+/// solutions, and the unsearched rest back to the pool.
+fn finish(shared: &Shared, index: usize, task: Task, result: Result<Found, Error>) {
+    let lease = &task.lease;
+    let elapsed = task.started.elapsed();
+    // Judged before taking the lock: on an easy target there can be many
+    // candidates, and nothing slow may hold up the other devices or the API.
+    let judged = result.map(|found| {
+        let searched = found.searched.min(lease.range.count);
+        let done = lease.range.prefix(searched);
+        (
+            done,
+            verify_candidates(&task.proof, done, &found.candidates),
+        )
+    });
+    let mut st = shared.lock();
+    if st.devices[index].failed.is_some() {
+        // The watchdog already gave this range away.
+        return;
+    }
+    let (done, verified) = match judged {
+        Ok(judged) => judged,
+        Err(e) => {
+            // Gives the running range back to the pool.
+            fail_device(shared, &mut st, index, e.to_string());
+            return;
+        }
+    };
+    st.devices[index].running = None;
+    let is_current = st.current.as_ref().is_some_and(|c| c.id == task.id);
+    if is_current {
+        let cur = st.current.as_mut().expect("current");
+        cur.outstanding = cur.outstanding.saturating_sub(1);
+    }
+    let searched = done.count;
+    if let (true, false, Some(rest)) = (is_current, st.stopping, lease.range.after(searched)) {
+        let cur = st.current.as_mut().expect("current");
+        cur.returned.push(lease.with_range(rest));
+    }
+    let name = st.devices[index].name.clone();
+    let dev = &mut st.devices[index];
+    dev.meter.searched(searched, task.chance);
+    if searched >= 4096 && elapsed > Duration::from_micros(200) {
+        let measured = searched as f64 / elapsed.as_secs_f64();
+        dev.rate = if dev.measured {
+            0.5 * dev.rate + 0.5 * measured
+        } else {
+            measured
+        };
+        dev.measured = true;
+    }
+    if is_current && searched > 0 {
+        dev.done.push(lease.with_range(done));
+    }
+    dev.meter.hardware_errors += verified.wrong.len() as u64;
+    for _ in &verified.solutions {
+        dev.meter.proof(task.chance);
+    }
+    let solutions = verified
+        .solutions
+        .into_iter()
+        .filter(|proof| lease.job.is_met_by(&proof.hash));
+    for solution in solutions {
+        let stale = !is_current;
+        if let Some(cur) = st.current.as_mut().filter(|c| c.id == task.id) {
+            if !cur.reported.insert((lease.seq, solution.nonce)) {
+                continue;
+            }
+        }
+        let dev = &mut st.devices[index];
+        if stale {
+            dev.meter.stale += 1;
+        } else {
+            dev.meter.solutions += 1;
+        }
+        shared.send(Event::Solution(FoundSolution {
+            job: task.id,
+            work: lease.job.shared_job().clone(),
+            solution,
+            device: name.clone(),
+            stale,
+        }));
+    }
+    judge(shared, &mut st, index);
+    shared.wake.notify_all();
+}
+
+/// Takes a device out of service when its hardware errors pass the limit,
+/// or when it finds far fewer proofs than its claimed hashes imply (five
+/// standard deviations below the expected count); the second case also
+/// gives back every range of the current job it claimed to search.
+fn judge(shared: &Shared, st: &mut State, index: usize) {
+    let dev = &st.devices[index];
+    let errors = dev.meter.hardware_errors;
+    let expected = dev.meter.expected;
+    let proofs = dev.meter.proofs as f64;
+    if errors >= shared.options.hardware_error_limit {
+        let reason = format!("{errors} candidates failed verification on the CPU");
+        fail_device(shared, st, index, reason);
+    } else if expected >= 50.0 && proofs < expected - 5.0 * expected.sqrt() {
+        let reason = format!(
+            "found {proofs} proofs of work where its hashes imply {expected:.0}: it misses results"
+        );
+        let done = std::mem::take(&mut st.devices[index].done);
+        if let Some(cur) = st.current.as_mut() {
+            cur.returned.extend(done);
+        }
+        fail_device(shared, st, index, reason);
+    }
+}
+
+/// One device's thread.
+pub(super) fn worker(shared: Arc<Shared>, index: usize, mut device: Box<dyn Device>) {
+    while let Some(task) = take_task(&shared, index) {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            device.search(&task.proof, task.lease.range, &task.cancel)
+        }))
+        .unwrap_or_else(|_| Err(Error::Device("the device panicked".into())));
+        finish(&shared, index, task, result);
+    }
+}
+
+/// Takes out of service any device whose range runs far past its expected
+/// time (twenty times it, plus the `watchdog` allowance).
+pub(super) fn watchdog(shared: Arc<Shared>) {
+    let tick =
+        (shared.options.watchdog / 10).clamp(Duration::from_millis(5), Duration::from_millis(100));
+    let mut st = shared.lock();
+    while !st.stopping {
+        let now = Instant::now();
+        let hung: Vec<(usize, Duration)> = st
+            .devices
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.failed.is_none())
+            .filter_map(|(i, d)| {
+                let r = d.running.as_ref()?;
+                let limit = r.expected * 20 + shared.options.watchdog;
+                (now.duration_since(r.started) > limit).then_some((i, limit))
+            })
+            .collect();
+        for (index, limit) in hung {
+            let reason = format!(
+                "stopped answering: a range took over {:.1} s",
+                limit.as_secs_f64()
+            );
+            fail_device(&shared, &mut st, index, reason);
+        }
+        st = shared.wake.wait_timeout(st, tick).expect("not poisoned").0;
+    }
+}
