@@ -10,8 +10,7 @@ use core::arch::aarch64::*;
 use super::streams::{self, each_stream, quads, STREAMS};
 use super::KernelFns;
 use crate::job::{HeaderWork, HEADER_LEN_BITS, HEADER_PAD_W4};
-use crate::sha256::{DIGEST_LEN_BITS, DIGEST_PAD_W8};
-use crate::sha256::{IV, K};
+use crate::sha256::{DIGEST_LEN_BITS, DIGEST_PAD_W8, IV, K};
 
 /// Lanes (w0, w1, w2, w3) with w0 in lane 0.
 #[inline]

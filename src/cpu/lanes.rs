@@ -15,8 +15,7 @@
 //! instead of 60, and ran 4-8% slower.)
 
 use crate::job::{HeaderWork, HEADER_LEN_BITS, HEADER_PAD_W4};
-use crate::sha256::{small_sigma0, small_sigma1, IV, K};
-use crate::sha256::{DIGEST_LEN_BITS, DIGEST_PAD_W8};
+use crate::sha256::{small_sigma0, small_sigma1, DIGEST_LEN_BITS, DIGEST_PAD_W8, IV, K};
 
 /// A vector of `LANES` independent 32-bit words.
 ///
