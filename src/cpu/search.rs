@@ -47,7 +47,6 @@ pub fn search(
     range: NonceRange,
     options: &SearchOptions,
 ) -> Result<SearchReport, Error> {
-    range.check(job)?;
     search_prepared(&PreparedJob::new(job.clone()), range, options)
 }
 
