@@ -88,6 +88,9 @@ pub enum Error {
     /// A device selector that matches nothing or is malformed.
     #[error("device: {0}")]
     Device(String),
+    /// A pool URL, credentials or pool option that cannot be used.
+    #[error("pool: {0}")]
+    Pool(String),
     /// Anything else about the job.
     #[error("{0}")]
     Invalid(String),

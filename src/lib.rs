@@ -36,6 +36,8 @@ mod job;
 mod search;
 pub mod selftest;
 pub mod sha256;
+#[cfg(feature = "stratum")]
+pub mod stratum;
 mod target;
 
 pub use cpu::CpuKernel;

@@ -395,6 +395,7 @@ fn finish(shared: &Shared, index: usize, task: Task, result: Result<Found, Error
             solution,
             device: name.clone(),
             stale,
+            found: Instant::now(),
         }));
     }
     judge(shared, &mut st, index);

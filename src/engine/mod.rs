@@ -174,6 +174,8 @@ pub struct FoundSolution {
     /// True when the job had already been replaced: the solution is
     /// reported for the record and must not be used as current.
     pub stale: bool,
+    /// When the engine verified it and reported it.
+    pub found: std::time::Instant,
 }
 
 /// What the engine reports.

@@ -1,0 +1,148 @@
+//! From a pool's `mining.notify` to the header a device hashes: the
+//! coinbase (coinb1 ‖ extranonce1 ‖ extranonce2 ‖ coinb2), its hash folded
+//! up the merkle branch, and the header with the job's fields and the
+//! rolled version bits (BIP 320) filled in. Pool-side tools and proxies can
+//! use it on its own.
+
+use crate::sha256::sha256d;
+use crate::{BlockHash, Digest, Error, Header, Target};
+
+use super::message::Notify;
+
+/// A pool's job with everything needed to build its headers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolJob {
+    /// The notify it came from.
+    pub notify: Notify,
+    /// The pool's extra nonce for this connection.
+    pub extranonce1: Vec<u8>,
+    /// How many extranonce2 bytes the miner rolls (1 to 16).
+    pub extranonce2_size: usize,
+    /// The share difficulty in force for this job.
+    pub difficulty: f64,
+    /// The version bits the pool lets the miner roll (0: none).
+    pub version_mask: u32,
+}
+
+impl PoolJob {
+    /// The share target: [`crate::DIFFICULTY_1`] (`0xffff << 208`) divided by
+    /// the difficulty, as pools compute it.
+    pub fn share_target(&self) -> Result<Target, Error> {
+        Target::from_difficulty(self.difficulty)
+    }
+
+    /// The network target from the job's nBits.
+    pub fn network_target(&self) -> Result<Target, Error> {
+        Ok(Target::from_compact(self.notify.bits)?)
+    }
+
+    /// The coinbase transaction with `extranonce2` in place.
+    pub fn coinbase(&self, extranonce2: &[u8]) -> Vec<u8> {
+        let n = &self.notify;
+        let mut tx = Vec::with_capacity(
+            n.coinb1.len() + self.extranonce1.len() + extranonce2.len() + n.coinb2.len(),
+        );
+        tx.extend_from_slice(&n.coinb1);
+        tx.extend_from_slice(&self.extranonce1);
+        tx.extend_from_slice(extranonce2);
+        tx.extend_from_slice(&n.coinb2);
+        tx
+    }
+
+    /// The merkle root for `extranonce2`: the coinbase's hash, then
+    /// SHA-256d(root ‖ branch) for each branch in order.
+    pub fn merkle_root(&self, extranonce2: &[u8]) -> Digest {
+        let mut root = sha256d(&self.coinbase(extranonce2));
+        let mut pair = [0u8; 64];
+        for branch in &self.notify.merkle_branch {
+            pair[..32].copy_from_slice(root.as_bytes());
+            pair[32..].copy_from_slice(branch);
+            root = sha256d(&pair);
+        }
+        root
+    }
+
+    /// The header for `extranonce2`, `ntime` and `version` (nonce 0).
+    pub fn header(&self, extranonce2: &[u8], ntime: u32, version: u32) -> Header {
+        self.header_with_root(self.merkle_root(extranonce2), ntime, version)
+    }
+
+    /// The header for a merkle root already computed.
+    pub fn header_with_root(&self, merkle_root: Digest, ntime: u32, version: u32) -> Header {
+        Header {
+            version: version as i32,
+            prev_blockhash: BlockHash::from_digest(Digest::from_bytes(self.notify.prev_hash)),
+            merkle_root,
+            time: ntime,
+            bits: self.notify.bits,
+            nonce: 0,
+        }
+    }
+
+    /// Whether the job's own version already sets masked bits: BIP 320
+    /// rolling is then left off, as pools expect the bits to start clear.
+    pub fn rolls_version(&self) -> bool {
+        self.version_mask != 0 && self.notify.version & self.version_mask == 0
+    }
+
+    /// How many versions the mask allows rolling through (1 when none).
+    pub fn version_count(&self) -> u64 {
+        if self.rolls_version() {
+            1u64 << self.version_mask.count_ones()
+        } else {
+            1
+        }
+    }
+
+    /// The `k`th rolled version: the bits of `k` spread over the mask's set
+    /// bits, lowest first, over the job's version.
+    pub fn rolled_version(&self, k: u64) -> u32 {
+        if !self.rolls_version() {
+            return self.notify.version;
+        }
+        self.notify.version | spread_bits(k, self.version_mask)
+    }
+}
+
+/// The low bits of `k` placed in the set bits of `mask`, lowest first.
+pub fn spread_bits(mut k: u64, mask: u32) -> u32 {
+    let mut out = 0u32;
+    let mut m = mask;
+    while m != 0 && k != 0 {
+        let bit = m & m.wrapping_neg();
+        if k & 1 == 1 {
+            out |= bit;
+        }
+        k >>= 1;
+        m &= m - 1;
+    }
+    out
+}
+
+/// An extranonce2 counter as bytes: `value` little-endian in `size` bytes
+/// (so that the first bytes change fastest, as pools' own miners count).
+pub fn extranonce2_bytes(value: u128, size: usize) -> Vec<u8> {
+    value.to_le_bytes()[..size.min(16)].to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spreads_over_the_mask() {
+        assert_eq!(spread_bits(0, 0x1fff_e000), 0);
+        assert_eq!(spread_bits(1, 0x1fff_e000), 0x2000);
+        assert_eq!(spread_bits(3, 0x1fff_e000), 0x6000);
+        assert_eq!(spread_bits(0xffff, 0x1fff_e000), 0x1fff_e000);
+        assert_eq!(spread_bits(1, 0x00ff_ff00), 0x100);
+        assert_eq!(spread_bits(5, 0b1010_0100), 0b1000_0100);
+    }
+
+    #[test]
+    fn extranonce2_counts_little_endian() {
+        assert_eq!(extranonce2_bytes(1, 4), vec![1, 0, 0, 0]);
+        assert_eq!(extranonce2_bytes(0x0102, 2), vec![2, 1]);
+        assert_eq!(extranonce2_bytes(u128::MAX, 16), vec![0xff; 16]);
+    }
+}

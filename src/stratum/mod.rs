@@ -1,0 +1,46 @@
+//! Mining on pools over Stratum v1, the protocol every SHA-256d pool
+//! speaks: BIP 310 version rolling, failover between pools, TLS, and the
+//! server messages pools really send.
+//!
+//! [`PoolMiner`] connects to the first usable pool on a thread of its own,
+//! turns each `mining.notify` into header jobs for an
+//! [`Engine`](crate::engine::Engine) (rolling extranonce2 and the version
+//! bits, so that every device works on header space of its own), checks
+//! every solution on the CPU reference once more against the pool's job,
+//! and submits it as a share. The wire messages ([`message`]) and the
+//! header assembly ([`PoolJob`]) are usable on their own, for proxies and
+//! pool-side tools.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use hashrig::engine::{Engine, EngineOptions};
+//! use hashrig::stratum::{Pool, PoolEvent, PoolMiner, PoolOptions};
+//!
+//! let engine = Arc::new(Engine::start(EngineOptions::default())?);
+//! let pool = Pool::new("stratum+tcp://solo.ckpool.org:3333".parse()?, Some("bc1q…"), Some("x"))?;
+//! let miner = PoolMiner::start(engine, PoolOptions::new(vec![pool]))?;
+//! while let Some(event) = miner.recv_timeout(Duration::from_secs(60)) {
+//!     if let PoolEvent::Share(s) = event {
+//!         println!("share {:08x}: {}", s.submit.nonce, s.result.as_str());
+//!     }
+//! }
+//! miner.stop(Duration::from_secs(2));
+//! # Ok::<(), hashrig::Error>(())
+//! ```
+
+mod assembly;
+mod link;
+pub mod message;
+mod miner;
+mod roller;
+mod session;
+mod url;
+
+pub use assembly::{extranonce2_bytes, spread_bits, PoolJob};
+pub use message::{Notify, ProtocolError, RpcError, Submit, Subscription};
+pub use miner::{
+    PoolChange, PoolEvent, PoolMiner, PoolOptions, PoolState, PoolStats, ShareReport, ShareResult,
+};
+pub use roller::NTIME_ROLL_LIMIT;
+pub use url::{Pool, PoolUrl};

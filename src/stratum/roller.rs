@@ -1,0 +1,242 @@
+//! The engine's job source for a pool job: each header it hands out is new
+//! header space. It rolls the version bits the pool granted (BIP 320)
+//! fastest, then extranonce2 (each value a new coinbase and merkle root),
+//! and the time only when both are used up, by at most
+//! [`NTIME_ROLL_LIMIT`] seconds. Every header's merkle root is recorded
+//! with where it came from, so that a solution can be turned back into a
+//! `mining.submit`.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use super::assembly::{extranonce2_bytes, PoolJob};
+use crate::engine::JobSource;
+use crate::{Digest, HeaderJob, Job, Target};
+
+/// How far past the job's time a header's time may be rolled. Pools reject
+/// times far from their own ("time too new"); ckpool allows about two hours
+/// ahead, and ten minutes is well inside what every pool accepts.
+pub const NTIME_ROLL_LIMIT: u32 = 600;
+
+/// Where a header came from.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// The connection it was handed out on.
+    pub session: u64,
+    /// The pool (index in the miner's list).
+    pub pool: usize,
+    /// The clean-job epoch: shares of an older epoch are stale.
+    pub epoch: u64,
+    /// The pool job.
+    pub job: Arc<PoolJob>,
+    /// The extranonce2 in the header's coinbase.
+    pub extranonce2: Vec<u8>,
+}
+
+/// Headers handed out, by merkle root, bounded: the oldest are forgotten
+/// first (their shares would be stale anyway).
+#[derive(Debug, Default)]
+pub struct Origins {
+    by_root: HashMap<[u8; 32], Origin>,
+    order: VecDeque<[u8; 32]>,
+}
+
+/// How many merkle roots are remembered.
+const ORIGINS_KEPT: usize = 1 << 16;
+
+impl Origins {
+    /// Records a header's origin.
+    pub fn insert(&mut self, root: &Digest, origin: Origin) {
+        let key = *root.as_bytes();
+        if self.by_root.insert(key, origin).is_none() {
+            self.order.push_back(key);
+        }
+        while self.order.len() > ORIGINS_KEPT {
+            if let Some(old) = self.order.pop_front() {
+                self.by_root.remove(&old);
+            }
+        }
+    }
+
+    /// The origin of a header with this merkle root.
+    pub fn get(&self, root: &Digest) -> Option<&Origin> {
+        self.by_root.get(root.as_bytes())
+    }
+
+    /// Forgets everything before `epoch`.
+    pub fn retain_epoch(&mut self, epoch: u64) {
+        self.by_root.retain(|_, o| o.epoch >= epoch);
+        let by_root = &self.by_root;
+        self.order.retain(|k| by_root.contains_key(k));
+    }
+}
+
+/// Rolls one pool job into headers for the engine.
+pub struct Roller {
+    job: Arc<PoolJob>,
+    target: Target,
+    origins: Arc<Mutex<Origins>>,
+    session: u64,
+    pool: usize,
+    epoch: u64,
+    /// The next (extranonce2, version index, time offset) to hand out.
+    extranonce2: u128,
+    version: u64,
+    ntime_offset: u32,
+    /// The extranonce2's merkle root, computed once for all its versions.
+    root: Option<Digest>,
+}
+
+impl Roller {
+    /// A roller starting at extranonce2 zero.
+    pub fn new(
+        job: Arc<PoolJob>,
+        target: Target,
+        origins: Arc<Mutex<Origins>>,
+        (session, pool, epoch): (u64, usize, u64),
+    ) -> Roller {
+        Roller {
+            job,
+            target,
+            origins,
+            session,
+            pool,
+            epoch,
+            extranonce2: 0,
+            version: 0,
+            ntime_offset: 0,
+            root: None,
+        }
+    }
+
+    fn extranonce2_space(&self) -> u128 {
+        match self.job.extranonce2_size {
+            16.. => u128::MAX,
+            n => 1u128 << (8 * n),
+        }
+    }
+
+    /// The next header job, or `None` when the job's space (within the
+    /// time-roll limit) is used up.
+    pub fn next_header(&mut self) -> Option<Job> {
+        if self.version >= self.job.version_count() {
+            self.version = 0;
+            self.root = None;
+            if self.extranonce2 == self.extranonce2_space() - 1 {
+                self.extranonce2 = 0;
+                self.ntime_offset += 1;
+            } else {
+                self.extranonce2 += 1;
+            }
+        }
+        if self.ntime_offset > NTIME_ROLL_LIMIT {
+            return None;
+        }
+        let en2 = extranonce2_bytes(self.extranonce2, self.job.extranonce2_size);
+        let root = match self.root {
+            Some(r) => r,
+            None => {
+                let r = self.job.merkle_root(&en2);
+                self.origins.lock().expect("not poisoned").insert(
+                    &r,
+                    Origin {
+                        session: self.session,
+                        pool: self.pool,
+                        epoch: self.epoch,
+                        job: self.job.clone(),
+                        extranonce2: en2,
+                    },
+                );
+                self.root = Some(r);
+                r
+            }
+        };
+        let version = self.job.rolled_version(self.version);
+        self.version += 1;
+        let ntime = self.job.notify.ntime.wrapping_add(self.ntime_offset);
+        let header = self.job.header_with_root(root, ntime, version);
+        Some(Job::Header(HeaderJob::new(header, self.target)))
+    }
+}
+
+impl JobSource for Roller {
+    fn next_job(&mut self, _done: &Job) -> Option<Job> {
+        self.next_header()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stratum::message::Notify;
+    use crate::CompactTarget;
+    use std::collections::HashSet;
+
+    fn job(mask: u32, en2_size: usize) -> Arc<PoolJob> {
+        Arc::new(PoolJob {
+            notify: Notify {
+                job_id: "1".into(),
+                prev_hash: [7; 32],
+                coinb1: vec![1, 2, 3],
+                coinb2: vec![4, 5],
+                merkle_branch: vec![[9; 32]],
+                version: 0x2000_0000,
+                bits: CompactTarget::from_consensus(0x1d00ffff),
+                ntime: 1000,
+                clean_jobs: true,
+            },
+            extranonce1: vec![0xaa],
+            extranonce2_size: en2_size,
+            difficulty: 1.0,
+            version_mask: mask,
+        })
+    }
+
+    fn headers(job: Arc<PoolJob>, n: usize) -> (Vec<crate::Header>, Arc<Mutex<Origins>>) {
+        let origins = Arc::new(Mutex::new(Origins::default()));
+        let mut r = Roller::new(job, Target::MAX, origins.clone(), (1, 0, 0));
+        let hs = (0..n)
+            .map_while(|_| r.next_header())
+            .map(|j| match j {
+                Job::Header(h) => h.header,
+                Job::Generic(_) => unreachable!("a header job"),
+            })
+            .collect();
+        (hs, origins)
+    }
+
+    #[test]
+    fn every_header_is_new_space() {
+        let (hs, origins) = headers(job(0x1fff_e000, 4), 5000);
+        let distinct: HashSet<_> = hs.iter().map(|h| h.to_bytes()).collect();
+        assert_eq!(distinct.len(), hs.len());
+        // Versions first (2^16 of them for one extranonce2), within the mask.
+        assert!(hs.iter().all(|h| h.merkle_root == hs[0].merkle_root));
+        assert!(hs
+            .iter()
+            .all(|h| (h.version as u32 ^ 0x2000_0000) & !0x1fff_e000 == 0));
+        let o = origins.lock().unwrap();
+        assert_eq!(o.get(&hs[0].merkle_root).unwrap().extranonce2, vec![0; 4]);
+    }
+
+    #[test]
+    fn without_rolling_the_extranonce_then_the_time_moves() {
+        let (hs, _) = headers(job(0, 1), 200_000);
+        // 256 extranonce2 values per second of time, up to the limit.
+        assert_eq!(hs.len(), 256 * (NTIME_ROLL_LIMIT as usize + 1));
+        assert!(hs.iter().all(|h| h.version == 0x2000_0000));
+        assert_eq!(hs[255].time, 1000);
+        assert_eq!(hs[256].time, 1001);
+        let distinct: HashSet<_> = hs.iter().map(|h| h.to_bytes()).collect();
+        assert_eq!(distinct.len(), hs.len());
+    }
+
+    #[test]
+    fn no_rolling_when_the_job_sets_masked_bits() {
+        let mut j = (*job(0x1fff_e000, 2)).clone();
+        j.notify.version = 0x2000_2000;
+        let (hs, _) = headers(Arc::new(j), 3);
+        assert!(hs.iter().all(|h| h.version == 0x2000_2000));
+        assert_ne!(hs[0].merkle_root, hs[1].merkle_root);
+    }
+}

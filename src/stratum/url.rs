@@ -1,0 +1,205 @@
+//! Pool addresses as miners write them: `stratum+tcp://user:pass@host:port`,
+//! `stratum+ssl://` or `stratum+tls://` for TLS, and a `#xnsub` suffix to
+//! opt in to `mining.set_extranonce`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::Error;
+
+/// A parsed pool URL.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PoolUrl {
+    /// Whether the connection is TLS.
+    pub tls: bool,
+    /// The host name or address (IPv6 without brackets).
+    pub host: String,
+    /// The port.
+    pub port: u16,
+    /// The user from `user:pass@`, if given.
+    pub user: Option<String>,
+    /// The password from `user:pass@`, if given.
+    pub pass: Option<String>,
+    /// Whether `mining.extranonce.subscribe` is sent (`#xnsub`).
+    pub extranonce_subscribe: bool,
+}
+
+impl PoolUrl {
+    /// `host:port` as `TcpStream::connect` takes it.
+    pub fn address(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Shown without the password, so that logs and the API never leak it.
+impl fmt::Display for PoolUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scheme = if self.tls {
+            "stratum+ssl"
+        } else {
+            "stratum+tcp"
+        };
+        write!(f, "{scheme}://{}", self.address())?;
+        if self.extranonce_subscribe {
+            f.write_str("#xnsub")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for PoolUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PoolUrl({self})")
+    }
+}
+
+impl FromStr for PoolUrl {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self, Error> {
+        let fail = |why: &str| Error::Pool(format!("{why} in pool URL {:?}", redact(text)));
+        let t = text.trim();
+        let (scheme, rest) = t
+            .split_once("://")
+            .ok_or_else(|| fail("no scheme (stratum+tcp://, stratum+ssl://)"))?;
+        let tls = match scheme.to_ascii_lowercase().as_str() {
+            "stratum+tcp" | "stratum" | "tcp" => false,
+            "stratum+ssl" | "stratum+tls" | "ssl" | "tls" => true,
+            _ => return Err(fail("an unknown scheme")),
+        };
+        let (rest, fragment) = match rest.split_once('#') {
+            Some((r, f)) => (r, Some(f)),
+            None => (rest, None),
+        };
+        let extranonce_subscribe = match fragment {
+            None => false,
+            Some("xnsub") => true,
+            Some(_) => return Err(fail("an unknown #suffix (only #xnsub)")),
+        };
+        let rest = rest.trim_end_matches('/');
+        let (credentials, hostport) = match rest.rsplit_once('@') {
+            Some((c, h)) => (Some(c), h),
+            None => (None, rest),
+        };
+        let (user, pass) = match credentials {
+            Some(c) => match c.split_once(':') {
+                Some((u, p)) => (Some(u.to_string()), Some(p.to_string())),
+                None => (Some(c.to_string()), None),
+            },
+            None => (None, None),
+        };
+        let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
+            let (h, p) = v6.split_once(']').ok_or_else(|| fail("an unclosed '['"))?;
+            (h, p.strip_prefix(':').ok_or_else(|| fail("no port"))?)
+        } else {
+            hostport.rsplit_once(':').ok_or_else(|| fail("no port"))?
+        };
+        if host.is_empty() || host.len() > 253 || host.contains(['/', ' ', '@']) {
+            return Err(fail("a bad host"));
+        }
+        let port: u16 = port
+            .parse()
+            .ok()
+            .filter(|&p| p != 0)
+            .ok_or_else(|| fail("a port that is not 1 to 65535"))?;
+        Ok(PoolUrl {
+            tls,
+            host: host.to_string(),
+            port,
+            user,
+            pass,
+            extranonce_subscribe,
+        })
+    }
+}
+
+/// The URL with any password replaced, for error messages.
+fn redact(text: &str) -> String {
+    match (text.find("://"), text.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &text[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &text[..s + 3], &text[at..]),
+                None => text.to_string(),
+            }
+        }
+        _ => text.to_string(),
+    }
+}
+
+/// A pool to mine on: where, and who we are there.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Pool {
+    /// The address.
+    pub url: PoolUrl,
+    /// The worker name for `mining.authorize` and `mining.submit`.
+    pub user: String,
+    /// The password (often `x`, or options such as `d=1024`).
+    pub pass: String,
+}
+
+impl Pool {
+    /// A pool from a URL and credentials; credentials in the URL win.
+    pub fn new(url: PoolUrl, user: Option<&str>, pass: Option<&str>) -> Result<Pool, Error> {
+        let user = url
+            .user
+            .clone()
+            .or(user.map(str::to_string))
+            .filter(|u| !u.is_empty())
+            .ok_or_else(|| Error::Pool(format!("{url}: no user (--user or user@ in the URL)")))?;
+        let pass = url
+            .pass
+            .clone()
+            .or(pass.map(str::to_string))
+            .unwrap_or_else(|| "x".to_string());
+        Ok(Pool { url, user, pass })
+    }
+}
+
+impl fmt::Debug for Pool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Pool({} as {})", self.url, self.user)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_forms_miners_use() {
+        let u: PoolUrl = "stratum+tcp://solo.ckpool.org:3333".parse().unwrap();
+        assert!(!u.tls);
+        assert_eq!(u.address(), "solo.ckpool.org:3333");
+        let u: PoolUrl = "stratum+ssl://bc1q.w:secret@pool.example:443#xnsub"
+            .parse()
+            .unwrap();
+        assert!(u.tls && u.extranonce_subscribe);
+        assert_eq!(u.user.as_deref(), Some("bc1q.w"));
+        assert_eq!(u.pass.as_deref(), Some("secret"));
+        assert_eq!(u.to_string(), "stratum+ssl://pool.example:443#xnsub");
+        let u: PoolUrl = "stratum+tls://[::1]:3334".parse().unwrap();
+        assert_eq!(u.address(), "[::1]:3334");
+        for bad in [
+            "pool:3333",
+            "http://pool:3333",
+            "stratum+tcp://pool",
+            "stratum+tcp://pool:0",
+            "stratum+tcp://pool:70000",
+            "stratum+tcp://:3333",
+            "stratum+tcp://pool:3333#other",
+        ] {
+            assert!(bad.parse::<PoolUrl>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn errors_do_not_show_passwords() {
+        let e = "stratum+tcp://me:hunter2@pool".parse::<PoolUrl>().unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+    }
+}
