@@ -93,7 +93,8 @@ pub fn connect(
     let stream = if url.tls {
         let name = ServerName::try_from(url.host.clone())
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        let mut conn = rustls::ClientConnection::new(tls.clone(), name).map_err(io::Error::other)?;
+        let mut conn =
+            rustls::ClientConnection::new(tls.clone(), name).map_err(io::Error::other)?;
         sock.set_read_timeout(Some(IO_TIMEOUT))?;
         while conn.is_handshaking() {
             conn.complete_io(&mut sock)?;

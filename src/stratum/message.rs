@@ -225,7 +225,10 @@ impl Notify {
         if branch_values.len() > MAX_BRANCHES {
             return Err(ProtocolError::new(
                 M,
-                format!("{} merkle branches (at most {MAX_BRANCHES})", branch_values.len()),
+                format!(
+                    "{} merkle branches (at most {MAX_BRANCHES})",
+                    branch_values.len()
+                ),
             ));
         }
         let merkle_branch = branch_values
@@ -565,7 +568,11 @@ mod tests {
 
     #[test]
     fn subscribe_shapes() {
-        let nested = json!([[["mining.set_difficulty", "a"], ["mining.notify", "b"]], "f000", 4]);
+        let nested = json!([
+            [["mining.set_difficulty", "a"], ["mining.notify", "b"]],
+            "f000",
+            4
+        ]);
         let s = Subscription::from_result(&nested).unwrap();
         assert_eq!(s.session_id.as_deref(), Some("b"));
         assert_eq!(s.extranonce1, vec![0xf0, 0]);
@@ -587,7 +594,13 @@ mod tests {
     fn difficulties() {
         assert_eq!(difficulty_from_params(&json!([0.5])).unwrap(), 0.5);
         assert_eq!(difficulty_from_params(&json!([65536])).unwrap(), 65536.0);
-        for bad in [json!([0]), json!([-1]), json!(["1"]), json!([]), json!(null)] {
+        for bad in [
+            json!([0]),
+            json!([-1]),
+            json!(["1"]),
+            json!([]),
+            json!(null),
+        ] {
             assert!(difficulty_from_params(&bad).is_err(), "{bad}");
         }
         // serde_json reads 1e999 as infinity only with arbitrary precision;
@@ -623,8 +636,9 @@ mod tests {
 
     #[test]
     fn responses_and_calls() {
-        let r = Incoming::parse(r#"{"id":3,"result":null,"error":[23,"Low difficulty share",null]}"#)
-            .unwrap();
+        let r =
+            Incoming::parse(r#"{"id":3,"result":null,"error":[23,"Low difficulty share",null]}"#)
+                .unwrap();
         assert_eq!(
             r,
             Incoming::Response {

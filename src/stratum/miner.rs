@@ -758,9 +758,12 @@ impl Connection {
                 End::Stop => break,
                 End::Switch(to, s) => {
                     self.set_state(pool, PoolState::Idle, None);
+                    self.shared.pool_event(
+                        pool,
+                        PoolChange::Disconnected("a better pool is back".into()),
+                    );
                     self.shared
-                        .pool_event(pool, PoolChange::Disconnected("a better pool is back".into()));
-                    self.shared.pool_event(to, PoolChange::Failover { from: pool });
+                        .pool_event(to, PoolChange::Failover { from: pool });
                     self.active = to;
                     ready = Some(*s);
                     continue;
@@ -882,8 +885,7 @@ impl Connection {
                     Ok(Some(line)) if line.trim().is_empty() => continue,
                     Ok(Some(line)) => (Incoming::parse(&line), Instant::now()),
                     Ok(None) => {
-                        if let Some(end) = self.timers(pool, &jobs, &mut probe, &mut last_probe)
-                        {
+                        if let Some(end) = self.timers(pool, &jobs, &mut probe, &mut last_probe) {
                             break end;
                         }
                         continue;
@@ -898,8 +900,9 @@ impl Connection {
                     }
                 }
                 Ok(Incoming::Call { id, method, params }) => {
-                    match self.call(pool, serial, &session, &mut jobs, id, &method, &params, read_at)
-                    {
+                    match self.call(
+                        pool, serial, &session, &mut jobs, id, &method, &params, read_at,
+                    ) {
                         Ok(Some(end)) => break end,
                         Ok(None) => {}
                         Err(e) => break End::Lost(format!("writing to the pool: {e}")),
@@ -980,12 +983,7 @@ impl Connection {
     }
 
     /// A reply to one of our requests: a share's fate.
-    fn answer(
-        &mut self,
-        id: u64,
-        result: Value,
-        error: Option<message::RpcError>,
-    ) -> Option<End> {
+    fn answer(&mut self, id: u64, result: Value, error: Option<message::RpcError>) -> Option<End> {
         let shared = &self.shared;
         let mut st = shared.lock();
         let pending = st.pending.remove(&id)?;
@@ -1073,7 +1071,9 @@ impl Connection {
                         self.hand_out(pool, serial, jobs, job, read_at);
                     }
                 }
-                Ok(_) => note("ignored mining.set_version_mask: version rolling was not negotiated".into()),
+                Ok(_) => note(
+                    "ignored mining.set_version_mask: version rolling was not negotiated".into(),
+                ),
                 Err(e) => note(format!("ignored: {e}")),
             },
             "client.reconnect" => match Reconnect::from_params(params) {
@@ -1090,9 +1090,11 @@ impl Connection {
             }
             "client.get_version" => {
                 if let Some(id) = &id {
-                    session
-                        .writer
-                        .write_line(&message::reply(id, json!(shared.options.agent), None))?;
+                    session.writer.write_line(&message::reply(
+                        id,
+                        json!(shared.options.agent),
+                        None,
+                    ))?;
                 }
             }
             "mining.ping" => {
@@ -1119,7 +1121,14 @@ impl Connection {
 
     /// A `mining.notify`: the difficulty and extranonce announced since the
     /// last job take effect, and the job goes to the engine.
-    fn new_job(&mut self, pool: usize, serial: u64, jobs: &mut JobState, n: Notify, read_at: Instant) {
+    fn new_job(
+        &mut self,
+        pool: usize,
+        serial: u64,
+        jobs: &mut JobState,
+        n: Notify,
+        read_at: Instant,
+    ) {
         if let Some(d) = jobs.pending_difficulty.take() {
             jobs.difficulty = d;
         }
@@ -1139,7 +1148,14 @@ impl Connection {
     }
 
     /// Gives a pool job to the engine, replacing what it mines.
-    fn hand_out(&mut self, pool: usize, serial: u64, jobs: &mut JobState, job: PoolJob, read_at: Instant) {
+    fn hand_out(
+        &mut self,
+        pool: usize,
+        serial: u64,
+        jobs: &mut JobState,
+        job: PoolJob,
+        read_at: Instant,
+    ) {
         let shared = self.shared.clone();
         let Ok(target) = job.share_target() else {
             return;
@@ -1155,7 +1171,11 @@ impl Connection {
             st.epoch
         };
         if clean {
-            shared.origins.lock().expect("not poisoned").retain_epoch(epoch);
+            shared
+                .origins
+                .lock()
+                .expect("not poisoned")
+                .retain_epoch(epoch);
         }
         let job = Arc::new(job);
         jobs.current = Some(job.clone());
@@ -1179,7 +1199,10 @@ impl Connection {
                     },
                 );
             }
-            Err(e) => shared.pool_event(pool, PoolChange::Message(format!("job {job_id} not mined: {e}"))),
+            Err(e) => shared.pool_event(
+                pool,
+                PoolChange::Message(format!("job {job_id} not mined: {e}")),
+            ),
         }
     }
 }

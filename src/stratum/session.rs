@@ -119,7 +119,13 @@ pub fn open(hello: &Hello<'_>) -> Result<Session, HelloError> {
             "mining.configure",
             configure_params(BIP320_MASK),
         ))?;
-        match wait_for(&mut reader, &mut backlog, CONFIGURE_ID, CONFIGURE_WAIT, hello.stop) {
+        match wait_for(
+            &mut reader,
+            &mut backlog,
+            CONFIGURE_ID,
+            CONFIGURE_WAIT,
+            hello.stop,
+        ) {
             Ok(Some(Answer {
                 result,
                 error: None,
@@ -143,11 +149,19 @@ pub fn open(hello: &Hello<'_>) -> Result<Session, HelloError> {
         "mining.subscribe",
         subscribe_params(hello.agent, hello.resume),
     ))?;
-    let answer = wait_for(&mut reader, &mut backlog, SUBSCRIBE_ID, HANDSHAKE_WAIT, hello.stop)?
-        .ok_or_else(|| deadline("mining.subscribe"))?;
+    let answer = wait_for(
+        &mut reader,
+        &mut backlog,
+        SUBSCRIBE_ID,
+        HANDSHAKE_WAIT,
+        hello.stop,
+    )?
+    .ok_or_else(|| deadline("mining.subscribe"))?;
     let rtt = sent.elapsed();
     if let Some(e) = answer.error {
-        return Err(HelloError::Refused(format!("mining.subscribe refused: {e}")));
+        return Err(HelloError::Refused(format!(
+            "mining.subscribe refused: {e}"
+        )));
     }
     let subscription = Subscription::from_result(&answer.result)
         .map_err(|e| HelloError::Refused(e.to_string()))?;
@@ -163,8 +177,14 @@ pub fn open(hello: &Hello<'_>) -> Result<Session, HelloError> {
         "mining.authorize",
         serde_json::json!([hello.pool.user, hello.pool.pass]),
     ))?;
-    let answer = wait_for(&mut reader, &mut backlog, AUTHORIZE_ID, HANDSHAKE_WAIT, hello.stop)?
-        .ok_or_else(|| deadline("mining.authorize"))?;
+    let answer = wait_for(
+        &mut reader,
+        &mut backlog,
+        AUTHORIZE_ID,
+        HANDSHAKE_WAIT,
+        hello.stop,
+    )?
+    .ok_or_else(|| deadline("mining.authorize"))?;
     if answer.error.is_some() || answer.result != Value::Bool(true) {
         let why = answer
             .error

@@ -199,7 +199,9 @@ mod tests {
 
     #[test]
     fn errors_do_not_show_passwords() {
-        let e = "stratum+tcp://me:hunter2@pool".parse::<PoolUrl>().unwrap_err();
+        let e = "stratum+tcp://me:hunter2@pool"
+            .parse::<PoolUrl>()
+            .unwrap_err();
         assert!(!e.to_string().contains("hunter2"), "{e}");
     }
 }
