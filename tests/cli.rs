@@ -2,6 +2,7 @@
 //! kind of bad input.
 
 mod common;
+mod testpool;
 
 use std::process::{Command, Output};
 
@@ -512,4 +513,97 @@ fn mine_rolls_the_time_when_the_nonce_space_runs_out() {
     assert_eq!(solved.nonce as u64, solution["nonce"].as_u64().unwrap());
     assert_eq!(solved.block_hash().to_string(), solution["hash"]);
     assert!(solution["hash"].as_str().unwrap().starts_with("0000"));
+}
+
+#[test]
+fn mine_on_a_pool_until_interrupted() {
+    let pool = testpool::TestPool::start(testpool::Behaviour::default());
+    let cache = std::env::temp_dir().join("hashrig-cli-test-cache");
+    let child = Command::new(env!("CARGO_BIN_EXE_hashrig"))
+        .args(["mine", "--pool", &pool.url(), "--user", "u", "--pass", "x"])
+        .args(["--backend", "cpu", "--threads", "1", "--json"])
+        .env("XDG_CACHE_HOME", &cache)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(
+        pool.wait_for(120, |p| p.accepted() >= 2),
+        "no accepted shares"
+    );
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    let lines = json_lines(&out);
+    let of = |t: &'static str| lines.iter().filter(move |l| l["type"] == t);
+    let events: Vec<&str> = of("pool").filter_map(|l| l["event"].as_str()).collect();
+    for e in ["connected", "authorized", "difficulty", "job"] {
+        assert!(events.contains(&e), "no pool {e} line in {events:?}");
+    }
+    let accepted = of("share").filter(|l| l["result"] == "accepted").count();
+    let summary = of("summary").last().expect("a summary");
+    assert_eq!(summary["accepted"], accepted as u64);
+    // Every share the pool accepted was reported, and the other way round.
+    assert_eq!(accepted, pool.accepted());
+    let share = of("share").next().unwrap();
+    for key in [
+        "pool",
+        "job",
+        "nonce",
+        "difficulty",
+        "result",
+        "latency_ms",
+        "block",
+    ] {
+        assert!(
+            share.get(key).is_some(),
+            "share line without {key}: {share}"
+        );
+    }
+}
+
+#[test]
+fn pool_arguments_are_checked() {
+    for args in [
+        &["mine", "--pool", "pool.example:3333", "--user", "u"][..],
+        &[
+            "mine",
+            "--pool",
+            "stratum+tcp://pool.example",
+            "--user",
+            "u",
+        ],
+        &["mine", "--pool", "stratum+tcp://pool.example:3333"],
+        &[
+            "mine",
+            "--pool",
+            "stratum+tcp://a:1",
+            "--pool",
+            "stratum+tcp://b:2",
+            "--pool",
+            "stratum+tcp://c:3",
+            "--user",
+            "u",
+            "--user",
+            "v",
+        ],
+        &["mine", "--pool", "stratum+tcp://a:1", "--header", GENESIS],
+        &[
+            "mine",
+            "--pool",
+            "stratum+ssl://a:1",
+            "--user",
+            "u",
+            "--pool-ca",
+            "/nonexistent.pem",
+        ],
+    ] {
+        let o = hashrig(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert_eq!(stderr(&o).lines().count(), 1, "{args:?}: {}", stderr(&o));
+    }
 }

@@ -12,6 +12,7 @@ mod bench;
 mod calibrate;
 mod devices;
 mod mine;
+mod pool;
 mod report;
 mod selftest;
 mod status;
@@ -26,7 +27,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Search a Bitcoin header's nonce field for a block hash at or below a target.
+    /// Search a Bitcoin header's nonce field for a block hash at or below a
+    /// target, or mine on Stratum pools (--pool) until interrupted.
     Mine(mine::MineArgs),
     /// Search a generic proof-of-work job: SHA-256(d) of data || nonce || suffix.
     Pow(mine::PowArgs),

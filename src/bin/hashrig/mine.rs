@@ -12,14 +12,17 @@ use hashrig::{CompactTarget, GenericJob, Header, HeaderJob, Job, NonceEndian, No
 use serde::Serialize;
 
 use crate::args::{self, DeviceArgs, RangeArgs};
+use crate::pool::PoolArgs;
 use crate::report::{Output, Report};
 use crate::status::Status;
 
 #[derive(Args)]
 pub(crate) struct MineArgs {
-    /// The 80-byte header as 160 hex digits.
-    #[arg(long, value_parser = Header::from_hex)]
-    header: Header,
+    /// The 80-byte header as 160 hex digits (or --pool to mine on a pool).
+    #[arg(long, value_parser = Header::from_hex, required_unless_present = "pools", conflicts_with = "pools")]
+    header: Option<Header>,
+    #[command(flatten)]
+    pool: PoolArgs,
     /// Target as 8 hex digits of compact nBits (default: the header's own).
     #[arg(long, group = "target_choice", value_parser = parse_bits)]
     bits: Option<Target>,
@@ -150,7 +153,9 @@ impl Report for Summary {
 }
 
 pub(crate) fn mine(a: MineArgs) -> Result<u8> {
-    let header = a.header;
+    let Some(header) = a.header else {
+        return crate::pool::mine_pool(&a.pool, &a.device, a.json);
+    };
     let target = match a.bits.or(a.target).or(a.difficulty).or(a.zero_bits) {
         Some(t) => t,
         None => Target::from_compact(header.bits).map_err(hashrig::Error::from)?,

@@ -17,6 +17,15 @@ pub(crate) struct Status {
 impl Status {
     /// Starts the display; `total` is the range's size, when it is finite.
     pub fn start(engine: &Arc<Engine>, total: Option<u64>) -> Self {
+        Self::with_lines(engine, total, Box::new(Vec::new))
+    }
+
+    /// Starts the display with `more` lines (pools) under the devices.
+    pub fn with_lines(
+        engine: &Arc<Engine>,
+        total: Option<u64>,
+        more: Box<dyn Fn() -> Vec<String> + Send>,
+    ) -> Self {
         let done = Arc::new(AtomicBool::new(false));
         let thread = std::io::stderr().is_terminal().then(|| {
             let (engine, done) = (engine.clone(), done.clone());
@@ -24,7 +33,8 @@ impl Status {
                 let mut drawn = 0;
                 while !done.load(Ordering::Relaxed) {
                     std::thread::sleep(Duration::from_millis(500));
-                    let lines = status_lines(&engine.stats(), total);
+                    let mut lines = status_lines(&engine.stats(), total);
+                    lines.extend(more());
                     let mut err = std::io::stderr().lock();
                     if drawn > 0 {
                         let _ = write!(err, "\x1b[{drawn}A");

@@ -1,0 +1,393 @@
+//! `hashrig mine --pool …`: mining on Stratum v1 pools until interrupted.
+//! Pool changes and shares are printed as they happen (JSON Lines of type
+//! `pool` and `share` with `--json`); SIGINT or SIGTERM stops the devices,
+//! waits briefly for the pool's answers to shares in flight, prints the
+//! summary and exits 0.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use hashrig::stratum::{Pool, PoolChange, PoolEvent, PoolMiner, PoolOptions, PoolStats, PoolUrl};
+use serde::Serialize;
+
+use crate::args::{self, DeviceArgs};
+use crate::report::{Output, Report};
+use crate::status::Status;
+
+/// How long shares in flight may wait for the pool's answer at exit.
+const FLUSH: Duration = Duration::from_secs(2);
+
+/// The pool options of `hashrig mine`.
+#[derive(Args, Clone)]
+pub(crate) struct PoolArgs {
+    /// Mine on this pool: stratum+tcp://HOST:PORT, or stratum+ssl:// (or
+    /// stratum+tls://) for TLS; user:pass@ may come before the host and
+    /// #xnsub after the port. Repeat for failover, first choice first.
+    #[arg(long = "pool", value_name = "URL", value_parser = parse_url)]
+    pub pools: Vec<PoolUrl>,
+    /// Worker name: once for every pool, or once per pool in order.
+    #[arg(long = "user", value_name = "NAME")]
+    pub users: Vec<String>,
+    /// Password: once for every pool, or once per pool in order (default x).
+    #[arg(long = "pass", value_name = "PASSWORD")]
+    pub passes: Vec<String>,
+    /// A PEM file of certificates to trust for TLS pools, beside Mozilla's roots.
+    #[arg(long, value_name = "PEM")]
+    pub pool_ca: Option<std::path::PathBuf>,
+    /// Follow client.reconnect to another host (by default only the same host).
+    #[arg(long)]
+    pub allow_redirect: bool,
+    /// Do not ask pools for version rolling (BIP 310).
+    #[arg(long)]
+    pub no_version_rolling: bool,
+}
+
+fn parse_url(text: &str) -> Result<PoolUrl, hashrig::Error> {
+    text.parse()
+}
+
+/// The `index`th of values given once for all or once each.
+fn per_pool<'a>(
+    what: &str,
+    values: &'a [String],
+    n: usize,
+    index: usize,
+) -> Result<Option<&'a str>> {
+    match values.len() {
+        0 => Ok(None),
+        1 => Ok(Some(&values[0])),
+        k if k == n => Ok(Some(&values[index])),
+        k => bail!("{what}: given {k} times for {n} pools (give it once, or once per pool)"),
+    }
+}
+
+/// The pools the arguments name.
+fn pools(a: &PoolArgs) -> Result<Vec<Pool>> {
+    let n = a.pools.len();
+    a.pools
+        .iter()
+        .enumerate()
+        .map(|(i, url)| {
+            let user = per_pool("user", &a.users, n, i)?;
+            let pass = per_pool("pass", &a.passes, n, i)?;
+            Ok(Pool::new(url.clone(), user, pass)?)
+        })
+        .collect()
+}
+
+/// A `pool` line.
+#[derive(Serialize)]
+struct PoolLine {
+    pool: usize,
+    url: String,
+    event: &'static str,
+    #[serde(flatten)]
+    detail: serde_json::Value,
+}
+
+impl Report for PoolLine {
+    const TYPE: &'static str = "pool";
+    fn text(&self) -> String {
+        let detail = match &self.detail {
+            serde_json::Value::Object(m) if !m.is_empty() => {
+                let parts: Vec<String> = m
+                    .iter()
+                    .map(|(k, v)| match v {
+                        serde_json::Value::String(s) => format!("{k} {s}"),
+                        other => format!("{k} {other}"),
+                    })
+                    .collect();
+                format!(": {}", parts.join(", "))
+            }
+            _ => String::new(),
+        };
+        format!("pool {} {} {}{detail}", self.pool, self.url, self.event)
+    }
+    fn text_on_stderr(&self) -> bool {
+        true
+    }
+}
+
+/// A `share` line.
+#[derive(Serialize)]
+struct ShareLine {
+    pool: usize,
+    job: String,
+    nonce: String,
+    extranonce2: String,
+    ntime: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version_bits: Option<String>,
+    difficulty: f64,
+    target_difficulty: f64,
+    result: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latency_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    submit_ms: Option<f64>,
+    block: bool,
+    hash: String,
+    device: String,
+}
+
+impl Report for ShareLine {
+    const TYPE: &'static str = "share";
+    fn text(&self) -> String {
+        let why = match (&self.code, &self.message) {
+            (Some(c), Some(m)) => format!(" ({c} {m})"),
+            (None, Some(m)) => format!(" ({m})"),
+            _ => String::new(),
+        };
+        let block = if self.block { " BLOCK" } else { "" };
+        let latency = self
+            .latency_ms
+            .map_or(String::new(), |l| format!(" in {l:.0} ms"));
+        format!(
+            "share {}{why}{block} pool {} job {} nonce {} diff {:.4} (target {}) on {}{latency}",
+            self.result,
+            self.pool,
+            self.job,
+            self.nonce,
+            self.difficulty,
+            self.target_difficulty,
+            self.device
+        )
+    }
+}
+
+/// A `mining` line: the devices paused or resumed.
+#[derive(Serialize)]
+struct MiningLine {
+    paused: bool,
+    reason: String,
+}
+
+impl Report for MiningLine {
+    const TYPE: &'static str = "mining";
+    fn text(&self) -> String {
+        let what = if self.paused { "paused" } else { "resumed" };
+        format!("devices {what}: {}", self.reason)
+    }
+    fn text_on_stderr(&self) -> bool {
+        true
+    }
+}
+
+/// One pool in the summary.
+#[derive(Serialize)]
+struct PoolSummary {
+    url: String,
+    accepted: u64,
+    rejected: u64,
+    stale: u64,
+    blocks: u64,
+    connections: u64,
+}
+
+/// The final `summary`.
+#[derive(Serialize)]
+struct Summary {
+    seconds: f64,
+    hashes: u64,
+    mhs: f64,
+    accepted: u64,
+    rejected: u64,
+    stale: u64,
+    blocks: u64,
+    hardware_errors: u64,
+    device: String,
+    pools: Vec<PoolSummary>,
+}
+
+impl Report for Summary {
+    const TYPE: &'static str = "summary";
+    fn text(&self) -> String {
+        format!(
+            "{} accepted, {} rejected, {} stale shares ({} blocks); {} hashes in {:.1} s ({:.2} MH/s) on {}",
+            self.accepted, self.rejected, self.stale, self.blocks, self.hashes, self.seconds, self.mhs, self.device
+        )
+    }
+    fn text_on_stderr(&self) -> bool {
+        true
+    }
+}
+
+/// A status line for a pool.
+fn status_line(i: usize, s: &PoolStats) -> String {
+    let diff = s.difficulty.map_or("-".into(), |d| format!("{d}"));
+    let last = s.last_share.map_or("-".into(), |t| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        format!("{}s ago", now.saturating_sub(t))
+    });
+    let rtt = s
+        .rtt
+        .map_or("-".into(), |d| format!("{:.0} ms", d.as_secs_f64() * 1e3));
+    format!(
+        "pool {i} {:<34} {:<10} diff {:<10} A:{} R:{} S:{}  last {}  rtt {}",
+        s.url,
+        s.state.as_str(),
+        diff,
+        s.accepted,
+        s.rejected,
+        s.stale,
+        last,
+        rtt
+    )
+}
+
+fn pool_line(pool: usize, url: String, change: PoolChange) -> PoolLine {
+    use serde_json::json;
+    let (event, detail) = match change {
+        PoolChange::Connected => ("connected", json!({})),
+        PoolChange::Authorized {
+            extranonce1,
+            extranonce2_size,
+            version_mask,
+        } => (
+            "authorized",
+            json!({"extranonce1": extranonce1, "extranonce2_size": extranonce2_size,
+                   "version_mask": format!("{version_mask:08x}")}),
+        ),
+        PoolChange::Difficulty(d) => ("difficulty", json!({"difficulty": d})),
+        PoolChange::Job {
+            job_id,
+            clean,
+            queued,
+            ..
+        } => (
+            "job",
+            json!({"job": job_id, "clean": clean, "queued_ms": queued.as_secs_f64() * 1e3}),
+        ),
+        PoolChange::Disconnected(why) => ("disconnected", json!({"reason": why})),
+        PoolChange::Failover { from } => ("failover", json!({"from": from})),
+        PoolChange::Message(m) => ("message", json!({"message": m})),
+    };
+    PoolLine {
+        pool,
+        url,
+        event,
+        detail,
+    }
+}
+
+/// Mines on the pools until SIGINT or SIGTERM; exit 0.
+pub(crate) fn mine_pool(a: &PoolArgs, device: &DeviceArgs, json: bool) -> Result<u8> {
+    let pools = pools(a)?;
+    let mut options = PoolOptions::new(pools);
+    options.allow_redirect = a.allow_redirect;
+    options.version_rolling = !a.no_version_rolling;
+    if let Some(path) = &a.pool_ca {
+        options.extra_ca_pem =
+            Some(std::fs::read(path).with_context(|| format!("pool-ca: {}", path.display()))?);
+    }
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let flag = interrupted.clone();
+        ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
+            .context("cannot catch SIGINT and SIGTERM")?;
+    }
+    let engine = Arc::new(args::engine(device)?);
+    let names: Vec<String> = engine.stats().iter().map(|d| d.name.clone()).collect();
+    let started = Instant::now();
+    let miner = Arc::new(PoolMiner::start(engine.clone(), options)?);
+    let status = {
+        let m = miner.clone();
+        Status::with_lines(
+            &engine,
+            None,
+            Box::new(move || {
+                m.stats()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| status_line(i, s))
+                    .collect()
+            }),
+        )
+    };
+    let mut out = Output::new(json);
+    while !interrupted.load(Ordering::Relaxed) {
+        let Some(event) = miner.recv_timeout(Duration::from_millis(100)) else {
+            continue;
+        };
+        emit(&mut out, event)?;
+    }
+    miner.stop(FLUSH);
+    while let Some(event) = miner.recv_timeout(Duration::ZERO) {
+        emit(&mut out, event)?;
+    }
+    status.finish();
+    let seconds = started.elapsed().as_secs_f64();
+    let devices = engine.stats();
+    let hashes: u64 = devices.iter().map(|d| d.hashes).sum();
+    let stats = miner.stats();
+    let total = |f: fn(&PoolStats) -> u64| stats.iter().map(f).sum::<u64>();
+    out.emit(&Summary {
+        seconds,
+        hashes,
+        mhs: hashes as f64 / seconds.max(1e-9) / 1e6,
+        accepted: total(|s| s.accepted),
+        rejected: total(|s| s.rejected),
+        stale: total(|s| s.stale),
+        blocks: total(|s| s.blocks),
+        hardware_errors: devices.iter().map(|d| d.hardware_errors).sum(),
+        device: names.join(" + "),
+        pools: stats
+            .iter()
+            .map(|s| PoolSummary {
+                url: s.url.clone(),
+                accepted: s.accepted,
+                rejected: s.rejected,
+                stale: s.stale,
+                blocks: s.blocks,
+                connections: s.connections,
+            })
+            .collect(),
+    })?;
+    Ok(0)
+}
+
+fn emit(out: &mut Output, event: PoolEvent) -> Result<()> {
+    match event {
+        PoolEvent::Pool { pool, url, change } => out.emit(&pool_line(pool, url, change)),
+        PoolEvent::Share(s) => {
+            let (code, message) = match &s.result {
+                hashrig::stratum::ShareResult::Rejected { code, message } => {
+                    (*code, Some(message.clone()))
+                }
+                _ => (None, None),
+            };
+            out.emit(&ShareLine {
+                pool: s.pool,
+                job: s.job_id.clone(),
+                nonce: format!("{:08x}", s.submit.nonce),
+                extranonce2: hashrig::hex::encode(&s.submit.extranonce2),
+                ntime: format!("{:08x}", s.submit.ntime),
+                version_bits: s.submit.version_bits.map(|b| format!("{b:08x}")),
+                difficulty: s.difficulty,
+                target_difficulty: s.target_difficulty,
+                result: s.result.as_str(),
+                code,
+                message,
+                latency_ms: s.latency.map(|d| d.as_secs_f64() * 1e3),
+                submit_ms: s.submit_delay.map(|d| d.as_secs_f64() * 1e3),
+                block: s.block,
+                hash: s.header.block_hash().to_string(),
+                device: s.device,
+            })
+        }
+        PoolEvent::Mining { paused, reason } => out.emit(&MiningLine { paused, reason }),
+        PoolEvent::DeviceFailed { device, reason } => {
+            eprintln!("hashrig: {device} taken out of service: {reason}");
+            Ok(())
+        }
+    }
+}
