@@ -1,29 +1,38 @@
-//! The C ABI, called from C: tests/c/engine_smoke.c is compiled with the
+//! The C ABI, called from C and from Go: tests/c/*.c are compiled with the
 //! system's C compiler against src/capi/hashrig.h and the cdylib that
-//! cargo built beside this test, then run.
+//! cargo built beside this test, then run; bindings/go is tested with
+//! `go test` over the same library. The pool programs mine on a loopback
+//! test pool that judges shares with rust-bitcoin.
 
-use std::path::PathBuf;
+mod testpool;
+
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-#[test]
-fn c_program_drives_the_engine() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    // This test runs from target/<profile>/deps, where the cdylib lies too.
-    let deps = std::env::current_exe()
+/// The directory this test runs from (target/<profile>/deps), where the
+/// cdylib lies too.
+fn deps() -> PathBuf {
+    std::env::current_exe()
         .unwrap()
         .parent()
         .unwrap()
-        .to_path_buf();
+        .to_path_buf()
+}
+
+/// Compiles `tests/c/<name>.c` against the cdylib.
+fn compile(name: &str) -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let deps = deps();
     let lib = deps.join(format!(
         "{}hashrig{}",
         std::env::consts::DLL_PREFIX,
         std::env::consts::DLL_SUFFIX
     ));
     assert!(lib.exists(), "no cdylib at {}", lib.display());
-    let exe = deps.join("hashrig_c_smoke");
+    let exe = deps.join(format!("hashrig_c_{name}"));
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let build = Command::new(&cc)
-        .arg(root.join("tests/c/engine_smoke.c"))
+        .arg(root.join(format!("tests/c/{name}.c")))
         .arg("-I")
         .arg(root.join("src/capi"))
         .arg("-Wall")
@@ -39,9 +48,66 @@ fn c_program_drives_the_engine() {
         "{cc} failed:\n{}",
         String::from_utf8_lossy(&build.stderr)
     );
-    let run = Command::new(&exe).output().unwrap();
+    exe
+}
+
+fn run_checked(exe: &Path, args: &[&str]) {
+    let run = Command::new(exe).args(args).output().unwrap();
     let out = String::from_utf8_lossy(&run.stdout);
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{out}\n{err}");
     assert!(out.contains("all checks passed"), "{out}\n{err}");
+}
+
+#[test]
+fn c_program_drives_the_engine() {
+    run_checked(&compile("engine_smoke"), &[]);
+}
+
+#[test]
+fn c_program_mines_on_a_pool() {
+    let pool = testpool::TestPool::start(testpool::Behaviour::default());
+    run_checked(&compile("pool_smoke"), &[&pool.url()]);
+    assert!(pool.accepted() >= 2);
+    assert!(pool.judged().iter().all(|j| j.accepted));
+}
+
+/// `go test` over bindings/go. Without Go it is skipped with a message,
+/// unless HASHRIG_REQUIRE_GO is set (CI sets it).
+#[test]
+fn go_package_mines_a_header_and_on_a_pool() {
+    let go = std::env::var("GO").unwrap_or_else(|_| "go".into());
+    if Command::new(&go).arg("version").output().is_err() {
+        assert!(
+            std::env::var_os("HASHRIG_REQUIRE_GO").is_none(),
+            "HASHRIG_REQUIRE_GO is set but `{go}` does not run"
+        );
+        eprintln!(
+            "SKIPPED: the Go binding was not tested: no Go toolchain (apt-get install golang-go)"
+        );
+        return;
+    }
+    let pool = testpool::TestPool::start(testpool::Behaviour::default());
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let deps = deps();
+    let run = Command::new(&go)
+        .args(["test", "-count=1", "./..."])
+        .current_dir(root.join("bindings/go"))
+        .env("CGO_ENABLED", "1")
+        .env(
+            "CGO_LDFLAGS",
+            format!("-L{0} -Wl,-rpath,{0}", deps.display()),
+        )
+        // Cargo's own library path may name an older build of the library
+        // first; this test's build is the one beside it.
+        .env("LD_LIBRARY_PATH", &deps)
+        .env("GOCACHE", deps.join("go-cache"))
+        .env("GOFLAGS", "-mod=mod")
+        .env("HASHRIG_TEST_POOL", pool.url())
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&run.stdout);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "go test failed:\n{out}\n{err}");
+    assert!(pool.accepted() >= 2, "{out}");
 }

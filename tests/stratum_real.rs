@@ -93,7 +93,9 @@ fn slush_pool_share_rebuilt_exactly() {
         hex::encode(job.merkle_root(en2).as_bytes()),
         "5bdc1968499c3393873edf8e07a1c3a50a97fc3a9d1a376bbf77087dd63778eb"
     );
-    let header = job.header(en2, 0x6470_25b5, 0x2000_0004).with_nonce(0x0a02_9ed1);
+    let header = job
+        .header(en2, 0x6470_25b5, 0x2000_0004)
+        .with_nonce(0x0a02_9ed1);
     let hash = header.block_hash();
     assert_eq!(
         hash.to_string(),
@@ -133,12 +135,7 @@ fn slush_pool_notify_line_parsed_exactly() {
         "cd1be82132ef0d12053dcece1fa0247fcfdb61d4dbd3eb32ea9ef9b4c604a846"
     );
     // The same root, as ESP-Miner's pipeline test stores it (word order reversed).
-    let words: Vec<String> = root
-        .as_bytes()
-        .chunks(4)
-        .rev()
-        .map(hex::encode)
-        .collect();
+    let words: Vec<String> = root.as_bytes().chunks(4).rev().map(hex::encode).collect();
     assert_eq!(
         words.concat(),
         "c604a846ea9ef9b4dbd3eb32cfdb61d41fa0247f053dcece32ef0d12cd1be821"

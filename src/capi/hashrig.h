@@ -87,6 +87,48 @@ int32_t hashrig_resume(hashrig_engine *engine);
 /* Stops the devices and frees the engine. NULL is allowed. */
 void hashrig_engine_free(hashrig_engine *engine);
 
+/* ---- Mining on a Stratum v1 pool ---- */
+
+/* Pool states in hashrig_pool_stats.state. */
+#define HASHRIG_POOL_IDLE 0
+#define HASHRIG_POOL_CONNECTING 1
+#define HASHRIG_POOL_MINING 2
+#define HASHRIG_POOL_FAILED 3
+
+typedef struct hashrig_pool_miner hashrig_pool_miner;
+
+typedef struct hashrig_pool_stats {
+    char url[256];     /* NUL-terminated, without password */
+    int32_t state;     /* HASHRIG_POOL_* */
+    double difficulty; /* the pool's last difficulty, 0 before one */
+    uint64_t accepted;
+    uint64_t rejected;
+    uint64_t stale;    /* not submitted: the job had been replaced */
+    uint64_t blocks;   /* shares that met the network target */
+    double rtt_ms;     /* the last submit's round trip, 0 before one */
+} hashrig_pool_stats;
+
+/* Starts an engine (cpu: HASHRIG_CPU_*, gpus nonzero for GPUs) and mines
+ * on the pool at url (stratum+tcp://host:port or stratum+ssl://...) as
+ * user (pass: NULL for "x"). Every share is verified before it is
+ * submitted; a pool that cannot be reached is retried. */
+int32_t hashrig_pool_start(int32_t cpu, int32_t gpus, const char *url,
+                           const char *user, const char *pass,
+                           hashrig_pool_miner **out);
+
+/* The miner's engine, for hashrig_device_count and
+ * hashrig_device_stats_get (do not poll solutions on it: the miner takes
+ * them). Valid until hashrig_pool_free. */
+const hashrig_engine *hashrig_pool_engine(const hashrig_pool_miner *miner);
+
+/* Statistics of pool `index` (0 for the one pool given). */
+int32_t hashrig_pool_stats_get(const hashrig_pool_miner *miner, size_t index,
+                               hashrig_pool_stats *out);
+
+/* Stops mining, waits up to two seconds for the pool's answers to shares
+ * in flight, and frees the miner and its engine. NULL is allowed. */
+void hashrig_pool_free(hashrig_pool_miner *miner);
+
 /* The calling thread's last error message ("" if none). Valid until the
  * thread's next hashrig call. */
 const char *hashrig_last_error(void);

@@ -1,0 +1,3 @@
+module github.com/hashrig/hashrig/bindings/go
+
+go 1.19

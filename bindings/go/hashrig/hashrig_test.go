@@ -1,0 +1,76 @@
+package hashrig
+
+import (
+	"encoding/hex"
+	"os"
+	"testing"
+	"time"
+)
+
+// The genesis block: mined again on the CPU over a window around its nonce.
+func TestMinesTheGenesisBlock(t *testing.T) {
+	raw, _ := hex.DecodeString("0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c")
+	var header [80]byte
+	copy(header[:], raw)
+	e, err := NewEngine(CPUOn, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	job, err := e.SubmitHeader(header, nil, 2083236893-500000, 1000000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := e.PollSolution(60 * time.Second)
+	if err != nil || s == nil {
+		t.Fatalf("no solution: %v", err)
+	}
+	if s.Job != job || s.Nonce != 2083236893 {
+		t.Fatalf("job %d nonce %d", s.Job, s.Nonce)
+	}
+	if got := hex.EncodeToString(s.Hash[:]); got != "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f" {
+		t.Fatalf("hash %s", got)
+	}
+	d, err := e.Devices()
+	if err != nil || len(d) == 0 || d[0].Hashes == 0 {
+		t.Fatalf("devices %v %v", d, err)
+	}
+	if _, err := e.SubmitHeader(header, nil, 1<<32, 1); err == nil {
+		t.Fatal("a range past the nonce space was accepted")
+	}
+}
+
+// A pool named by HASHRIG_TEST_POOL (the Rust test that runs this starts
+// one on loopback): shares are accepted and the statistics read.
+func TestMinesOnAPool(t *testing.T) {
+	url := os.Getenv("HASHRIG_TEST_POOL")
+	if url == "" {
+		t.Skip("HASHRIG_TEST_POOL is not set")
+	}
+	if _, err := StartPool(CPUOn, false, "nonsense", "u", "x"); err == nil {
+		t.Fatal("a bad URL was accepted")
+	}
+	m, err := StartPool(CPUOn, false, url, "go-worker", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	deadline := time.Now().Add(120 * time.Second)
+	var s PoolStats
+	for time.Now().Before(deadline) {
+		if s, err = m.Stats(); err != nil {
+			t.Fatal(err)
+		}
+		if s.Accepted >= 2 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if s.Accepted < 2 || s.Rejected != 0 {
+		t.Fatalf("pool stats %+v", s)
+	}
+	d, err := m.Devices()
+	if err != nil || len(d) == 0 || d[0].Hashes == 0 {
+		t.Fatalf("devices %v %v", d, err)
+	}
+}
