@@ -545,7 +545,7 @@ fn mine_on_a_pool_until_interrupted() {
         assert!(events.contains(&e), "no pool {e} line in {events:?}");
     }
     let accepted = of("share").filter(|l| l["result"] == "accepted").count();
-    let summary = of("summary").last().expect("a summary");
+    let summary = of("summary").next_back().expect("a summary");
     assert_eq!(summary["accepted"], accepted as u64);
     // Every share the pool accepted was reported, and the other way round.
     assert_eq!(accepted, pool.accepted());

@@ -33,12 +33,6 @@ fn decode(text: &str) -> Vec<u8> {
     hex::decode("test", text).unwrap()
 }
 
-fn branch(list: &[&str]) -> Vec<[u8; 32]> {
-    list.iter()
-        .map(|b| hex::decode_array("branch", b).unwrap())
-        .collect()
-}
-
 /// The difficulty a hash meets.
 fn difficulty(hash: &BlockHash) -> f64 {
     let v = hash

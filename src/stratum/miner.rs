@@ -246,7 +246,7 @@ pub enum PoolEvent {
         change: PoolChange,
     },
     /// A share was found and judged.
-    Share(ShareReport),
+    Share(Box<ShareReport>),
     /// The devices stopped or went back to hashing.
     Mining {
         /// True when paused.
@@ -579,7 +579,7 @@ fn submit_share(shared: &Shared, header: Header, device: String, found: Instant)
     if stale {
         st.stats[origin.pool].stale += 1;
         drop(st);
-        shared.send(PoolEvent::Share(report));
+        shared.send(PoolEvent::Share(Box::new(report)));
         return;
     }
     if !st.submitted.insert(submit.clone()) {
@@ -611,7 +611,7 @@ fn submit_share(shared: &Shared, header: Header, device: String, found: Instant)
                 message: format!("not sent: {e}"),
             };
             drop(st);
-            shared.send(PoolEvent::Share(report));
+            shared.send(PoolEvent::Share(Box::new(report)));
         }
     }
 }
@@ -923,7 +923,7 @@ impl Connection {
                 code: None,
                 message: "no answer before the connection ended".into(),
             };
-            shared.send(PoolEvent::Share(p.report));
+            shared.send(PoolEvent::Share(Box::new(p.report)));
         }
         end
     }
@@ -960,8 +960,7 @@ impl Connection {
             let _ = std::thread::Builder::new()
                 .name("hashrig-pool-probe".into())
                 .spawn(move || {
-                    for better in 0..pool {
-                        let p = &shared.options.pools[better];
+                    for (better, p) in shared.options.pools[..pool].iter().enumerate() {
                         let hello = Hello {
                             pool: p,
                             url: &p.url,
@@ -1011,7 +1010,7 @@ impl Connection {
         }
         let failing = st.rejects_in_a_row >= shared.options.reject_limit;
         drop(st);
-        shared.send(PoolEvent::Share(report));
+        shared.send(PoolEvent::Share(Box::new(report)));
         failing.then(|| {
             End::Failing(format!(
                 "the pool rejected {} shares in a row",
