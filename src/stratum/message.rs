@@ -603,9 +603,10 @@ mod tests {
         ] {
             assert!(difficulty_from_params(&bad).is_err(), "{bad}");
         }
-        // serde_json reads 1e999 as infinity only with arbitrary precision;
-        // a huge finite value is fine, and NaN cannot be written in JSON.
-        assert!(difficulty_from_params(&json!([1e300])).is_ok());
+        // A difficulty so high that its target is zero cannot be met
+        // (1e999 and NaN are not JSON at all).
+        assert!(difficulty_from_params(&json!([1e300])).is_err());
+        assert!(difficulty_from_params(&json!([1e12])).is_ok());
     }
 
     #[test]
