@@ -24,6 +24,8 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "api")]
+pub mod api;
 pub mod capi;
 pub mod cpu;
 pub mod engine;
@@ -31,6 +33,7 @@ mod error;
 #[cfg(feature = "gpu")]
 pub mod gpu;
 mod header;
+pub mod health;
 pub mod hex;
 mod job;
 mod search;

@@ -34,6 +34,7 @@ extern "C" {
 #define HASHRIG_STATE_HASHING 1
 #define HASHRIG_STATE_PAUSED 2
 #define HASHRIG_STATE_FAILED 3
+#define HASHRIG_STATE_HELD 4 /* held out of the work, for example too hot */
 
 typedef struct hashrig_engine hashrig_engine;
 

@@ -275,6 +275,7 @@ pub unsafe extern "C" fn hashrig_device_stats_get(
             DeviceState::Hashing => 1,
             DeviceState::Paused => 2,
             DeviceState::Failed(_) => 3,
+            DeviceState::Held(_) => 4,
         };
         out.mhs_5s = d.rate_5s / 1e6;
         out.mhs_60s = d.rate_60s / 1e6;

@@ -38,6 +38,9 @@ pub struct DeviceDetails {
     pub nonces_per_invocation: Option<u32>,
     /// Invocations per workgroup, for a GPU.
     pub workgroup_size: Option<u32>,
+    /// The PCI bus id (`0000:03:00.0`), for a GPU whose backend reports
+    /// one: how its temperature and power sensors are found.
+    pub pci_bus_id: Option<String>,
 }
 
 /// A hashing device the engine can drive: one thread of the engine calls
@@ -170,6 +173,7 @@ impl Device for GpuWorker {
         DeviceDetails {
             nonces_per_invocation: Some(self.gpu.nonces_per_invocation()),
             workgroup_size: Some(self.gpu.config().workgroup_size),
+            pci_bus_id: self.gpu.pci_bus_id().map(str::to_string),
             ..Default::default()
         }
     }

@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::stats::Meter;
+use super::stats::{LatencyHistogram, Meter};
 use super::{
     Device, DeviceDetails, DeviceKind, EngineOptions, Event, FoundSolution, JobId, JobSource,
 };
@@ -128,6 +128,15 @@ pub(super) struct Running {
     lease: Lease,
     started: Instant,
     expected: Duration,
+    /// Stops this range alone (a held device) or with every other one.
+    cancel: CancelToken,
+}
+
+impl Running {
+    /// Asks the device to leave this range.
+    pub fn cancel(&self) {
+        self.cancel.cancel();
+    }
 }
 
 pub(super) struct DeviceSlot {
@@ -138,6 +147,8 @@ pub(super) struct DeviceSlot {
     rate: f64,
     measured: bool,
     pub failed: Option<String>,
+    /// Why the device is held out of the work (heat, an operator), if it is.
+    pub held: Option<String>,
     pub running: Option<Running>,
     pub meter: Meter,
     pub job: Option<JobId>,
@@ -156,6 +167,7 @@ impl DeviceSlot {
             rate: device.nominal_rate().max(1.0),
             measured: false,
             failed: None,
+            held: None,
             running: None,
             meter: Meter::new(),
             job: None,
@@ -169,9 +181,22 @@ pub(super) struct State {
     pub current: Option<Current>,
     pub paused: bool,
     pub stopping: bool,
-    pub cancel: CancelToken,
     pub next_id: u64,
     pub devices: Vec<DeviceSlot>,
+    /// How long devices took to start on each new job.
+    pub job_switches: LatencyHistogram,
+}
+
+impl State {
+    /// Asks every device to leave the range it is searching; the unsearched
+    /// rest comes back to the pool (or is dropped, for a replaced job).
+    pub fn cancel_running(&self) {
+        for d in &self.devices {
+            if let Some(r) = &d.running {
+                r.cancel.cancel();
+            }
+        }
+    }
 }
 
 pub(super) struct Shared {
@@ -241,7 +266,7 @@ fn take_task(shared: &Shared, index: usize) -> Option<Task> {
         if st.stopping || st.devices[index].failed.is_some() {
             return None;
         }
-        if !st.paused {
+        if !st.paused && st.devices[index].held.is_none() {
             if let Some(task) = carve(shared, &mut st, index) {
                 return Some(task);
             }
@@ -256,7 +281,7 @@ fn carve(shared: &Shared, st: &mut State, index: usize) -> Option<Task> {
     let total_rate: f64 = st
         .devices
         .iter()
-        .filter(|d| d.failed.is_none())
+        .filter(|d| d.failed.is_none() && d.held.is_none())
         .map(|d| d.rate)
         .sum();
     let batch_time = shared.options.batch_time.as_secs_f64();
@@ -264,7 +289,7 @@ fn carve(shared: &Shared, st: &mut State, index: usize) -> Option<Task> {
     let rate = dev.rate;
     // Four batches once measured; one at first.
     let want = rate * if dev.measured { 4.0 } else { 1.0 } * batch_time;
-    let cancel = st.cancel.clone();
+    let cancel = CancelToken::new();
     let cur = st.current.as_mut()?;
     if cur.remaining() == 0 {
         if let Some(source) = cur.source.as_mut() {
@@ -294,14 +319,18 @@ fn carve(shared: &Shared, st: &mut State, index: usize) -> Option<Task> {
     let now = Instant::now();
     let dev = &mut st.devices[index];
     if dev.job != Some(id) {
+        let switch = now.duration_since(submitted);
         dev.job = Some(id);
-        dev.job_switch = Some(now.duration_since(submitted));
+        dev.job_switch = Some(switch);
+        st.job_switches.observe(switch);
     }
+    let dev = &mut st.devices[index];
     dev.running = Some(Running {
         id,
         lease: lease.clone(),
         started: now,
         expected: Duration::from_secs_f64(lease.range.count as f64 / rate),
+        cancel: cancel.clone(),
     });
     dev.meter.started(now);
     Some(Task {

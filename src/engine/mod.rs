@@ -44,9 +44,9 @@ pub use crate::Found;
 #[cfg(feature = "gpu")]
 pub use device::GpuWorker;
 pub use device::{CpuDevice, Device, DeviceDetails, DeviceKind};
-pub use stats::{DeviceState, DeviceStats};
+pub use stats::{DeviceState, DeviceStats, LatencyHistogram};
 
-use crate::{CancelToken, CpuKernel, Error, Job, NonceRange, PreparedJob, Solution};
+use crate::{CpuKernel, Error, Job, NonceRange, PreparedJob, Solution};
 use ledger::{Current, DeviceSlot, Shared, State};
 
 /// Identifies a submitted job.
@@ -339,9 +339,9 @@ impl Engine {
                 current: None,
                 paused: false,
                 stopping: false,
-                cancel: CancelToken::new(),
                 next_id: 1,
                 devices: slots,
+                job_switches: LatencyHistogram::job_switches(),
             }),
             wake: Condvar::new(),
             events: tx,
@@ -387,8 +387,7 @@ impl Engine {
         let mut st = self.lock();
         let id = JobId(st.next_id);
         st.next_id += 1;
-        st.cancel.cancel();
-        st.cancel = CancelToken::new();
+        st.cancel_running();
         for d in &mut st.devices {
             d.done.clear();
         }
@@ -437,6 +436,8 @@ impl Engine {
             .map(|d| {
                 let state = if let Some(reason) = &d.failed {
                     DeviceState::Failed(reason.clone())
+                } else if let Some(reason) = &d.held {
+                    DeviceState::Held(reason.clone())
                 } else if st.paused {
                     DeviceState::Paused
                 } else if d.running.is_some() {
@@ -461,8 +462,7 @@ impl Engine {
     pub fn pause(&self) {
         let mut st = self.lock();
         st.paused = true;
-        st.cancel.cancel();
-        st.cancel = CancelToken::new();
+        st.cancel_running();
     }
 
     /// Continues after [`pause`](Self::pause).
@@ -471,13 +471,58 @@ impl Engine {
         self.shared.wake.notify_all();
     }
 
+    /// Whether the engine is paused.
+    pub fn is_paused(&self) -> bool {
+        self.lock().paused
+    }
+
+    /// Holds device `index` (in [`stats`](Self::stats)' order) out of the
+    /// work, for example while it is too hot: it leaves its range within
+    /// about one batch, the other devices take the rest, and its state
+    /// reads [`DeviceState::Held`] with `reason`. Holding a held device
+    /// only updates the reason.
+    pub fn hold(&self, index: usize, reason: impl Into<String>) -> Result<(), Error> {
+        let mut st = self.lock();
+        let count = st.devices.len();
+        let dev = st
+            .devices
+            .get_mut(index)
+            .ok_or_else(|| Error::Device(format!("no device {index} (there are {count})")))?;
+        dev.held = Some(reason.into());
+        if let Some(r) = &dev.running {
+            r.cancel();
+        }
+        drop(st);
+        self.shared.wake.notify_all();
+        Ok(())
+    }
+
+    /// Puts a device held by [`hold`](Self::hold) back to work.
+    pub fn release(&self, index: usize) -> Result<(), Error> {
+        let mut st = self.lock();
+        let count = st.devices.len();
+        st.devices
+            .get_mut(index)
+            .ok_or_else(|| Error::Device(format!("no device {index} (there are {count})")))?
+            .held = None;
+        drop(st);
+        self.shared.wake.notify_all();
+        Ok(())
+    }
+
+    /// How long devices took to start on each new job after it was
+    /// submitted, one observation per device and job.
+    pub fn job_switches(&self) -> LatencyHistogram {
+        self.lock().job_switches.clone()
+    }
+
     /// Stops every device and waits for them (a device that stopped
     /// answering is left behind). Called by `Drop`.
     pub fn stop(&self) {
         {
             let mut st = self.lock();
             st.stopping = true;
-            st.cancel.cancel();
+            st.cancel_running();
         }
         self.shared.wake.notify_all();
         let threads: Vec<(usize, JoinHandle<()>)> =

@@ -15,6 +15,8 @@ pub enum DeviceState {
     Hashing,
     /// The engine is paused.
     Paused,
+    /// Held out of the work (for example too hot), with the reason.
+    Held(String),
     /// Out of service, with the reason.
     Failed(String),
 }
@@ -26,6 +28,7 @@ impl DeviceState {
             DeviceState::Idle => "idle",
             DeviceState::Hashing => "hashing",
             DeviceState::Paused => "paused",
+            DeviceState::Held(_) => "held",
             DeviceState::Failed(_) => "failed",
         }
     }
@@ -174,6 +177,54 @@ impl Meter {
             hardware_errors: self.hardware_errors,
             job,
             job_switch,
+        }
+    }
+}
+
+/// A histogram of durations with fixed bucket bounds, in seconds: what
+/// [`Engine::job_switches`](super::Engine::job_switches) returns, in the
+/// shape Prometheus histograms take.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LatencyHistogram {
+    /// Upper bounds of the buckets, in seconds, increasing.
+    pub bounds: Vec<f64>,
+    /// Observations at or under each bound, cumulative (as Prometheus
+    /// counts them); observations over the last bound count only in
+    /// `count`.
+    pub cumulative: Vec<u64>,
+    /// The sum of every observation, in seconds.
+    pub sum: f64,
+    /// Observations in all.
+    pub count: u64,
+}
+
+impl LatencyHistogram {
+    /// An empty histogram over `bounds` (seconds, increasing).
+    pub fn new(bounds: &[f64]) -> Self {
+        LatencyHistogram {
+            bounds: bounds.to_vec(),
+            cumulative: vec![0; bounds.len()],
+            sum: 0.0,
+            count: 0,
+        }
+    }
+
+    /// Buckets for job replacement: 1 ms to 10 s.
+    pub(crate) fn job_switches() -> Self {
+        Self::new(&[
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+        ])
+    }
+
+    /// Records one duration.
+    pub fn observe(&mut self, d: Duration) {
+        let s = d.as_secs_f64();
+        self.sum += s;
+        self.count += 1;
+        for (bound, n) in self.bounds.iter().zip(&mut self.cumulative) {
+            if s <= *bound {
+                *n += 1;
+            }
         }
     }
 }

@@ -70,6 +70,8 @@ struct Slot {
 /// A GPU ready to search: device, queue, pipelines and buffers, built once.
 pub struct GpuDevice {
     name: String,
+    /// The adapter's PCI bus id where the backend reports one.
+    pci_bus_id: Option<String>,
     config: LaunchConfig,
     device: wgpu::Device,
     queue: wgpu::Queue,
@@ -271,6 +273,7 @@ impl GpuDevice {
         }
         Ok(GpuDevice {
             name,
+            pci_bus_id: Some(entry.info.device_pci_bus_id.clone()).filter(|id| !id.is_empty()),
             config,
             device,
             queue,
@@ -294,6 +297,12 @@ impl GpuDevice {
     /// The adapter's display name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The adapter's PCI bus id (`0000:03:00.0`) where the backend reports
+    /// one: what device health matches sensors by.
+    pub fn pci_bus_id(&self) -> Option<&str> {
+        self.pci_bus_id.as_deref()
     }
 
     /// The launch settings.

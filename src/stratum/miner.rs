@@ -9,7 +9,7 @@
 //! `mining.submit` lines, written straight to the socket. Neither ever
 //! waits on a device, and no device waits on either.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -286,6 +286,31 @@ struct State {
     submitted: HashSet<Submit>,
     paused: bool,
     rejects_in_a_row: u32,
+    /// Shares by the device that found them, over every pool.
+    by_device: BTreeMap<String, ShareCounts>,
+}
+
+/// Shares of one device (over every pool), by outcome.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ShareCounts {
+    /// Accepted by the pool.
+    pub accepted: u64,
+    /// Rejected (or never answered).
+    pub rejected: u64,
+    /// Not submitted: their job had been replaced.
+    pub stale: u64,
+}
+
+impl State {
+    /// Counts a share's outcome for the device that found it.
+    fn tally(&mut self, device: &str, result: &ShareResult) {
+        let counts = self.by_device.entry(device.to_string()).or_default();
+        match result {
+            ShareResult::Accepted => counts.accepted += 1,
+            ShareResult::Rejected { .. } => counts.rejected += 1,
+            ShareResult::Stale => counts.stale += 1,
+        }
+    }
 }
 
 struct Shared {
@@ -400,6 +425,7 @@ impl PoolMiner {
                 submitted: HashSet::new(),
                 paused: true,
                 rejects_in_a_row: 0,
+                by_device: BTreeMap::new(),
             }),
             origins: Arc::new(Mutex::new(Origins::default())),
             events: tx,
@@ -444,6 +470,12 @@ impl PoolMiner {
     /// Every pool's figures, in the order given.
     pub fn stats(&self) -> Vec<PoolStats> {
         self.shared.lock().stats.clone()
+    }
+
+    /// Shares by the device that found them (over every pool), by the
+    /// device names of the engine's statistics.
+    pub fn device_shares(&self) -> BTreeMap<String, ShareCounts> {
+        self.shared.lock().by_device.clone()
     }
 
     /// Events dropped because nobody read them in time.
@@ -578,6 +610,7 @@ fn submit_share(shared: &Shared, header: Header, device: String, found: Instant)
     st.stats[origin.pool].last_share = Some(unix_now());
     if stale {
         st.stats[origin.pool].stale += 1;
+        st.tally(&report.device, &report.result);
         drop(st);
         shared.send(PoolEvent::Share(Box::new(report)));
         return;
@@ -610,6 +643,7 @@ fn submit_share(shared: &Shared, header: Header, device: String, found: Instant)
                 code: None,
                 message: format!("not sent: {e}"),
             };
+            st.tally(&report.device, &report.result);
             drop(st);
             shared.send(PoolEvent::Share(Box::new(report)));
         }
@@ -915,14 +949,17 @@ impl Connection {
         let mut st = shared.lock();
         st.live = None;
         // Shares the pool never answered count as rejected.
-        let lost: Vec<Pending> = st.pending.drain().map(|(_, p)| p).collect();
+        let mut lost: Vec<Pending> = st.pending.drain().map(|(_, p)| p).collect();
         st.stats[pool].rejected += lost.len() as u64;
-        drop(st);
-        for mut p in lost {
+        for p in &mut lost {
             p.report.result = ShareResult::Rejected {
                 code: None,
                 message: "no answer before the connection ended".into(),
             };
+            st.tally(&p.report.device, &p.report.result);
+        }
+        drop(st);
+        for p in lost {
             shared.send(PoolEvent::Share(Box::new(p.report)));
         }
         end
@@ -1008,6 +1045,7 @@ impl Connection {
             report.result = ShareResult::Rejected { code, message };
             st.rejects_in_a_row += 1;
         }
+        st.tally(&report.device, &report.result);
         let failing = st.rejects_in_a_row >= shared.options.reject_limit;
         drop(st);
         shared.send(PoolEvent::Share(Box::new(report)));

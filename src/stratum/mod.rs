@@ -40,7 +40,8 @@ mod url;
 pub use assembly::{extranonce2_bytes, spread_bits, PoolJob};
 pub use message::{Notify, ProtocolError, RpcError, Submit, Subscription};
 pub use miner::{
-    PoolChange, PoolEvent, PoolMiner, PoolOptions, PoolState, PoolStats, ShareReport, ShareResult,
+    PoolChange, PoolEvent, PoolMiner, PoolOptions, PoolState, PoolStats, ShareCounts, ShareReport,
+    ShareResult,
 };
 pub use roller::NTIME_ROLL_LIMIT;
 pub use url::{Pool, PoolUrl};

@@ -9,10 +9,13 @@ use anyhow::Result;
 use clap::Args;
 use hashrig::engine::{CpuUse, DeviceState, DeviceStats, RollTime, Work};
 use hashrig::selftest::GENESIS_HEADER_HEX;
+use hashrig::health::Health;
 use hashrig::{Header, HeaderJob, Job, Target};
 use serde::Serialize;
 
 use crate::args::{self, BackendChoice, DeviceArgs};
+use crate::config::ConfigArg;
+use crate::monitor::{self, Monitor, MonitorArgs};
 use crate::report::{Output, Report};
 use crate::status::Status;
 
@@ -23,6 +26,10 @@ pub(crate) struct BenchArgs {
     /// Seconds to measure (all devices at once, after a short warm-up).
     #[arg(long, default_value = "3", value_parser = parse_seconds)]
     seconds: f64,
+    #[command(flatten)]
+    monitor: MonitorArgs,
+    #[command(flatten)]
+    config: ConfigArg,
     /// JSON Lines on stdout.
     #[arg(long)]
     json: bool,
@@ -57,11 +64,20 @@ struct DeviceLine {
     nonces_per_invocation: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     workgroup_size: Option<u32>,
+    /// Sensor readings at the end, where known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature_c: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    power_w: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fan_percent: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    core_clock_mhz: Option<f64>,
 }
 
 impl DeviceLine {
     /// The rates between two snapshots of one device `seconds` apart.
-    fn between(before: &DeviceStats, after: &DeviceStats, seconds: f64) -> Self {
+    fn between(before: &DeviceStats, after: &DeviceStats, health: Health, seconds: f64) -> Self {
         DeviceLine {
             name: after.name.clone(),
             kind: after.kind.name(),
@@ -75,6 +91,10 @@ impl DeviceLine {
             threads: after.details.threads,
             nonces_per_invocation: after.details.nonces_per_invocation,
             workgroup_size: after.details.workgroup_size,
+            temperature_c: health.temperature_c,
+            power_w: health.power_w,
+            fan_percent: health.fan_percent,
+            core_clock_mhz: health.core_clock_mhz,
         }
     }
 }
@@ -82,8 +102,15 @@ impl DeviceLine {
 impl Report for DeviceLine {
     const TYPE: &'static str = "device";
     fn text(&self) -> String {
+        let health = Health {
+            temperature_c: self.temperature_c,
+            power_w: self.power_w,
+            fan_percent: self.fan_percent,
+            ..Default::default()
+        }
+        .brief();
         format!(
-            "{:<40} {:>10.2} MH/s  (effective {:.2} from {} proofs, HW {})",
+            "{:<40} {:>10.2} MH/s  (effective {:.2} from {} proofs, HW {}) {health}",
             self.name, self.mhs, self.effective_mhs, self.proofs, self.hardware_errors
         )
     }
@@ -115,26 +142,33 @@ pub(crate) fn bench(a: BenchArgs) -> Result<u8> {
         device.cpu = CpuUse::On;
     }
     let engine = Arc::new(args::engine(&device)?);
+    let monitor = Monitor::start(&engine, &a.monitor, None)?;
+    let mut out = Output::new(a.json);
     // Genesis at a target no hash meets in a benchmark: pure hashing work,
     // with the time field rolled if 2^32 nonces run out.
     let header = Header::from_hex(GENESIS_HEADER_HEX)?.with_nonce(0);
     let job = Job::from(HeaderJob::new(header, Target::from_leading_zero_bits(64)?));
-    let status = Status::start(&engine, None);
+    let status = Status::start(&engine, None, monitor.health.clone());
     engine.submit(Work::new(job).then(RollTime))?;
     // A short warm-up settles batch sizes and clocks before the measurement.
-    std::thread::sleep(Duration::from_secs_f64((a.seconds / 5.0).clamp(0.2, 2.0)));
+    wait(&monitor, &mut out, (a.seconds / 5.0).clamp(0.2, 2.0))?;
     let before = engine.stats();
     let t0 = Instant::now();
-    std::thread::sleep(Duration::from_secs_f64(a.seconds));
+    wait(&monitor, &mut out, a.seconds)?;
     let after = engine.stats();
     let seconds = t0.elapsed().as_secs_f64();
     engine.pause();
     status.finish();
-    let mut out = Output::new(a.json);
+    let health = monitor.health.latest();
+    monitor.drain(&mut out)?;
+    monitor.stop();
     let lines: Vec<DeviceLine> = before
         .iter()
         .zip(&after)
-        .map(|(b, d)| DeviceLine::between(b, d, seconds))
+        .enumerate()
+        .map(|(i, (b, d))| {
+            DeviceLine::between(b, d, health.get(i).cloned().unwrap_or_default(), seconds)
+        })
         .collect();
     for line in &lines {
         out.emit(line)?;
@@ -151,4 +185,18 @@ pub(crate) fn bench(a: BenchArgs) -> Result<u8> {
         }
     }
     Ok(0)
+}
+
+/// Waits `seconds` (less if a stop is asked for), reporting health events.
+fn wait(monitor: &Monitor, out: &mut Output, seconds: f64) -> Result<()> {
+    let end = Instant::now() + Duration::from_secs_f64(seconds);
+    while !monitor::stop_requested() {
+        monitor.drain(out)?;
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(100)));
+    }
+    Ok(())
 }

@@ -10,8 +10,10 @@ use clap::{Args, Parser, Subcommand};
 mod args;
 mod bench;
 mod calibrate;
+mod config;
 mod devices;
 mod mine;
+mod monitor;
 mod pool;
 mod report;
 mod selftest;
@@ -19,7 +21,7 @@ mod status;
 
 /// SHA-256d nonce search on GPUs and CPUs, every solution verified.
 #[derive(Parser)]
-#[command(name = "hashrig", version, about)]
+#[command(name = "hashrig", version, about, args_override_self = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -40,6 +42,8 @@ enum Command {
     Selftest(SelftestArgs),
     /// Measure each GPU's best launch settings now and cache them.
     Calibrate(calibrate::CalibrateArgs),
+    /// Print an example configuration file, or check one.
+    Config(config::ConfigCommand),
 }
 
 #[derive(Args)]
@@ -60,7 +64,14 @@ struct SelftestArgs {
 const EXIT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let argv = match config::expand(std::env::args().collect()) {
+        Ok(argv) => argv,
+        Err(e) => {
+            eprintln!("hashrig: {}", one_line(&e));
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let cli = match Cli::try_parse_from(argv) {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
             // --help and --version.
@@ -82,6 +93,12 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     };
+    if matches!(cli.command, Command::Mine(_) | Command::Pow(_) | Command::Bench(_)) {
+        if let Err(e) = monitor::catch_signals() {
+            eprintln!("hashrig: {}", one_line(&e));
+            return ExitCode::from(EXIT_ERROR);
+        }
+    }
     let result = match cli.command {
         Command::Mine(a) => mine::mine(a),
         Command::Pow(a) => mine::pow(a),
@@ -89,6 +106,7 @@ fn main() -> ExitCode {
         Command::Devices(a) => devices::list(a.json),
         Command::Selftest(a) => selftest::selftest(a.json),
         Command::Calibrate(a) => calibrate::calibrate(a),
+        Command::Config(a) => config::config(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -3,7 +3,7 @@
 //! printed as it is found, a summary at the end.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 use clap::Args;
@@ -12,6 +12,8 @@ use hashrig::{CompactTarget, GenericJob, Header, HeaderJob, Job, NonceEndian, No
 use serde::Serialize;
 
 use crate::args::{self, DeviceArgs, RangeArgs};
+use crate::config::ConfigArg;
+use crate::monitor::{self, Monitor, MonitorArgs};
 use crate::pool::PoolArgs;
 use crate::report::{Output, Report};
 use crate::status::Status;
@@ -42,6 +44,10 @@ pub(crate) struct MineArgs {
     range: RangeArgs,
     #[command(flatten)]
     device: DeviceArgs,
+    #[command(flatten)]
+    monitor: MonitorArgs,
+    #[command(flatten)]
+    config: ConfigArg,
     /// JSON Lines on stdout.
     #[arg(long)]
     json: bool,
@@ -79,6 +85,10 @@ pub(crate) struct PowArgs {
     range: RangeArgs,
     #[command(flatten)]
     device: DeviceArgs,
+    #[command(flatten)]
+    monitor: MonitorArgs,
+    #[command(flatten)]
+    config: ConfigArg,
     /// JSON Lines on stdout.
     #[arg(long)]
     json: bool,
@@ -154,7 +164,7 @@ impl Report for Summary {
 
 pub(crate) fn mine(a: MineArgs) -> Result<u8> {
     let Some(header) = a.header else {
-        return crate::pool::mine_pool(&a.pool, &a.device, a.json);
+        return crate::pool::mine_pool(&a.pool, &a.device, &a.monitor, a.json);
     };
     let target = match a.bits.or(a.target).or(a.difficulty).or(a.zero_bits) {
         Some(t) => t,
@@ -167,7 +177,7 @@ pub(crate) fn mine(a: MineArgs) -> Result<u8> {
             .from_nonce(a.range.start)
             .then(RollTime),
     };
-    run(&job, work, &a.range, &a.device, a.json)
+    run(&job, work, &a.range, &a.device, &a.monitor, a.json)
 }
 
 pub(crate) fn pow(a: PowArgs) -> Result<u8> {
@@ -189,24 +199,42 @@ pub(crate) fn pow(a: PowArgs) -> Result<u8> {
         .count
         .unwrap_or_else(|| ((1u128 << 64) - a.range.start as u128).min(1 << 32) as u64);
     let work = Work::new(job.clone()).range(NonceRange::new(a.range.start, count));
-    run(&job, work, &a.range, &a.device, a.json)
+    run(&job, work, &a.range, &a.device, &a.monitor, a.json)
 }
 
 /// Runs `work` (whose first job is `job`) on every selected device,
 /// printing each solution as it is found and a summary at the end; returns
-/// 0 if any solution was found, else 1.
-fn run(job: &Job, work: Work, range: &RangeArgs, device: &DeviceArgs, json: bool) -> Result<u8> {
+/// 0 if any solution was found, else 1. Ctrl-C, SIGTERM or the API's stop
+/// end it early with the summary (`"cancelled": true`).
+fn run(
+    job: &Job,
+    work: Work,
+    range: &RangeArgs,
+    device: &DeviceArgs,
+    watch: &MonitorArgs,
+    json: bool,
+) -> Result<u8> {
     // Bad ranges fail before any device is opened.
     work.check()?;
     let engine = Arc::new(args::engine(device)?);
+    let monitor = Monitor::start(&engine, watch, None)?;
     let names: Vec<String> = engine.stats().iter().map(|d| d.name.clone()).collect();
     let started = Instant::now();
-    let status = Status::start(&engine, range.count);
+    let status = Status::start(&engine, range.count, monitor.health.clone());
     let id = engine.submit(work)?;
     let mut found = 0usize;
     let mut failure: Option<String> = None;
+    let mut cancelled = false;
     let mut out = Output::new(json);
-    while let Some(event) = engine.recv() {
+    loop {
+        monitor.drain(&mut out)?;
+        if monitor::stop_requested() {
+            cancelled = true;
+            break;
+        }
+        let Some(event) = engine.recv_timeout(Duration::from_millis(100)) else {
+            continue;
+        };
         match event {
             Event::Solution(s) if s.job == id && !s.stale => {
                 found += 1;
@@ -241,6 +269,8 @@ fn run(job: &Job, work: Work, range: &RangeArgs, device: &DeviceArgs, json: bool
     }
     engine.pause();
     status.finish();
+    monitor.drain(&mut out)?;
+    monitor.stop();
     if let Some(f) = failure {
         bail!(f);
     }
@@ -254,7 +284,7 @@ fn run(job: &Job, work: Work, range: &RangeArgs, device: &DeviceArgs, json: bool
         mhs: hashes as f64 / seconds.max(1e-9) / 1e6,
         device: names.join(" + "),
         hardware_errors: stats.iter().map(|d| d.hardware_errors).sum(),
-        cancelled: false,
+        cancelled,
     })?;
     Ok(if found == 0 { 1 } else { 0 })
 }

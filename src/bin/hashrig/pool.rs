@@ -4,7 +4,6 @@
 //! waits briefly for the pool's answers to shares in flight, prints the
 //! summary and exits 0.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,6 +13,7 @@ use hashrig::stratum::{Pool, PoolChange, PoolEvent, PoolMiner, PoolOptions, Pool
 use serde::Serialize;
 
 use crate::args::{self, DeviceArgs};
+use crate::monitor::{self, Monitor, MonitorArgs};
 use crate::report::{Output, Report};
 use crate::status::Status;
 
@@ -280,7 +280,12 @@ fn pool_line(pool: usize, url: String, change: PoolChange) -> PoolLine {
 }
 
 /// Mines on the pools until SIGINT or SIGTERM; exit 0.
-pub(crate) fn mine_pool(a: &PoolArgs, device: &DeviceArgs, json: bool) -> Result<u8> {
+pub(crate) fn mine_pool(
+    a: &PoolArgs,
+    device: &DeviceArgs,
+    watch: &MonitorArgs,
+    json: bool,
+) -> Result<u8> {
     let pools = pools(a)?;
     let mut options = PoolOptions::new(pools);
     options.allow_redirect = a.allow_redirect;
@@ -289,21 +294,17 @@ pub(crate) fn mine_pool(a: &PoolArgs, device: &DeviceArgs, json: bool) -> Result
         options.extra_ca_pem =
             Some(std::fs::read(path).with_context(|| format!("pool-ca: {}", path.display()))?);
     }
-    let interrupted = Arc::new(AtomicBool::new(false));
-    {
-        let flag = interrupted.clone();
-        ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
-            .context("cannot catch SIGINT and SIGTERM")?;
-    }
     let engine = Arc::new(args::engine(device)?);
     let names: Vec<String> = engine.stats().iter().map(|d| d.name.clone()).collect();
     let started = Instant::now();
     let miner = Arc::new(PoolMiner::start(engine.clone(), options)?);
+    let monitor = Monitor::start(&engine, watch, Some(miner.clone()))?;
     let status = {
         let m = miner.clone();
         Status::with_lines(
             &engine,
             None,
+            monitor.health.clone(),
             Box::new(move || {
                 m.stats()
                     .iter()
@@ -314,7 +315,8 @@ pub(crate) fn mine_pool(a: &PoolArgs, device: &DeviceArgs, json: bool) -> Result
         )
     };
     let mut out = Output::new(json);
-    while !interrupted.load(Ordering::Relaxed) {
+    while !monitor::stop_requested() {
+        monitor.drain(&mut out)?;
         let Some(event) = miner.recv_timeout(Duration::from_millis(100)) else {
             continue;
         };
@@ -325,6 +327,8 @@ pub(crate) fn mine_pool(a: &PoolArgs, device: &DeviceArgs, json: bool) -> Result
         emit(&mut out, event)?;
     }
     status.finish();
+    monitor.drain(&mut out)?;
+    monitor.stop();
     let seconds = started.elapsed().as_secs_f64();
     let devices = engine.stats();
     let hashes: u64 = devices.iter().map(|d| d.hashes).sum();

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hashrig::engine::{DeviceStats, Engine};
+use hashrig::health::{Health, HealthWatch};
 
 /// The running display.
 pub(crate) struct Status {
@@ -16,14 +17,15 @@ pub(crate) struct Status {
 
 impl Status {
     /// Starts the display; `total` is the range's size, when it is finite.
-    pub fn start(engine: &Arc<Engine>, total: Option<u64>) -> Self {
-        Self::with_lines(engine, total, Box::new(Vec::new))
+    pub fn start(engine: &Arc<Engine>, total: Option<u64>, health: Arc<HealthWatch>) -> Self {
+        Self::with_lines(engine, total, health, Box::new(Vec::new))
     }
 
     /// Starts the display with `more` lines (pools) under the devices.
     pub fn with_lines(
         engine: &Arc<Engine>,
         total: Option<u64>,
+        health: Arc<HealthWatch>,
         more: Box<dyn Fn() -> Vec<String> + Send>,
     ) -> Self {
         let done = Arc::new(AtomicBool::new(false));
@@ -33,7 +35,7 @@ impl Status {
                 let mut drawn = 0;
                 while !done.load(Ordering::Relaxed) {
                     std::thread::sleep(Duration::from_millis(500));
-                    let mut lines = status_lines(&engine.stats(), total);
+                    let mut lines = status_lines(&engine.stats(), &health.latest(), total);
                     lines.extend(more());
                     let mut err = std::io::stderr().lock();
                     if drawn > 0 {
@@ -72,13 +74,15 @@ struct Line<'a> {
     stale: u64,
     hardware_errors: u64,
     state: &'a str,
+    /// Temperature, power and fan, where known.
+    health: String,
 }
 
 impl std::fmt::Display for Line<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{:<36} 5s {:>9.2}  avg {:>9.2}  eff {:>9.2} MH/s  A:{} S:{} HW:{}  {}",
+            "{:<36} 5s {:>9.2}  avg {:>9.2}  eff {:>9.2} MH/s  A:{} S:{} HW:{}  {} {}",
             self.name,
             self.rate_5s / 1e6,
             self.rate_avg / 1e6,
@@ -86,16 +90,18 @@ impl std::fmt::Display for Line<'_> {
             self.solutions,
             self.stale,
             self.hardware_errors,
-            self.state
+            self.state,
+            self.health
         )
     }
 }
 
 /// The status lines: each device, then the total.
-fn status_lines(stats: &[DeviceStats], total: Option<u64>) -> Vec<String> {
+fn status_lines(stats: &[DeviceStats], health: &[Health], total: Option<u64>) -> Vec<String> {
     let mut lines: Vec<String> = stats
         .iter()
-        .map(|d| {
+        .enumerate()
+        .map(|(i, d)| {
             Line {
                 name: &d.name,
                 rate_5s: d.rate_5s,
@@ -105,6 +111,7 @@ fn status_lines(stats: &[DeviceStats], total: Option<u64>) -> Vec<String> {
                 stale: d.stale,
                 hardware_errors: d.hardware_errors,
                 state: d.state.name(),
+                health: health.get(i).map(Health::brief).unwrap_or_default(),
             }
             .to_string()
         })
@@ -125,6 +132,7 @@ fn status_lines(stats: &[DeviceStats], total: Option<u64>) -> Vec<String> {
             stale: count(|d| d.stale),
             hardware_errors: count(|d| d.hardware_errors),
             state: &done,
+            health: String::new(),
         }
         .to_string(),
     );

@@ -1,0 +1,231 @@
+//! The HTTP API: `GET /metrics`, `GET /summary`, and `POST /control/pause`,
+//! `/control/resume` and `/control/stop` with `Authorization: Bearer
+//! <token>`. HTTP/1.1 with one request per connection (`Connection:
+//! close`), a 16 KiB request limit and a 3 s deadline.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use super::metrics;
+use super::server::{Conn, Limits, ReadEnd, Server};
+use super::Rig;
+use crate::Error;
+
+/// The content type of the exposition that `prometheus-client` writes.
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The running HTTP API; stops when dropped.
+pub struct ApiServer {
+    server: Server,
+}
+
+impl ApiServer {
+    /// Serves `rig` on `addr`. Control needs `token` (`None`: control is
+    /// refused).
+    pub fn start(rig: Arc<Rig>, addr: SocketAddr, token: Option<String>) -> Result<Self, Error> {
+        Self::with_limits(rig, addr, token, Limits::default())
+    }
+
+    /// [`start`](Self::start) with other bounds.
+    pub fn with_limits(
+        rig: Arc<Rig>,
+        addr: SocketAddr,
+        token: Option<String>,
+        limits: Limits,
+    ) -> Result<Self, Error> {
+        let token = token.filter(|t| !t.is_empty());
+        let server = Server::start(
+            "api",
+            addr,
+            limits,
+            Arc::new(move |conn: &mut Conn| handle(&rig, token.as_deref(), conn)),
+        )?;
+        Ok(ApiServer { server })
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    /// Stops serving.
+    pub fn stop(&self) {
+        self.server.stop();
+    }
+}
+
+/// A request's method, path and bearer token.
+struct Request {
+    method: String,
+    path: String,
+    bearer: Option<String>,
+}
+
+/// The end of the head, if it has arrived, and the body length it
+/// announces.
+fn head_end(buf: &[u8]) -> Option<usize> {
+    buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
+}
+
+fn content_length(head: &str) -> Option<usize> {
+    head.lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse().ok())
+}
+
+/// Whether the head and the body it announces have both arrived.
+fn complete(buf: &[u8]) -> bool {
+    let Some(end) = head_end(buf) else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&buf[..end]);
+    buf.len() >= end + content_length(&head).unwrap_or(0)
+}
+
+fn parse(buf: &[u8]) -> Option<Request> {
+    let end = head_end(buf)?;
+    let head = std::str::from_utf8(&buf[..end]).ok()?;
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next()?.split(' ');
+    let method = first.next()?.to_string();
+    let target = first.next()?;
+    let path = target.split('?').next().unwrap_or(target).to_string();
+    let bearer = lines
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("authorization"))
+        .and_then(|(_, v)| {
+            let v = v.trim();
+            let (scheme, rest) = v.split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| rest.trim().to_string())
+        });
+    Some(Request {
+        method,
+        path,
+        bearer,
+    })
+}
+
+/// Compares without stopping at the first difference, so that the time
+/// taken does not tell how much of a guess was right.
+fn same_secret(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut diff = (a.len() != b.len()) as u8;
+    for i in 0..a.len().max(b.len()) {
+        diff |= a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0);
+    }
+    diff == 0
+}
+
+fn respond(conn: &mut Conn, status: &str, content_type: &str, extra: &str, body: &str) {
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\nCache-Control: no-store\r\n{extra}\r\n",
+        body.len()
+    );
+    let _ = conn.stream.write_all(head.as_bytes());
+    let _ = conn.stream.write_all(body.as_bytes());
+    let _ = conn.stream.flush();
+}
+
+fn error(conn: &mut Conn, status: &str, message: &str) {
+    let body = serde_json::json!({ "error": message }).to_string();
+    respond(conn, status, "application/json", "", &body);
+}
+
+fn handle(rig: &Rig, token: Option<&str>, conn: &mut Conn) {
+    let mut buf = Vec::new();
+    match conn.read_request(&mut buf, complete) {
+        ReadEnd::Complete => {}
+        ReadEnd::TooLarge => {
+            let limit = conn.limits.max_request;
+            return error(
+                conn,
+                "413 Content Too Large",
+                &format!("requests are limited to {limit} bytes"),
+            );
+        }
+        ReadEnd::Eof | ReadEnd::TimedOut => {
+            return error(conn, "408 Request Timeout", "incomplete request")
+        }
+    }
+    let Some(request) = parse(&buf) else {
+        return error(conn, "400 Bad Request", "not an HTTP request");
+    };
+    match (request.method.as_str(), request.path.as_str()) {
+        ("GET", "/metrics") => {
+            let text = metrics::exposition(&rig.snapshot());
+            respond(conn, "200 OK", OPENMETRICS, "", &text);
+        }
+        ("GET", "/summary") => {
+            let body = serde_json::to_string_pretty(&rig.summary()).unwrap_or_default();
+            respond(conn, "200 OK", "application/json", "", &body);
+        }
+        ("POST", path) if path.starts_with("/control/") => {
+            let action = &path["/control/".len()..];
+            if !matches!(action, "pause" | "resume" | "stop") {
+                return error(conn, "404 Not Found", "control actions: pause, resume, stop");
+            }
+            let Some(token) = token else {
+                return error(
+                    conn,
+                    "403 Forbidden",
+                    "control is off: start hashrig with --api-token (or HASHRIG_API_TOKEN)",
+                );
+            };
+            if !request.bearer.as_deref().is_some_and(|b| same_secret(b, token)) {
+                let body = serde_json::json!({ "error": "a valid bearer token is needed" });
+                return respond(
+                    conn,
+                    "401 Unauthorized",
+                    "application/json",
+                    "WWW-Authenticate: Bearer\r\n",
+                    &body.to_string(),
+                );
+            }
+            let body = serde_json::json!({ "ok": true, "action": action }).to_string();
+            respond(conn, "200 OK", "application/json", "", &body);
+            match action {
+                "pause" => rig.pause(),
+                "resume" => rig.resume(),
+                _ => rig.stop(),
+            }
+        }
+        (_, "/metrics" | "/summary") | (_, "/control/pause" | "/control/resume" | "/control/stop") => {
+            error(conn, "405 Method Not Allowed", "GET /metrics and /summary, POST /control/…")
+        }
+        _ => error(
+            conn,
+            "404 Not Found",
+            "GET /metrics, GET /summary, POST /control/{pause,resume,stop}",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_parsed_and_completed_by_their_length() {
+        let raw = b"POST /control/pause?x=1 HTTP/1.1\r\nHost: a\r\nauthorization: bearer s3cret \r\nContent-Length: 3\r\n\r\nab";
+        assert!(!complete(raw));
+        let mut full = raw.to_vec();
+        full.push(b'c');
+        assert!(complete(&full));
+        let r = parse(&full).unwrap();
+        assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/control/pause"));
+        assert_eq!(r.bearer.as_deref(), Some("s3cret"));
+        assert!(parse(b"\xff\xfe\r\n\r\n").is_none());
+    }
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abc", "abd"));
+        assert!(!same_secret("abc", "abcd"));
+        assert!(!same_secret("", "a"));
+    }
+}

@@ -1,0 +1,223 @@
+//! A bounded TCP server on `std::net`: one thread accepts, a fixed set of
+//! threads serve, at most `queue` connections wait, and every connection
+//! has read and write timeouts and a deadline. A connection over the cap
+//! is closed at once; nothing a client does reaches the devices.
+
+use std::io::{self, Read};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::Error;
+
+/// The bounds every API connection lives within.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Threads serving connections.
+    pub workers: usize,
+    /// Accepted connections waiting for a worker; more are closed at once.
+    pub queue: usize,
+    /// The longest a request may take to arrive.
+    pub read_deadline: Duration,
+    /// The longest one read or write may wait.
+    pub io_timeout: Duration,
+    /// The largest request (head and body), in bytes.
+    pub max_request: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            workers: 4,
+            queue: 64,
+            read_deadline: Duration::from_secs(3),
+            io_timeout: Duration::from_secs(2),
+            max_request: 16 * 1024,
+        }
+    }
+}
+
+/// One connection as a handler sees it.
+pub(super) struct Conn {
+    pub stream: TcpStream,
+    pub limits: Limits,
+    started: Instant,
+}
+
+/// How a read of a request ended.
+pub(super) enum ReadEnd {
+    /// `complete` said the request is whole.
+    Complete,
+    /// The client closed its side.
+    Eof,
+    /// Over `max_request` bytes.
+    TooLarge,
+    /// The deadline passed first.
+    TimedOut,
+}
+
+impl Conn {
+    /// Reads into `buf` until `complete(buf)` says the request is whole,
+    /// the client closes, the request passes the size limit, or the
+    /// deadline passes.
+    pub fn read_request(
+        &mut self,
+        buf: &mut Vec<u8>,
+        complete: impl Fn(&[u8]) -> bool,
+    ) -> ReadEnd {
+        let mut chunk = [0u8; 4096];
+        loop {
+            if complete(buf) {
+                return ReadEnd::Complete;
+            }
+            if buf.len() > self.limits.max_request {
+                return ReadEnd::TooLarge;
+            }
+            let left = self
+                .limits
+                .read_deadline
+                .saturating_sub(self.started.elapsed());
+            if left.is_zero() {
+                return ReadEnd::TimedOut;
+            }
+            let _ = self
+                .stream
+                .set_read_timeout(Some(left.min(self.limits.io_timeout)));
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return ReadEnd::Eof,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return ReadEnd::TimedOut,
+            }
+        }
+    }
+}
+
+type Handler = Arc<dyn Fn(&mut Conn) + Send + Sync>;
+
+/// A running server; stops when dropped.
+pub(super) struct Server {
+    addr: SocketAddr,
+    done: Arc<AtomicBool>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Server {
+    /// Binds `addr` and serves each connection with `handler`.
+    pub fn start(
+        name: &str,
+        addr: SocketAddr,
+        limits: Limits,
+        handler: Handler,
+    ) -> Result<Server, Error> {
+        let listener = TcpListener::bind(addr)
+            .map_err(|e| Error::Invalid(format!("{name}: cannot listen on {addr}: {e}")))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::Invalid(format!("{name}: {e}")))?;
+        // Non-blocking accepts, so that the acceptor notices a stop.
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| Error::Invalid(format!("{name}: {e}")))?;
+        let done = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = mpsc::sync_channel::<TcpStream>(limits.queue.max(1));
+        let rx = Arc::new(Mutex::new(rx));
+        let spawn = |label: String, f: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(label)
+                .spawn(f)
+                .map_err(|e| Error::Invalid(format!("{name}: cannot start a thread: {e}")))
+        };
+        let mut threads = Vec::new();
+        for i in 0..limits.workers.max(1) {
+            let (rx, handler, done) = (rx.clone(), handler.clone(), done.clone());
+            threads.push(spawn(
+                format!("hashrig-{name}-{i}"),
+                Box::new(move || serve(rx, handler, limits, done)),
+            )?);
+        }
+        let acceptor_done = done.clone();
+        threads.push(spawn(
+            format!("hashrig-{name}"),
+            Box::new(move || accept(listener, tx, limits, acceptor_done)),
+        )?);
+        Ok(Server {
+            addr,
+            done,
+            threads: Mutex::new(threads),
+        })
+    }
+
+    /// The address it listens on (the port chosen when 0 was asked).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting and waits for the threads.
+    pub fn stop(&self) {
+        self.done.store(true, Ordering::Relaxed);
+        for t in std::mem::take(&mut *self.threads.lock().expect("not poisoned")) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn accept(listener: TcpListener, tx: SyncSender<TcpStream>, limits: Limits, done: Arc<AtomicBool>) {
+    while !done.load(Ordering::Relaxed) {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                let _ = stream.set_nonblocking(false);
+                let _ = stream.set_write_timeout(Some(limits.io_timeout));
+                let _ = stream.set_nodelay(true);
+                match tx.try_send(stream) {
+                    Ok(()) => {}
+                    // Over the cap: closed at once (dropped).
+                    Err(TrySendError::Full(_)) => {}
+                    Err(TrySendError::Disconnected(_)) => return,
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            // Out of descriptors or a connection reset before accept:
+            // wait a moment and go on.
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
+fn serve(
+    rx: Arc<Mutex<Receiver<TcpStream>>>,
+    handler: Handler,
+    limits: Limits,
+    done: Arc<AtomicBool>,
+) {
+    while !done.load(Ordering::Relaxed) {
+        let next = rx
+            .lock()
+            .expect("not poisoned")
+            .recv_timeout(Duration::from_millis(100));
+        let stream = match next {
+            Ok(s) => s,
+            Err(mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        };
+        let mut conn = Conn {
+            stream,
+            limits,
+            started: Instant::now(),
+        };
+        // A handler that panics loses its connection, not the server.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(&mut conn)));
+        let _ = conn.stream.shutdown(std::net::Shutdown::Both);
+    }
+}

@@ -1,0 +1,222 @@
+//! What `mine`, `pow` and `bench` share for watching a rig: the HTTP API
+//! (`--api`), the cgminer API (`--cgminer-api`), the health watch with its
+//! temperature limits, and the stop request (Ctrl-C, SIGTERM or `POST
+//! /control/stop`).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use anyhow::{Context, Result};
+use clap::Args;
+use hashrig::api::{ApiServer, CgminerServer, Rig};
+use hashrig::engine::Engine;
+use hashrig::health::{HealthEvent, HealthOptions, HealthWatch};
+use hashrig::stratum::PoolMiner;
+use serde::Serialize;
+
+use crate::report::{Output, Report};
+
+/// Monitoring and protection options.
+#[derive(Args, Clone, Default)]
+pub(crate) struct MonitorArgs {
+    /// Serve GET /metrics (Prometheus), GET /summary (JSON) and POST
+    /// /control/{pause,resume,stop} on ADDR:PORT (a bare port means 127.0.0.1).
+    #[arg(long, value_name = "ADDR:PORT", value_parser = parse_listen)]
+    pub api: Option<SocketAddr>,
+    /// The bearer token POST /control/… needs; without one, control is refused.
+    #[arg(long, value_name = "TOKEN", env = "HASHRIG_API_TOKEN", hide_env_values = true)]
+    pub api_token: Option<String>,
+    /// Serve the cgminer-compatible API (version, summary, devs, pools) on
+    /// ADDR:PORT (a bare port means 127.0.0.1).
+    #[arg(long, value_name = "ADDR:PORT", value_parser = parse_listen)]
+    pub cgminer_api: Option<SocketAddr>,
+    /// Hold a device out of the work at or over this temperature (°C).
+    #[arg(long, value_name = "C", value_parser = parse_temperature)]
+    pub temp_limit: Option<f64>,
+    /// Put a held device back to work under this temperature (°C; default
+    /// 5 under the limit).
+    #[arg(long, value_name = "C", value_parser = parse_temperature, requires = "temp_limit")]
+    pub temp_resume: Option<f64>,
+}
+
+/// `ADDR:PORT`, `[v6]:PORT` or a bare port (on 127.0.0.1).
+pub(crate) fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    let t = text.trim();
+    if let Ok(port) = t.parse::<u16>() {
+        return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
+    }
+    t.parse::<SocketAddr>()
+        .map_err(|_| format!("{text:?} is not ADDR:PORT or a port (for example 127.0.0.1:9100)"))
+}
+
+fn parse_temperature(text: &str) -> Result<f64, String> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|t| t.is_finite() && (0.0..=150.0).contains(t))
+        .ok_or_else(|| format!("{text:?} is not a temperature between 0 and 150 °C"))
+}
+
+/// The process-wide stop request: set by Ctrl-C, SIGTERM and the API.
+fn stop_flag() -> &'static Arc<AtomicBool> {
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    FLAG.get_or_init(|| Arc::new(AtomicBool::new(false)))
+}
+
+/// Catches SIGINT and SIGTERM: the first asks the command to stop and
+/// print its summary, a second ends the process at once.
+pub(crate) fn catch_signals() -> Result<()> {
+    let flag = stop_flag().clone();
+    ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::Relaxed) {
+            std::process::exit(130);
+        }
+    })
+    .context("cannot catch SIGINT and SIGTERM")
+}
+
+/// Whether a stop was asked for.
+pub(crate) fn stop_requested() -> bool {
+    stop_flag().load(Ordering::Relaxed)
+}
+
+/// A temperature event, for the output.
+#[derive(Serialize)]
+struct HealthLine {
+    device: usize,
+    name: String,
+    /// `hot` (held out of the work) or `cooled` (back to work).
+    event: &'static str,
+    temperature_c: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit_c: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resume_c: Option<f64>,
+}
+
+impl Report for HealthLine {
+    const TYPE: &'static str = "health";
+    fn text(&self) -> String {
+        match (self.limit_c, self.resume_c) {
+            (Some(limit), _) => format!(
+                "hashrig: {} is too hot ({:.0} °C, limit {limit:.0} °C): held out of the work",
+                self.name, self.temperature_c
+            ),
+            (_, resume) => format!(
+                "hashrig: {} cooled to {:.0} °C (under {:.0} °C): back to work",
+                self.name,
+                self.temperature_c,
+                resume.unwrap_or(0.0)
+            ),
+        }
+    }
+    fn text_on_stderr(&self) -> bool {
+        true
+    }
+}
+
+/// The running monitors of one command.
+pub(crate) struct Monitor {
+    pub health: Arc<HealthWatch>,
+    api: Option<ApiServer>,
+    cgminer: Option<CgminerServer>,
+}
+
+impl Monitor {
+    /// Starts the health watch and whichever APIs `args` ask for.
+    pub fn start(
+        engine: &Arc<Engine>,
+        args: &MonitorArgs,
+        pools: Option<Arc<PoolMiner>>,
+    ) -> Result<Monitor> {
+        let health = Arc::new(HealthWatch::start(
+            engine,
+            HealthOptions {
+                temp_limit: args.temp_limit,
+                temp_resume: args.temp_resume,
+                ..Default::default()
+            },
+        )?);
+        let mut rig = Rig::new(engine.clone()).with_health(health.clone());
+        if let Some(miner) = pools {
+            rig = rig.with_pools(miner);
+        }
+        let flag = stop_flag().clone();
+        let rig = Arc::new(rig.on_stop(move || flag.store(true, Ordering::Relaxed)));
+        let token = args.api_token.clone().filter(|t| !t.is_empty());
+        let api = match args.api {
+            Some(addr) => {
+                if !addr.ip().is_loopback() && token.is_none() {
+                    eprintln!(
+                        "hashrig: warning: the API on {addr} is reachable beyond this machine and has no --api-token (control stays off)"
+                    );
+                }
+                let server = ApiServer::start(rig.clone(), addr, token)?;
+                eprintln!("hashrig: API on http://{}", server.local_addr());
+                Some(server)
+            }
+            None => None,
+        };
+        let cgminer = match args.cgminer_api {
+            Some(addr) => {
+                let server = CgminerServer::start(rig, addr)?;
+                eprintln!("hashrig: cgminer API on {}", server.local_addr());
+                Some(server)
+            }
+            None => None,
+        };
+        Ok(Monitor {
+            health,
+            api,
+            cgminer,
+        })
+    }
+
+    /// Reports the health watch's events.
+    pub fn drain(&self, out: &mut Output) -> Result<()> {
+        while let Some(event) = self.health.try_recv() {
+            let line = match event {
+                HealthEvent::Hot {
+                    device,
+                    name,
+                    temperature,
+                    limit,
+                } => HealthLine {
+                    device,
+                    name,
+                    event: "hot",
+                    temperature_c: temperature,
+                    limit_c: Some(limit),
+                    resume_c: None,
+                },
+                HealthEvent::Cooled {
+                    device,
+                    name,
+                    temperature,
+                    resume,
+                } => HealthLine {
+                    device,
+                    name,
+                    event: "cooled",
+                    temperature_c: temperature,
+                    limit_c: None,
+                    resume_c: Some(resume),
+                },
+            };
+            out.emit(&line)?;
+        }
+        Ok(())
+    }
+
+    /// Stops the APIs and the watch.
+    pub fn stop(self) {
+        if let Some(a) = &self.api {
+            a.stop();
+        }
+        if let Some(c) = &self.cgminer {
+            c.stop();
+        }
+        self.health.stop();
+    }
+}
