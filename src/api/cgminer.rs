@@ -198,7 +198,7 @@ fn percent(part: u64, whole: u64) -> Value {
 }
 
 fn summary(s: &Snapshot) -> Record {
-    let sum = |f: fn(&crate::engine::DeviceStats) -> f64| s.devices.iter().map(f).sum::<f64>();
+    let sum = |f: fn(&crate::engine::DeviceStats) -> f64| s.devices.iter().fold(0.0, |a, d| a + f(d));
     let hashes: u64 = s.devices.iter().map(|d| d.hashes).sum();
     let errors: u64 = s.devices.iter().map(|d| d.hardware_errors).sum();
     let proofs: u64 = s.devices.iter().map(|d| d.proofs).sum();
@@ -223,7 +223,7 @@ fn summary(s: &Snapshot) -> Record {
         ("Total MH", json!(hashes as f64 / 1e6)),
         (
             "Difficulty Accepted",
-            json!(s.pools.iter().map(|p| p.accepted_difficulty).sum::<f64>()),
+            json!(s.pools.iter().fold(0.0, |a, p| a + p.accepted_difficulty)),
         ),
         ("Device Hardware%", percent(errors, proofs + errors)),
         ("Device Rejected%", percent(rejected, accepted + rejected)),

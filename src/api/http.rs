@@ -1,7 +1,7 @@
 //! The HTTP API: `GET /metrics`, `GET /summary`, and `POST /control/pause`,
 //! `/control/resume` and `/control/stop` with `Authorization: Bearer
 //! <token>`. HTTP/1.1 with one request per connection (`Connection:
-//! close`), a 16 KiB request limit and a 3 s deadline.
+//! close`), a 16 KiB request limit and a 2 s deadline.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -55,11 +55,15 @@ impl ApiServer {
     }
 }
 
-/// A request's method, path and bearer token.
+/// The content type of Prometheus's classic text format.
+const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// A request's method, path, bearer token and whether it takes OpenMetrics.
 struct Request {
     method: String,
     path: String,
     bearer: Option<String>,
+    openmetrics: bool,
 }
 
 /// The end of the head, if it has arrived, and the body length it
@@ -92,10 +96,16 @@ fn parse(buf: &[u8]) -> Option<Request> {
     let method = first.next()?.to_string();
     let target = first.next()?;
     let path = target.split('?').next().unwrap_or(target).to_string();
-    let bearer = lines
-        .filter_map(|l| l.split_once(':'))
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case("authorization"))
-        .and_then(|(_, v)| {
+    let headers: Vec<(&str, &str)> = lines.filter_map(|l| l.split_once(':')).collect();
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim())
+    };
+    let openmetrics =
+        header("accept").is_some_and(|a| a.contains("application/openmetrics-text"));
+    let bearer = header("authorization").and_then(|v| {
             let v = v.trim();
             let (scheme, rest) = v.split_once(' ')?;
             scheme
@@ -106,6 +116,7 @@ fn parse(buf: &[u8]) -> Option<Request> {
         method,
         path,
         bearer,
+        openmetrics,
     })
 }
 
@@ -156,8 +167,14 @@ fn handle(rig: &Rig, token: Option<&str>, conn: &mut Conn) {
     };
     match (request.method.as_str(), request.path.as_str()) {
         ("GET", "/metrics") => {
+            // OpenMetrics for those that ask for it (Prometheus does), the
+            // classic text format for everyone else.
             let text = metrics::exposition(&rig.snapshot());
-            respond(conn, "200 OK", OPENMETRICS, "", &text);
+            if request.openmetrics {
+                respond(conn, "200 OK", OPENMETRICS, "", &text);
+            } else {
+                respond(conn, "200 OK", PROMETHEUS_TEXT, "", &metrics::classic(&text));
+            }
         }
         ("GET", "/summary") => {
             let body = serde_json::to_string_pretty(&rig.summary()).unwrap_or_default();

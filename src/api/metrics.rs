@@ -16,7 +16,7 @@ use crate::engine::DeviceState;
 
 type Labels = Vec<(&'static str, String)>;
 
-/// The exposition of `snapshot`.
+/// The OpenMetrics exposition of `snapshot` (what Prometheus asks for).
 pub fn exposition(snapshot: &Snapshot) -> String {
     let mut registry = Registry::default();
     registry.register_collector(Box::new(SnapshotCollector(snapshot.clone())));
@@ -24,6 +24,41 @@ pub fn exposition(snapshot: &Snapshot) -> String {
     // Writing into a String cannot fail.
     let _ = prometheus_client::encoding::text::encode(&mut text, &registry);
     text
+}
+
+/// The same exposition in Prometheus's classic text format (0.0.4), for
+/// clients that do not ask for OpenMetrics (`curl`, `promtool check
+/// metrics`): no `# EOF`, counters and infos described by the names their
+/// samples carry (`_total`, `_info`), infos typed as gauges.
+pub fn classic(openmetrics: &str) -> String {
+    let kinds: std::collections::HashMap<&str, &str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|rest| rest.split_once(' '))
+        .collect();
+    let mut out = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let described = ["# HELP ", "# TYPE "]
+            .iter()
+            .find_map(|p| Some((*p, line.strip_prefix(p)?)));
+        let Some((prefix, rest)) = described else {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        };
+        let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+        let (name, tail) = match (kinds.get(name).copied(), prefix) {
+            (Some("counter"), _) => (format!("{name}_total"), tail),
+            (Some("info"), "# TYPE ") => (format!("{name}_info"), "gauge"),
+            (Some("info"), _) => (format!("{name}_info"), tail),
+            _ => (name.to_string(), tail),
+        };
+        out.push_str(&format!("{prefix}{name} {tail}\n"));
+    }
+    out
 }
 
 #[derive(Debug)]

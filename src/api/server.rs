@@ -31,9 +31,9 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            workers: 4,
+            workers: 8,
             queue: 64,
-            read_deadline: Duration::from_secs(3),
+            read_deadline: Duration::from_secs(2),
             io_timeout: Duration::from_secs(2),
             max_request: 16 * 1024,
         }
@@ -123,7 +123,7 @@ impl Server {
             .set_nonblocking(true)
             .map_err(|e| Error::Invalid(format!("{name}: {e}")))?;
         let done = Arc::new(AtomicBool::new(false));
-        let (tx, rx) = mpsc::sync_channel::<TcpStream>(limits.queue.max(1));
+        let (tx, rx) = mpsc::sync_channel::<(TcpStream, Instant)>(limits.queue.max(1));
         let rx = Arc::new(Mutex::new(rx));
         let spawn = |label: String, f: Box<dyn FnOnce() + Send>| {
             std::thread::Builder::new()
@@ -171,14 +171,21 @@ impl Drop for Server {
     }
 }
 
-fn accept(listener: TcpListener, tx: SyncSender<TcpStream>, limits: Limits, done: Arc<AtomicBool>) {
+fn accept(
+    listener: TcpListener,
+    tx: SyncSender<(TcpStream, Instant)>,
+    limits: Limits,
+    done: Arc<AtomicBool>,
+) {
     while !done.load(Ordering::Relaxed) {
         match listener.accept() {
             Ok((stream, _)) => {
                 let _ = stream.set_nonblocking(false);
                 let _ = stream.set_write_timeout(Some(limits.io_timeout));
                 let _ = stream.set_nodelay(true);
-                match tx.try_send(stream) {
+                // The deadline counts from here: a connection that waited in the
+                // queue past it is closed as soon as a worker takes it.
+                match tx.try_send((stream, Instant::now())) {
                     Ok(()) => {}
                     // Over the cap: closed at once (dropped).
                     Err(TrySendError::Full(_)) => {}
@@ -196,7 +203,7 @@ fn accept(listener: TcpListener, tx: SyncSender<TcpStream>, limits: Limits, done
 }
 
 fn serve(
-    rx: Arc<Mutex<Receiver<TcpStream>>>,
+    rx: Arc<Mutex<Receiver<(TcpStream, Instant)>>>,
     handler: Handler,
     limits: Limits,
     done: Arc<AtomicBool>,
@@ -206,7 +213,7 @@ fn serve(
             .lock()
             .expect("not poisoned")
             .recv_timeout(Duration::from_millis(100));
-        let stream = match next {
+        let (stream, started) = match next {
             Ok(s) => s,
             Err(mpsc::RecvTimeoutError::Timeout) => continue,
             Err(mpsc::RecvTimeoutError::Disconnected) => return,
@@ -214,7 +221,7 @@ fn serve(
         let mut conn = Conn {
             stream,
             limits,
-            started: Instant::now(),
+            started,
         };
         // A handler that panics loses its connection, not the server.
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(&mut conn)));

@@ -226,7 +226,7 @@ impl Summary {
                 rtt_s: p.rtt.map(|d| d.as_secs_f64()),
             })
             .collect();
-        let sum = |f: fn(&HashrateSummary) -> f64| devices.iter().map(|d| f(&d.hashrate)).sum();
+        let sum = |f: fn(&HashrateSummary) -> f64| devices.iter().fold(0.0, |a, d| a + f(&d.hashrate));
         let total = TotalSummary {
             hashes: devices.iter().map(|d| d.hashes).sum(),
             hashrate: HashrateSummary {

@@ -1,0 +1,837 @@
+//! Watching a running `hashrig`: a real Prometheus server scraping it, the
+//! figures of /metrics, /summary and the cgminer API against what the test
+//! pool accepted, control and its token, hostile API clients, temperature
+//! limits on a fake hwmon tree, and the config file.
+
+mod testpool;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A running `hashrig` with its APIs on ports the system chose.
+struct Rig {
+    child: Option<Child>,
+    api: Option<SocketAddr>,
+    cgminer: Option<SocketAddr>,
+    stderr: Arc<Mutex<Vec<String>>>,
+    stdout: Arc<Mutex<Vec<String>>>,
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("hashrig-mon-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Collects a pipe's lines on a thread.
+fn collect(pipe: impl Read + Send + 'static) -> Arc<Mutex<Vec<String>>> {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = lines.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines() {
+            let Ok(line) = line else { break };
+            sink.lock().unwrap().push(line);
+        }
+    });
+    lines
+}
+
+impl Rig {
+    /// Starts `hashrig args…` and waits for the APIs it was asked for.
+    fn start(args: &[&str], env: &[(&str, &Path)]) -> Rig {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hashrig"));
+        cmd.args(args)
+            .env_remove("HASHRIG_DEVICE")
+            .env_remove("HASHRIG_API_TOKEN")
+            .env(
+                "XDG_CACHE_HOME",
+                std::env::temp_dir().join("hashrig-cli-test-cache"),
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("hashrig runs");
+        let stderr = collect(child.stderr.take().unwrap());
+        let stdout = collect(child.stdout.take().unwrap());
+        let mut rig = Rig {
+            child: Some(child),
+            api: None,
+            cgminer: None,
+            stderr,
+            stdout,
+        };
+        // A config file in these tests always names an API address.
+        let want_api = args.contains(&"--api") || args.contains(&"--config");
+        let want_cgminer = args.contains(&"--cgminer-api");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while (want_api && rig.api.is_none()) || (want_cgminer && rig.cgminer.is_none()) {
+            assert!(
+                Instant::now() < deadline,
+                "the APIs did not start: {:?}",
+                rig.stderr_text()
+            );
+            for line in rig.stderr.lock().unwrap().iter() {
+                if let Some(a) = line.strip_prefix("hashrig: API on http://") {
+                    rig.api = a.trim().parse().ok();
+                }
+                if let Some(a) = line.strip_prefix("hashrig: cgminer API on ") {
+                    rig.cgminer = a.trim().parse().ok();
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        rig
+    }
+
+    fn stderr_text(&self) -> String {
+        self.stderr.lock().unwrap().join("\n")
+    }
+
+    fn json_lines(&self) -> Vec<Value> {
+        self.stdout
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    fn summary(&self) -> Value {
+        let (status, body) = http(self.api.unwrap(), "GET", "/summary", &[]);
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).expect("JSON")
+    }
+
+    /// The summary, or `None` if the API does not answer it now.
+    fn try_summary(&self) -> Option<Value> {
+        let (status, body) = try_http(self.api?, "GET", "/summary", &[])?;
+        (status == 200).then(|| serde_json::from_str(&body).ok())?
+    }
+
+    /// Waits for the process to end (after a stop), with its exit code.
+    fn wait(&mut self, secs: u64) -> Option<i32> {
+        let mut child = self.child.take()?;
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                std::thread::sleep(Duration::from_millis(200)); // pipes drain
+                return status.code();
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Rig {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// One HTTP/1.1 request; the status and body.
+fn http(addr: SocketAddr, method: &str, path: &str, headers: &[&str]) -> (u16, String) {
+    try_http(addr, method, path, headers).expect("the API answers")
+}
+
+/// [`http`], or `None` where the connection fails.
+fn try_http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[&str],
+) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(20))).ok()?;
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\nConnection: close\r\n"
+    );
+    for h in headers {
+        req.push_str(h);
+        req.push_str("\r\n");
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).ok()?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).ok()?;
+    let (head, body) = raw.split_once("\r\n\r\n")?;
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    Some((status, body.to_string()))
+}
+
+/// One cgminer API request; the answer without its closing NUL.
+fn cgminer(addr: SocketAddr, request: &str) -> String {
+    let mut s = TcpStream::connect(addr).expect("connects");
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    assert_eq!(raw.last(), Some(&0), "cgminer answers end with NUL");
+    raw.pop();
+    String::from_utf8(raw).unwrap()
+}
+
+fn cgminer_json(addr: SocketAddr, command: &str) -> Value {
+    let text = cgminer(addr, &format!("{{\"command\":\"{command}\"}}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{text}: {e}"))
+}
+
+/// A sample's value in the exposition: the first line of `name` whose
+/// labels contain every one of `labels`.
+fn sample(exposition: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    exposition
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
+        .find(|l| labels.iter().all(|x| l.contains(x)))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+/// `text` with everything but letters, digits and `_` percent-encoded.
+fn percent_encoded(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_until(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+/// A rig hashing on one CPU thread for a long while, with both APIs.
+fn bench_rig(extra: &[&str]) -> Rig {
+    let mut args = vec![
+        "bench",
+        "--backend",
+        "cpu",
+        "--threads",
+        "1",
+        "--seconds",
+        "300",
+        "--api",
+        "127.0.0.1:0",
+        "--cgminer-api",
+        "127.0.0.1:0",
+    ];
+    args.extend_from_slice(extra);
+    Rig::start(&args, &[])
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| Path::new(d).join(program))
+        .find(|p| p.is_file())
+}
+
+/// Prometheus and promtool, or a visible skip where they are absent and
+/// `HASHRIG_REQUIRE_PROMETHEUS` is unset.
+fn prometheus() -> Option<(PathBuf, PathBuf)> {
+    match (which("prometheus"), which("promtool")) {
+        (Some(p), Some(t)) => Some((p, t)),
+        _ if std::env::var_os("HASHRIG_REQUIRE_PROMETHEUS").is_some() => {
+            panic!("HASHRIG_REQUIRE_PROMETHEUS is set but prometheus or promtool is not installed")
+        }
+        _ => {
+            eprintln!("SKIPPED: prometheus/promtool not installed (apt-get install prometheus)");
+            None
+        }
+    }
+}
+
+#[test]
+fn a_real_prometheus_scrapes_a_running_bench() {
+    let Some((server, promtool)) = prometheus() else {
+        return;
+    };
+    let rig = bench_rig(&[]);
+    let api = rig.api.unwrap();
+    // promtool accepts the exposition as curl gets it.
+    let (status, text) = http(api, "GET", "/metrics", &[]);
+    assert_eq!(status, 200);
+    let mut check = Command::new(&promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    check
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let checked = check.wait_with_output().unwrap();
+    assert!(
+        checked.status.success(),
+        "promtool: {}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+
+    let dir = scratch("prometheus");
+    let config = dir.join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: hashrig\n    static_configs:\n      - targets: ['{api}']\n"
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    let mut prom = Command::new(&server)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("prometheus starts");
+    let prom_log = collect(prom.stderr.take().unwrap());
+    let query = |q: &str| -> Option<f64> {
+        let (status, body) = try_http(
+            format!("127.0.0.1:{port}").parse().unwrap(),
+            "GET",
+            &format!("/api/v1/query?query={}", percent_encoded(q)),
+            &[],
+        )?;
+        if status != 200 {
+            return None;
+        }
+        let v: Value = serde_json::from_str(&body).ok()?;
+        v["data"]["result"][0]["value"][1].as_str()?.parse().ok()
+    };
+    let mut first = None;
+    let found = wait_until(60, || {
+        first = query("hashrig_hashes_total");
+        first.is_some()
+    });
+    let log = || prom_log.lock().unwrap().join("\n");
+    assert!(found, "Prometheus never had hashrig_hashes_total: {}", log());
+    let first = first.unwrap();
+    let mut later = first;
+    let rose = wait_until(30, || {
+        later = query("hashrig_hashes_total").unwrap_or(later);
+        later > first
+    });
+    assert!(rose, "hashrig_hashes_total stayed at {first}");
+    assert_eq!(query("up"), Some(1.0));
+    assert_eq!(query("hashrig_build_info"), Some(1.0));
+    assert!(query("hashrig_hashrate_hashes_per_second{window=\"5s\"}").unwrap_or(0.0) > 0.0);
+    let _ = prom.kill();
+    let _ = prom.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_figures_agree_with_what_the_pool_accepted() {
+    let pool = testpool::TestPool::start(testpool::Behaviour::default());
+    let url = pool.url();
+    let mut rig = Rig::start(
+        &[
+            "mine",
+            "--pool",
+            &url,
+            "--user",
+            "u",
+            "--pass",
+            "x",
+            "--backend",
+            "cpu",
+            "--threads",
+            "1",
+            "--json",
+            "--api",
+            "127.0.0.1:0",
+            "--cgminer-api",
+            "127.0.0.1:0",
+            "--api-token",
+            "s3cret",
+        ],
+        &[],
+    );
+    let (api, cg) = (rig.api.unwrap(), rig.cgminer.unwrap());
+    assert!(pool.wait_for(120, |p| p.accepted() >= 3), "no accepted shares");
+    let auth = "Authorization: Bearer s3cret";
+    assert_eq!(http(api, "POST", "/control/pause", &[auth]).0, 200);
+    // Paused: wait until every answer is in and nothing moves for a second.
+    let accepted_metric = || {
+        let (_, text) = http(api, "GET", "/metrics", &[]);
+        sample(
+            &text,
+            "hashrig_shares_total",
+            &[&format!("pool=\"{url}\""), "result=\"accepted\""],
+        )
+    };
+    let mut last = (usize::MAX, None);
+    let settled = wait_until(30, || {
+        let now = (pool.accepted(), accepted_metric());
+        let same = now == last && now.1 == Some(now.0 as f64);
+        last = now;
+        if !same {
+            std::thread::sleep(Duration::from_millis(900));
+        }
+        same
+    });
+    assert!(settled, "the figures did not settle: {last:?}");
+    let accepted = pool.accepted() as u64;
+
+    let summary = rig.summary();
+    assert_eq!(summary["paused"], true);
+    assert_eq!(summary["pools"][0]["shares"]["accepted"], accepted);
+    assert_eq!(summary["total"]["shares"]["accepted"], accepted);
+    let by_devices: u64 = summary["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["shares"]["accepted"].as_u64().unwrap())
+        .sum();
+    assert_eq!(by_devices, accepted);
+    assert_eq!(summary["pools"][0]["url"], url);
+    assert_eq!(summary["pools"][0]["up"], true);
+
+    let (_, text) = http(api, "GET", "/metrics", &[]);
+    let pool_label = format!("pool=\"{url}\"");
+    assert_eq!(sample(&text, "hashrig_pool_up", &[&pool_label]), Some(1.0));
+    let difficulty = sample(&text, "hashrig_pool_difficulty", &[&pool_label]).unwrap();
+    assert_eq!(
+        summary["pools"][0]["difficulty"].as_f64().unwrap(),
+        difficulty
+    );
+    for result in ["rejected", "stale"] {
+        let n = sample(
+            &text,
+            "hashrig_shares_total",
+            &[&pool_label, &format!("result=\"{result}\"")],
+        );
+        assert_eq!(n, summary["pools"][0]["shares"][result].as_f64());
+    }
+
+    let s = cgminer_json(cg, "summary");
+    assert_eq!(s["SUMMARY"][0]["Accepted"], accepted);
+    let p = cgminer_json(cg, "pools");
+    assert_eq!(p["STATUS"][0]["Msg"], "1 Pool(s)");
+    assert_eq!(p["POOLS"][0]["Accepted"], accepted);
+    assert_eq!(p["POOLS"][0]["URL"], url);
+    assert_eq!(p["POOLS"][0]["Stratum Active"], true);
+    let d = cgminer_json(cg, "devs");
+    let devs_accepted: u64 = d["DEVS"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["Accepted"].as_u64().unwrap())
+        .sum();
+    assert_eq!(devs_accepted, accepted);
+    let plain = cgminer(cg, "pools");
+    assert!(
+        plain.contains(&format!(",Accepted={accepted},")),
+        "{plain}"
+    );
+
+    // Stop through the API: the summary line comes out and the exit is clean.
+    assert_eq!(http(api, "POST", "/control/stop", &[auth]).0, 200);
+    assert_eq!(rig.wait(30), Some(0), "{}", rig.stderr_text());
+    let lines = rig.json_lines();
+    let last = lines
+        .iter()
+        .rev()
+        .find(|l| l["type"] == "summary")
+        .expect("a summary line");
+    assert_eq!(last["accepted"], accepted);
+}
+
+#[test]
+fn the_cgminer_api_answers_both_forms_with_cgminer_names() {
+    let rig = bench_rig(&[]);
+    let cg = rig.cgminer.unwrap();
+    assert!(wait_until(30, || cgminer_json(cg, "summary")["SUMMARY"][0]["Total MH"]
+        .as_f64()
+        .unwrap_or(0.0)
+        > 0.0));
+    let s = cgminer_json(cg, "summary");
+    assert_eq!(s["STATUS"][0]["STATUS"], "S");
+    assert_eq!(s["STATUS"][0]["Code"], 11);
+    assert_eq!(s["STATUS"][0]["Msg"], "Summary");
+    assert_eq!(s["id"], 1);
+    for key in [
+        "Elapsed",
+        "MHS av",
+        "MHS 5s",
+        "Accepted",
+        "Rejected",
+        "Hardware Errors",
+        "Stale",
+        "Total MH",
+    ] {
+        assert!(s["SUMMARY"][0].get(key).is_some(), "summary without {key}");
+    }
+    let d = cgminer_json(cg, "devs");
+    let dev = &d["DEVS"][0];
+    for key in ["CPU", "Enabled", "Status", "MHS av", "MHS 5s", "Accepted", "Hardware Errors"] {
+        assert!(dev.get(key).is_some(), "devs without {key}: {dev}");
+    }
+    assert_eq!(dev["Status"], "Alive");
+    let v = cgminer_json(cg, "version");
+    assert_eq!(v["VERSION"][0]["API"], "3.7");
+    assert_eq!(v["STATUS"][0]["Msg"], "CGMiner versions");
+    // The plain form: STATUS then records, `|`-separated.
+    let plain = cgminer(cg, "summary");
+    assert!(
+        plain.starts_with("STATUS=S,When=") && plain.contains("|SUMMARY,Elapsed="),
+        "{plain}"
+    );
+    assert!(plain.contains(",MHS av=") && plain.ends_with('|'), "{plain}");
+    let plain = cgminer(cg, "summary|\n");
+    assert!(plain.contains("Msg=Summary"), "{plain}");
+    // Unknown commands and bad JSON get cgminer's error status, not a closed socket.
+    let e = cgminer(cg, "restart");
+    assert!(e.starts_with("STATUS=E,") && e.contains("Code=14"), "{e}");
+    let e = cgminer_json(cg, "quit");
+    assert_eq!(e["STATUS"][0]["STATUS"], "E");
+    assert_eq!(e["STATUS"][0]["Code"], 14);
+    let e: Value = serde_json::from_str(&cgminer(cg, "{\"command\": 5}")).unwrap();
+    assert_eq!(e["STATUS"][0]["Code"], 23);
+    // No pools: cgminer's "No pools".
+    assert_eq!(cgminer_json(cg, "pools")["STATUS"][0]["Code"], 8);
+}
+
+#[test]
+fn control_needs_the_configured_token() {
+    // Without a token, control is refused whatever is sent.
+    let open = bench_rig(&[]);
+    let api = open.api.unwrap();
+    let (status, body) = http(api, "POST", "/control/pause", &["Authorization: Bearer x"]);
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("--api-token"), "{body}");
+    assert_eq!(open.summary()["paused"], false);
+    drop(open);
+
+    let mut rig = bench_rig(&["--api-token", "tok3n"]);
+    let api = rig.api.unwrap();
+    for headers in [
+        &[][..],
+        &["Authorization: Bearer wrong"][..],
+        &["Authorization: Bearer tok3"][..],
+        &["Authorization: Basic dG9rM24="][..],
+    ] {
+        let (status, _) = http(api, "POST", "/control/pause", headers);
+        assert_eq!(status, 401, "{headers:?}");
+    }
+    assert_eq!(rig.summary()["paused"], false);
+    let good = "Authorization: Bearer tok3n";
+    assert_eq!(http(api, "GET", "/control/pause", &[good]).0, 405);
+    assert_eq!(http(api, "POST", "/control/explode", &[good]).0, 404);
+    assert_eq!(http(api, "POST", "/control/pause", &[good]).0, 200);
+    assert_eq!(rig.summary()["paused"], true);
+    let paused = rig.summary()["total"]["hashes"].as_u64().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let settled = rig.summary()["total"]["hashes"].as_u64().unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    assert_eq!(rig.summary()["total"]["hashes"].as_u64().unwrap(), settled);
+    assert!(settled >= paused);
+    assert_eq!(http(api, "POST", "/control/resume", &[good]).0, 200);
+    assert!(wait_until(20, || rig.summary()["total"]["hashes"].as_u64().unwrap() > settled));
+    assert_eq!(http(api, "POST", "/control/stop", &[good]).0, 200);
+    assert_eq!(rig.wait(30), Some(0), "{}", rig.stderr_text());
+    assert!(
+        TcpStream::connect(api).is_err(),
+        "the API stops with the rig"
+    );
+}
+
+#[test]
+fn hostile_api_clients_do_not_stop_mining() {
+    let rig = bench_rig(&[]);
+    let api = rig.api.unwrap();
+    let hashes = || rig.summary()["total"]["hashes"].as_u64().unwrap();
+    assert!(wait_until(30, || hashes() > 0));
+    let calm_start = (Instant::now(), hashes());
+    std::thread::sleep(Duration::from_secs(3));
+    let calm_end = (Instant::now(), hashes());
+    let calm_rate =
+        (calm_end.1 - calm_start.1) as f64 / (calm_end.0 - calm_start.0).as_secs_f64();
+
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut attackers = Vec::new();
+    // Slow clients: a byte every 100 ms, never finishing their request.
+    for _ in 0..16 {
+        let stop = stop.clone();
+        attackers.push(std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let Ok(mut s) = TcpStream::connect(api) else {
+                    continue;
+                };
+                for b in b"GET /summary HTTP/1.1\r\nX: " {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed)
+                        || s.write_all(&[*b]).is_err()
+                    {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }));
+    }
+    // A 10 MB request: answered 413 (or cut) long before its end.
+    let big = std::thread::spawn(move || {
+        let mut s = TcpStream::connect(api).unwrap();
+        s.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let head = "POST /control/pause HTTP/1.1\r\nContent-Length: 10485760\r\n\r\n";
+        let _ = s.write_all(head.as_bytes());
+        let chunk = vec![b'a'; 1 << 20];
+        let mut sent = 0;
+        for _ in 0..10 {
+            if s.write_all(&chunk).is_err() {
+                break;
+            }
+            sent += chunk.len();
+        }
+        let mut answer = String::new();
+        let _ = s.read_to_string(&mut answer);
+        (sent, answer)
+    });
+    // 1,000 connections at once, held open and idle.
+    let flood: Vec<TcpStream> = (0..1000)
+        .filter_map(|_| TcpStream::connect(api).ok())
+        .collect();
+    let storm_start = (Instant::now(), calm_end.1);
+    std::thread::sleep(Duration::from_secs(3));
+    drop(flood);
+    let (sent, answer) = big.join().unwrap();
+    assert!(
+        sent < 10 << 20 || answer.starts_with("HTTP/1.1 413"),
+        "a 10 MB request was read whole: {answer:?}"
+    );
+    // The API still answers while slow clients go on.
+    let mut last = None;
+    let answered = wait_until(30, || {
+        last = rig.try_summary();
+        last.is_some()
+    });
+    assert!(answered, "the API stopped answering");
+    let storm_end = (
+        Instant::now(),
+        last.unwrap()["total"]["hashes"].as_u64().unwrap(),
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for a in attackers {
+        let _ = a.join();
+    }
+    let storm_rate =
+        (storm_end.1 - storm_start.1) as f64 / (storm_end.0 - storm_start.0).as_secs_f64();
+    eprintln!(
+        "hashrate calm {:.2} MH/s, under attack {:.2} MH/s ({:.2}x)",
+        calm_rate / 1e6,
+        storm_rate / 1e6,
+        storm_rate / calm_rate
+    );
+    // The devices never wait on the API; the margin is for a 2-core machine
+    // whose attacking threads share the cores with the hashing thread.
+    assert!(storm_rate > 0.5 * calm_rate, "mining slowed under attack");
+    assert_eq!(rig.summary()["devices"][0]["state"], "hashing");
+}
+
+/// A fake sysfs root with a k10temp hwmon at `celsius`.
+fn fake_cpu_hwmon(root: &Path, celsius: f64) -> PathBuf {
+    let dir = root.join("class/hwmon/hwmon0");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("name"), "k10temp\n").unwrap();
+    std::fs::write(dir.join("temp1_label"), "Tctl\n").unwrap();
+    set_temperature(&dir, celsius);
+    dir
+}
+
+fn set_temperature(dir: &Path, celsius: f64) {
+    // Written whole and renamed, as the kernel's file never reads half-written.
+    let tmp = dir.join("temp1_input.new");
+    std::fs::write(&tmp, format!("{}\n", (celsius * 1000.0) as i64)).unwrap();
+    std::fs::rename(tmp, dir.join("temp1_input")).unwrap();
+}
+
+#[test]
+fn a_hot_device_is_held_until_it_cools() {
+    let root = scratch("sysfs");
+    let hwmon = fake_cpu_hwmon(&root, 50.0);
+    let rig = Rig::start(
+        &[
+            "bench",
+            "--backend",
+            "cpu",
+            "--threads",
+            "1",
+            "--seconds",
+            "300",
+            "--json",
+            "--api",
+            "127.0.0.1:0",
+            "--temp-limit",
+            "80",
+            "--temp-resume",
+            "70",
+        ],
+        &[("HASHRIG_SYSFS_ROOT", &root)],
+    );
+    let device = |s: &Value| s["devices"][0].clone();
+    assert!(wait_until(30, || device(&rig.summary())["temperature_c"] == 50.0));
+    let (_, text) = http(rig.api.unwrap(), "GET", "/metrics", &[]);
+    assert_eq!(
+        sample(&text, "hashrig_device_temperature_celsius", &[]),
+        Some(50.0)
+    );
+    assert_eq!(sample(&text, "hashrig_device_up", &[]), Some(1.0));
+    // No power sensor in this tree: absent, not 0.
+    assert!(device(&rig.summary()).get("power_w").is_none());
+    assert!(!text.contains("hashrig_device_power_watts{"));
+
+    set_temperature(&hwmon, 85.0);
+    assert!(
+        wait_until(20, || device(&rig.summary())["state"] == "held"),
+        "not held at 85 °C: {}",
+        rig.summary()
+    );
+    let d = device(&rig.summary());
+    assert!(d["reason"].as_str().unwrap().contains("too hot"), "{d}");
+    let (_, text) = http(rig.api.unwrap(), "GET", "/metrics", &[]);
+    assert_eq!(sample(&text, "hashrig_device_up", &[]), Some(0.0));
+    // Held: it hashes no more.
+    std::thread::sleep(Duration::from_millis(500));
+    let held_at = device(&rig.summary())["hashes"].as_u64().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(device(&rig.summary())["hashes"].as_u64().unwrap(), held_at);
+    // Between the two temperatures it stays held (hysteresis).
+    set_temperature(&hwmon, 75.0);
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(device(&rig.summary())["state"], "held");
+
+    set_temperature(&hwmon, 65.0);
+    assert!(
+        wait_until(20, || device(&rig.summary())["hashes"].as_u64().unwrap() > held_at),
+        "never resumed under 70 °C"
+    );
+    assert!(device(&rig.summary())["up"] == true);
+    let events: Vec<Value> = rig
+        .json_lines()
+        .into_iter()
+        .filter(|l| l["type"] == "health")
+        .collect();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[0]["event"], "hot");
+    assert_eq!(events[0]["temperature_c"], 85.0);
+    assert_eq!(events[0]["limit_c"], 80.0);
+    assert_eq!(events[1]["event"], "cooled");
+    assert_eq!(events[1]["resume_c"], 70.0);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn a_config_file_sets_options_and_flags_override_it() {
+    let dir = scratch("config");
+    let example = Command::new(env!("CARGO_BIN_EXE_hashrig"))
+        .args(["config", "--example"])
+        .output()
+        .unwrap();
+    assert!(example.status.success());
+    let example_path = dir.join("example.toml");
+    std::fs::write(&example_path, &example.stdout).unwrap();
+    let checked = Command::new(env!("CARGO_BIN_EXE_hashrig"))
+        .args(["config", "--check"])
+        .arg(&example_path)
+        .output()
+        .unwrap();
+    assert!(checked.status.success());
+    let args = String::from_utf8(checked.stdout).unwrap();
+    assert!(args.contains("--pool=stratum+tcp://pool.example.com:3333"), "{args}");
+
+    // A file with the API on a chosen port and a CPU thread count; the
+    // command line overrides the token.
+    let config = dir.join("rig.toml");
+    std::fs::write(
+        &config,
+        "backend = \"cpu\"\nthreads = 1\n\n[api]\nlisten = \"127.0.0.1:0\"\ntoken = \"from-file\"\n\n[temperature]\nlimit = 95\n",
+    )
+    .unwrap();
+    let config_arg = config.to_str().unwrap();
+    let rig = Rig::start(
+        &[
+            "bench",
+            "--seconds",
+            "300",
+            "--config",
+            config_arg,
+            "--api-token",
+            "typed",
+        ],
+        &[],
+    );
+    let api = rig.api.unwrap();
+    let d = &rig.summary()["devices"][0];
+    assert_eq!(d["kind"], "cpu");
+    assert!(d["name"].as_str().unwrap().contains("1 thread"), "{d}");
+    let file_token = "Authorization: Bearer from-file";
+    assert_eq!(http(api, "POST", "/control/pause", &[file_token]).0, 401);
+    assert_eq!(
+        http(api, "POST", "/control/pause", &["Authorization: Bearer typed"]).0,
+        200
+    );
+    drop(rig);
+
+    // Unknown keys and wrong types: exit 2, one line naming the key and line.
+    for (text, wanted) in [
+        ("threads = 1\n[api]\nlisten = \"127.0.0.1:0\"\ntokn = \"x\"\n", "line 4"),
+        ("threads = \"one\"\n", "line 1 (threads"),
+        ("[[pool]]\nurl = 5\nuser = \"u\"\n", "line 2"),
+    ] {
+        std::fs::write(&config, text).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_hashrig"))
+            .args(["bench", "--config", config_arg])
+            .output()
+            .unwrap();
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(wanted), "{wanted:?} not in {err}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_hashrig"))
+        .args(["bench", "--config", "/nonexistent/hashrig.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
