@@ -99,7 +99,10 @@ fn a_hot_device_is_held_and_the_other_takes_its_work() {
             break;
         }
     }
-    assert!(exhausted, "the range was not finished while device 0 was held");
+    assert!(
+        exhausted,
+        "the range was not finished while device 0 was held"
+    );
     let stats = engine.stats();
     assert_eq!(stats[0].hashes, before, "a held device searched");
     assert_eq!(stats[1].hashes, count, "the other device searched it all");
@@ -156,7 +159,10 @@ fn a_device_held_mid_range_gives_its_range_back() {
     assert_eq!(stats[0].hashes + stats[1].hashes, range.count);
     assert!(engine.hold(2, "no such device").is_err());
     engine.release(0).unwrap();
-    assert_ne!(engine.stats()[0].state, DeviceState::Held("operator".into()));
+    assert_ne!(
+        engine.stats()[0].state,
+        DeviceState::Held("operator".into())
+    );
 }
 
 #[test]

@@ -151,12 +151,7 @@ fn http(addr: SocketAddr, method: &str, path: &str, headers: &[&str]) -> (u16, S
 }
 
 /// [`http`], or `None` where the connection fails.
-fn try_http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[&str],
-) -> Option<(u16, String)> {
+fn try_http(addr: SocketAddr, method: &str, path: &str, headers: &[&str]) -> Option<(u16, String)> {
     let mut s = TcpStream::connect(addr).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(20))).ok()?;
     let mut req = format!(
@@ -317,7 +312,10 @@ fn a_real_prometheus_scrapes_a_running_bench() {
     let port = free_port();
     let mut prom = Command::new(&server)
         .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("data").display()
+        ))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -343,7 +341,11 @@ fn a_real_prometheus_scrapes_a_running_bench() {
         first.is_some()
     });
     let log = || prom_log.lock().unwrap().join("\n");
-    assert!(found, "Prometheus never had hashrig_hashes_total: {}", log());
+    assert!(
+        found,
+        "Prometheus never had hashrig_hashes_total: {}",
+        log()
+    );
     let first = first.unwrap();
     let mut later = first;
     let rose = wait_until(30, || {
@@ -387,7 +389,10 @@ fn the_figures_agree_with_what_the_pool_accepted() {
         &[],
     );
     let (api, cg) = (rig.api.unwrap(), rig.cgminer.unwrap());
-    assert!(pool.wait_for(120, |p| p.accepted() >= 3), "no accepted shares");
+    assert!(
+        pool.wait_for(120, |p| p.accepted() >= 3),
+        "no accepted shares"
+    );
     let auth = "Authorization: Bearer s3cret";
     assert_eq!(http(api, "POST", "/control/pause", &[auth]).0, 200);
     // Paused: wait until every answer is in and nothing moves for a second.
@@ -459,10 +464,7 @@ fn the_figures_agree_with_what_the_pool_accepted() {
         .sum();
     assert_eq!(devs_accepted, accepted);
     let plain = cgminer(cg, "pools");
-    assert!(
-        plain.contains(&format!(",Accepted={accepted},")),
-        "{plain}"
-    );
+    assert!(plain.contains(&format!(",Accepted={accepted},")), "{plain}");
 
     // Stop through the API: the summary line comes out and the exit is clean.
     assert_eq!(http(api, "POST", "/control/stop", &[auth]).0, 200);
@@ -480,7 +482,8 @@ fn the_figures_agree_with_what_the_pool_accepted() {
 fn the_cgminer_api_answers_both_forms_with_cgminer_names() {
     let rig = bench_rig(&[]);
     let cg = rig.cgminer.unwrap();
-    assert!(wait_until(30, || cgminer_json(cg, "summary")["SUMMARY"][0]["Total MH"]
+    assert!(wait_until(30, || cgminer_json(cg, "summary")["SUMMARY"][0]
+        ["Total MH"]
         .as_f64()
         .unwrap_or(0.0)
         > 0.0));
@@ -503,7 +506,15 @@ fn the_cgminer_api_answers_both_forms_with_cgminer_names() {
     }
     let d = cgminer_json(cg, "devs");
     let dev = &d["DEVS"][0];
-    for key in ["CPU", "Enabled", "Status", "MHS av", "MHS 5s", "Accepted", "Hardware Errors"] {
+    for key in [
+        "CPU",
+        "Enabled",
+        "Status",
+        "MHS av",
+        "MHS 5s",
+        "Accepted",
+        "Hardware Errors",
+    ] {
         assert!(dev.get(key).is_some(), "devs without {key}: {dev}");
     }
     assert_eq!(dev["Status"], "Alive");
@@ -516,7 +527,10 @@ fn the_cgminer_api_answers_both_forms_with_cgminer_names() {
         plain.starts_with("STATUS=S,When=") && plain.contains("|SUMMARY,Elapsed="),
         "{plain}"
     );
-    assert!(plain.contains(",MHS av=") && plain.ends_with('|'), "{plain}");
+    assert!(
+        plain.contains(",MHS av=") && plain.ends_with('|'),
+        "{plain}"
+    );
     let plain = cgminer(cg, "summary|\n");
     assert!(plain.contains("Msg=Summary"), "{plain}");
     // Unknown commands and bad JSON get cgminer's error status, not a closed socket.
@@ -566,7 +580,10 @@ fn control_needs_the_configured_token() {
     assert_eq!(rig.summary()["total"]["hashes"].as_u64().unwrap(), settled);
     assert!(settled >= paused);
     assert_eq!(http(api, "POST", "/control/resume", &[good]).0, 200);
-    assert!(wait_until(20, || rig.summary()["total"]["hashes"].as_u64().unwrap() > settled));
+    assert!(wait_until(20, || rig.summary()["total"]["hashes"]
+        .as_u64()
+        .unwrap()
+        > settled));
     assert_eq!(http(api, "POST", "/control/stop", &[good]).0, 200);
     assert_eq!(rig.wait(30), Some(0), "{}", rig.stderr_text());
     assert!(
@@ -584,8 +601,7 @@ fn hostile_api_clients_do_not_stop_mining() {
     let calm_start = (Instant::now(), hashes());
     std::thread::sleep(Duration::from_secs(3));
     let calm_end = (Instant::now(), hashes());
-    let calm_rate =
-        (calm_end.1 - calm_start.1) as f64 / (calm_end.0 - calm_start.0).as_secs_f64();
+    let calm_rate = (calm_end.1 - calm_start.1) as f64 / (calm_end.0 - calm_start.0).as_secs_f64();
 
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut attackers = Vec::new();
@@ -742,7 +758,8 @@ fn a_hot_device_is_held_until_it_cools() {
 
     set_temperature(&hwmon, 65.0);
     assert!(
-        wait_until(20, || device(&rig.summary())["hashes"].as_u64().unwrap() > held_at),
+        wait_until(20, || device(&rig.summary())["hashes"].as_u64().unwrap()
+            > held_at),
         "never resumed under 70 °C"
     );
     assert!(device(&rig.summary())["up"] == true);
@@ -777,7 +794,10 @@ fn a_config_file_sets_options_and_flags_override_it() {
         .unwrap();
     assert!(checked.status.success());
     let args = String::from_utf8(checked.stdout).unwrap();
-    assert!(args.contains("--pool=stratum+tcp://pool.example.com:3333"), "{args}");
+    assert!(
+        args.contains("--pool=stratum+tcp://pool.example.com:3333"),
+        "{args}"
+    );
 
     // A file with the API on a chosen port and a CPU thread count; the
     // command line overrides the token.
@@ -807,14 +827,23 @@ fn a_config_file_sets_options_and_flags_override_it() {
     let file_token = "Authorization: Bearer from-file";
     assert_eq!(http(api, "POST", "/control/pause", &[file_token]).0, 401);
     assert_eq!(
-        http(api, "POST", "/control/pause", &["Authorization: Bearer typed"]).0,
+        http(
+            api,
+            "POST",
+            "/control/pause",
+            &["Authorization: Bearer typed"]
+        )
+        .0,
         200
     );
     drop(rig);
 
     // Unknown keys and wrong types: exit 2, one line naming the key and line.
     for (text, wanted) in [
-        ("threads = 1\n[api]\nlisten = \"127.0.0.1:0\"\ntokn = \"x\"\n", "line 4"),
+        (
+            "threads = 1\n[api]\nlisten = \"127.0.0.1:0\"\ntokn = \"x\"\n",
+            "line 4",
+        ),
         ("threads = \"one\"\n", "line 1 (threads"),
         ("[[pool]]\nurl = 5\nuser = \"u\"\n", "line 2"),
     ] {

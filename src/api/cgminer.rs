@@ -151,7 +151,10 @@ fn run(rig: &Rig, command: &str) -> Answer {
                 vec![vec![
                     ("CGMiner", json!(env!("CARGO_PKG_VERSION"))),
                     ("API", json!(API_VERSION)),
-                    ("Miner", json!(format!("hashrig {}", env!("CARGO_PKG_VERSION")))),
+                    (
+                        "Miner",
+                        json!(format!("hashrig {}", env!("CARGO_PKG_VERSION"))),
+                    ),
                 ]],
             )],
         },
@@ -164,7 +167,11 @@ fn run(rig: &Rig, command: &str) -> Answer {
         }
         "devs" => {
             let s = rig.snapshot();
-            let gpus = s.devices.iter().filter(|d| d.kind == DeviceKind::Gpu).count();
+            let gpus = s
+                .devices
+                .iter()
+                .filter(|d| d.kind == DeviceKind::Gpu)
+                .count();
             let others = s.devices.len() - gpus;
             Answer {
                 status: status(true, 9, &format!("{gpus} GPU(s) - {others} CPU(s)")),
@@ -198,7 +205,8 @@ fn percent(part: u64, whole: u64) -> Value {
 }
 
 fn summary(s: &Snapshot) -> Record {
-    let sum = |f: fn(&crate::engine::DeviceStats) -> f64| s.devices.iter().fold(0.0, |a, d| a + f(d));
+    let sum =
+        |f: fn(&crate::engine::DeviceStats) -> f64| s.devices.iter().fold(0.0, |a, d| a + f(d));
     let hashes: u64 = s.devices.iter().map(|d| d.hashes).sum();
     let errors: u64 = s.devices.iter().map(|d| d.hardware_errors).sum();
     let proofs: u64 = s.devices.iter().map(|d| d.proofs).sum();
@@ -213,7 +221,14 @@ fn summary(s: &Snapshot) -> Record {
         ("MHS av", mhs(sum(|d| d.rate_avg))),
         ("MHS 5s", mhs(sum(|d| d.rate_5s))),
         ("MHS 1m", mhs(sum(|d| d.rate_60s))),
-        ("Found Blocks", json!(if s.pools.is_empty() { solutions } else { blocks })),
+        (
+            "Found Blocks",
+            json!(if s.pools.is_empty() {
+                solutions
+            } else {
+                blocks
+            }),
+        ),
         ("Accepted", json!(accepted)),
         ("Rejected", json!(rejected)),
         ("Hardware Errors", json!(errors)),
@@ -325,7 +340,10 @@ fn pools(s: &Snapshot) -> Vec<Record> {
                 ("Stratum Active", json!(p.up)),
                 ("Stratum URL", json!(p.url)),
                 ("Has GBT", json!(false)),
-                ("Pool Rejected%", percent(p.rejected, p.accepted + p.rejected)),
+                (
+                    "Pool Rejected%",
+                    percent(p.rejected, p.accepted + p.rejected),
+                ),
                 (
                     "Pool Stale%",
                     percent(p.stale, p.accepted + p.rejected + p.stale),
@@ -341,7 +359,8 @@ fn pools(s: &Snapshot) -> Vec<Record> {
 }
 
 fn to_json(answer: Answer) -> String {
-    let object = |r: Record| Value::Object(r.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
+    let object =
+        |r: Record| Value::Object(r.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
     let mut top = Map::new();
     top.insert("STATUS".into(), Value::Array(vec![object(answer.status)]));
     for (name, records) in answer.sections {
@@ -407,7 +426,10 @@ mod tests {
             status: vec![("STATUS", json!("S")), ("Code", json!(11))],
             sections: vec![
                 ("SUMMARY", vec![vec![("MHS av", json!(1.5))]]),
-                ("DEVS", vec![vec![("GPU", json!(0)), ("Name", json!("a,b|c"))]]),
+                (
+                    "DEVS",
+                    vec![vec![("GPU", json!(0)), ("Name", json!("a,b|c"))]],
+                ),
             ],
         };
         assert_eq!(

@@ -103,15 +103,14 @@ fn parse(buf: &[u8]) -> Option<Request> {
             .find(|(k, _)| k.trim().eq_ignore_ascii_case(name))
             .map(|(_, v)| v.trim())
     };
-    let openmetrics =
-        header("accept").is_some_and(|a| a.contains("application/openmetrics-text"));
+    let openmetrics = header("accept").is_some_and(|a| a.contains("application/openmetrics-text"));
     let bearer = header("authorization").and_then(|v| {
-            let v = v.trim();
-            let (scheme, rest) = v.split_once(' ')?;
-            scheme
-                .eq_ignore_ascii_case("bearer")
-                .then(|| rest.trim().to_string())
-        });
+        let v = v.trim();
+        let (scheme, rest) = v.split_once(' ')?;
+        scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| rest.trim().to_string())
+    });
     Some(Request {
         method,
         path,
@@ -173,7 +172,13 @@ fn handle(rig: &Rig, token: Option<&str>, conn: &mut Conn) {
             if request.openmetrics {
                 respond(conn, "200 OK", OPENMETRICS, "", &text);
             } else {
-                respond(conn, "200 OK", PROMETHEUS_TEXT, "", &metrics::classic(&text));
+                respond(
+                    conn,
+                    "200 OK",
+                    PROMETHEUS_TEXT,
+                    "",
+                    &metrics::classic(&text),
+                );
             }
         }
         ("GET", "/summary") => {
@@ -183,7 +188,11 @@ fn handle(rig: &Rig, token: Option<&str>, conn: &mut Conn) {
         ("POST", path) if path.starts_with("/control/") => {
             let action = &path["/control/".len()..];
             if !matches!(action, "pause" | "resume" | "stop") {
-                return error(conn, "404 Not Found", "control actions: pause, resume, stop");
+                return error(
+                    conn,
+                    "404 Not Found",
+                    "control actions: pause, resume, stop",
+                );
             }
             let Some(token) = token else {
                 return error(
@@ -192,7 +201,11 @@ fn handle(rig: &Rig, token: Option<&str>, conn: &mut Conn) {
                     "control is off: start hashrig with --api-token (or HASHRIG_API_TOKEN)",
                 );
             };
-            if !request.bearer.as_deref().is_some_and(|b| same_secret(b, token)) {
+            if !request
+                .bearer
+                .as_deref()
+                .is_some_and(|b| same_secret(b, token))
+            {
                 let body = serde_json::json!({ "error": "a valid bearer token is needed" });
                 return respond(
                     conn,
@@ -210,9 +223,12 @@ fn handle(rig: &Rig, token: Option<&str>, conn: &mut Conn) {
                 _ => rig.stop(),
             }
         }
-        (_, "/metrics" | "/summary") | (_, "/control/pause" | "/control/resume" | "/control/stop") => {
-            error(conn, "405 Method Not Allowed", "GET /metrics and /summary, POST /control/…")
-        }
+        (_, "/metrics" | "/summary")
+        | (_, "/control/pause" | "/control/resume" | "/control/stop") => error(
+            conn,
+            "405 Method Not Allowed",
+            "GET /metrics and /summary, POST /control/…",
+        ),
         _ => error(
             conn,
             "404 Not Found",
@@ -233,7 +249,10 @@ mod tests {
         full.push(b'c');
         assert!(complete(&full));
         let r = parse(&full).unwrap();
-        assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/control/pause"));
+        assert_eq!(
+            (r.method.as_str(), r.path.as_str()),
+            ("POST", "/control/pause")
+        );
         assert_eq!(r.bearer.as_deref(), Some("s3cret"));
         assert!(parse(b"\xff\xfe\r\n\r\n").is_none());
     }

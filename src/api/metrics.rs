@@ -169,13 +169,14 @@ impl Collector for SnapshotCollector {
             MetricType::Gauge,
             up,
         )?;
-        let known = |f: fn(&crate::health::Health) -> Option<f64>| -> Vec<(Labels, ConstGauge<f64>)> {
-            s.devices
-                .iter()
-                .zip(&s.health)
-                .filter_map(|(d, h)| Some((device(&d.name), ConstGauge::new(f(h)?))))
-                .collect()
-        };
+        let known =
+            |f: fn(&crate::health::Health) -> Option<f64>| -> Vec<(Labels, ConstGauge<f64>)> {
+                s.devices
+                    .iter()
+                    .zip(&s.health)
+                    .filter_map(|(d, h)| Some((device(&d.name), ConstGauge::new(f(h)?))))
+                    .collect()
+            };
         for (name, help, values) in [
             (
                 "hashrig_device_temperature_celsius",

@@ -182,11 +182,7 @@ impl Rig {
     /// Everything the API shows, now.
     pub fn snapshot(&self) -> Snapshot {
         let devices = self.engine.stats();
-        let mut health = self
-            .health
-            .as_ref()
-            .map(|h| h.latest())
-            .unwrap_or_default();
+        let mut health = self.health.as_ref().map(|h| h.latest()).unwrap_or_default();
         health.resize(devices.len(), Health::default());
         let (pools, by_name) = self.pools.as_ref().map(|f| f()).unwrap_or_default();
         let shares = devices

@@ -63,11 +63,7 @@ impl Conn {
     /// Reads into `buf` until `complete(buf)` says the request is whole,
     /// the client closes, the request passes the size limit, or the
     /// deadline passes.
-    pub fn read_request(
-        &mut self,
-        buf: &mut Vec<u8>,
-        complete: impl Fn(&[u8]) -> bool,
-    ) -> ReadEnd {
+    pub fn read_request(&mut self, buf: &mut Vec<u8>, complete: impl Fn(&[u8]) -> bool) -> ReadEnd {
         let mut chunk = [0u8; 4096];
         loop {
             if complete(buf) {

@@ -164,46 +164,45 @@ pub struct PoolSummary {
 impl Summary {
     /// The document for `s`.
     pub fn from_snapshot(s: &Snapshot) -> Summary {
-        let devices: Vec<DeviceSummary> = s
-            .devices
-            .iter()
-            .enumerate()
-            .map(|(index, d)| {
-                let health = s.health.get(index).cloned().unwrap_or_else(Health::default);
-                let reason = match &d.state {
-                    crate::engine::DeviceState::Failed(r) | crate::engine::DeviceState::Held(r) => {
-                        Some(r.clone())
+        let devices: Vec<DeviceSummary> =
+            s.devices
+                .iter()
+                .enumerate()
+                .map(|(index, d)| {
+                    let health = s.health.get(index).cloned().unwrap_or_else(Health::default);
+                    let reason = match &d.state {
+                        crate::engine::DeviceState::Failed(r)
+                        | crate::engine::DeviceState::Held(r) => Some(r.clone()),
+                        _ => None,
+                    };
+                    DeviceSummary {
+                        index,
+                        name: d.name.clone(),
+                        kind: d.kind.name(),
+                        state: d.state.name(),
+                        up: reason.is_none(),
+                        reason,
+                        hashes: d.hashes,
+                        hashrate: HashrateSummary {
+                            last_5s: d.rate_5s,
+                            last_60s: d.rate_60s,
+                            average: d.rate_avg,
+                            effective: d.effective_rate,
+                        },
+                        proofs: d.proofs,
+                        solutions: d.solutions,
+                        stale_solutions: d.stale,
+                        hardware_errors: d.hardware_errors,
+                        shares: s.shares.get(index).copied().unwrap_or_default().into(),
+                        temperature_c: health.temperature_c,
+                        power_w: health.power_w,
+                        fan_rpm: health.fan_rpm,
+                        fan_percent: health.fan_percent,
+                        core_clock_mhz: health.core_clock_mhz,
+                        memory_clock_mhz: health.memory_clock_mhz,
                     }
-                    _ => None,
-                };
-                DeviceSummary {
-                    index,
-                    name: d.name.clone(),
-                    kind: d.kind.name(),
-                    state: d.state.name(),
-                    up: reason.is_none(),
-                    reason,
-                    hashes: d.hashes,
-                    hashrate: HashrateSummary {
-                        last_5s: d.rate_5s,
-                        last_60s: d.rate_60s,
-                        average: d.rate_avg,
-                        effective: d.effective_rate,
-                    },
-                    proofs: d.proofs,
-                    solutions: d.solutions,
-                    stale_solutions: d.stale,
-                    hardware_errors: d.hardware_errors,
-                    shares: s.shares.get(index).copied().unwrap_or_default().into(),
-                    temperature_c: health.temperature_c,
-                    power_w: health.power_w,
-                    fan_rpm: health.fan_rpm,
-                    fan_percent: health.fan_percent,
-                    core_clock_mhz: health.core_clock_mhz,
-                    memory_clock_mhz: health.memory_clock_mhz,
-                }
-            })
-            .collect();
+                })
+                .collect();
         let pools: Vec<PoolSummary> = s
             .pools
             .iter()
@@ -226,7 +225,8 @@ impl Summary {
                 rtt_s: p.rtt.map(|d| d.as_secs_f64()),
             })
             .collect();
-        let sum = |f: fn(&HashrateSummary) -> f64| devices.iter().fold(0.0, |a, d| a + f(&d.hashrate));
+        let sum =
+            |f: fn(&HashrateSummary) -> f64| devices.iter().fold(0.0, |a, d| a + f(&d.hashrate));
         let total = TotalSummary {
             hashes: devices.iter().map(|d| d.hashes).sum(),
             hashrate: HashrateSummary {

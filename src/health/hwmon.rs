@@ -12,7 +12,13 @@ use super::Health;
 const PREFERRED_TEMPERATURES: [&str; 6] = ["edge", "gpu", "tctl", "tdie", "package id 0", "cpu"];
 
 /// hwmon driver names that measure the CPU.
-const CPU_DRIVERS: [&str; 5] = ["k10temp", "coretemp", "zenpower", "cpu_thermal", "cpu-thermal"];
+const CPU_DRIVERS: [&str; 5] = [
+    "k10temp",
+    "coretemp",
+    "zenpower",
+    "cpu_thermal",
+    "cpu-thermal",
+];
 
 /// A sensor file's first line, trimmed; `None` if absent or unreadable.
 fn read_text(path: &Path) -> Option<String> {
@@ -36,7 +42,11 @@ fn temperatures(dir: &Path) -> Vec<(u32, String)> {
     let mut found: Vec<(u32, String)> = entries
         .filter_map(|e| {
             let name = e.ok()?.file_name().into_string().ok()?;
-            let n = name.strip_prefix("temp")?.strip_suffix("_input")?.parse().ok()?;
+            let n = name
+                .strip_prefix("temp")?
+                .strip_suffix("_input")?
+                .parse()
+                .ok()?;
             let label = read_text(&dir.join(format!("temp{n}_label"))).unwrap_or_default();
             Some((n, label.to_lowercase()))
         })
@@ -177,7 +187,10 @@ mod tests {
         assert!(cpu.ends_with("hwmon1"));
         assert_eq!(read_hwmon(&cpu).temperature_c, Some(55.125));
         assert_eq!(for_pci(&root, "0000:03:00.0"), Some(gpu.clone()));
-        assert_eq!(for_pci(&root, " 0000:03:00.0 ".to_uppercase().as_str()), Some(gpu));
+        assert_eq!(
+            for_pci(&root, " 0000:03:00.0 ".to_uppercase().as_str()),
+            Some(gpu)
+        );
         assert_eq!(for_pci(&root, "0000:04:00.0"), None);
         let _ = std::fs::remove_dir_all(&root);
     }

@@ -14,7 +14,11 @@ fn nvml() -> Option<&'static Nvml> {
     static NVML: OnceLock<Option<Nvml>> = OnceLock::new();
     NVML.get_or_init(|| {
         Nvml::init()
-            .or_else(|_| Nvml::builder().lib_path("libnvidia-ml.so.1".as_ref()).init())
+            .or_else(|_| {
+                Nvml::builder()
+                    .lib_path("libnvidia-ml.so.1".as_ref())
+                    .init()
+            })
             .ok()
     })
     .as_ref()

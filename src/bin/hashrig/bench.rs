@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use clap::Args;
 use hashrig::engine::{CpuUse, DeviceState, DeviceStats, RollTime, Work};
-use hashrig::selftest::GENESIS_HEADER_HEX;
 use hashrig::health::Health;
+use hashrig::selftest::GENESIS_HEADER_HEX;
 use hashrig::{Header, HeaderJob, Job, Target};
 use serde::Serialize;
 

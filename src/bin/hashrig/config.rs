@@ -160,7 +160,14 @@ fn parse(text: &str) -> Result<Config> {
         };
         let start = span.start.min(text.len());
         let number = text[..start].matches('\n').count() + 1;
-        let line: String = text.lines().nth(number - 1).unwrap_or("").trim().chars().take(80).collect();
+        let line: String = text
+            .lines()
+            .nth(number - 1)
+            .unwrap_or("")
+            .trim()
+            .chars()
+            .take(80)
+            .collect();
         anyhow::anyhow!("line {number} ({line}): {message}")
     })
 }
@@ -266,9 +273,13 @@ mod tests {
         assert!(args.contains(&"--temp-limit=85".to_string()));
         assert!(args.contains(&"--cgminer-api=127.0.0.1:4028".to_string()));
         // Pools are for `mine` only, and typed pools replace the file's.
-        assert!(!arguments(&c, "bench", &[]).iter().any(|a| a.starts_with("--pool")));
+        assert!(!arguments(&c, "bench", &[])
+            .iter()
+            .any(|a| a.starts_with("--pool")));
         let typed = vec!["--pool".to_string(), "stratum+tcp://other:1".to_string()];
-        assert!(!arguments(&c, "mine", &typed).iter().any(|a| a.starts_with("--pool")));
+        assert!(!arguments(&c, "mine", &typed)
+            .iter()
+            .any(|a| a.starts_with("--pool")));
     }
 
     #[test]

@@ -93,7 +93,10 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     };
-    if matches!(cli.command, Command::Mine(_) | Command::Pow(_) | Command::Bench(_)) {
+    if matches!(
+        cli.command,
+        Command::Mine(_) | Command::Pow(_) | Command::Bench(_)
+    ) {
         if let Err(e) = monitor::catch_signals() {
             eprintln!("hashrig: {}", one_line(&e));
             return ExitCode::from(EXIT_ERROR);

@@ -25,7 +25,12 @@ pub(crate) struct MonitorArgs {
     #[arg(long, value_name = "ADDR:PORT", value_parser = parse_listen)]
     pub api: Option<SocketAddr>,
     /// The bearer token POST /control/… needs; without one, control is refused.
-    #[arg(long, value_name = "TOKEN", env = "HASHRIG_API_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "HASHRIG_API_TOKEN",
+        hide_env_values = true
+    )]
     pub api_token: Option<String>,
     /// Serve the cgminer-compatible API (version, summary, devs, pools) on
     /// ADDR:PORT (a bare port means 127.0.0.1).
