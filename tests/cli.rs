@@ -607,3 +607,32 @@ fn pool_arguments_are_checked() {
         assert_eq!(stderr(&o).lines().count(), 1, "{args:?}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn an_interrupted_search_prints_what_it_did() {
+    let cache = std::env::temp_dir().join("hashrig-cli-test-cache");
+    // 64 zero bits: nothing is found, so only an interrupt ends it.
+    let child = Command::new(env!("CARGO_BIN_EXE_hashrig"))
+        .args(["mine", "--header", GENESIS, "--zero-bits", "64"])
+        .args(["--backend", "cpu", "--threads", "1", "--json"])
+        .env("XDG_CACHE_HOME", &cache)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    // Nothing found: exit 1, with the summary of what was searched.
+    assert_eq!(out.status.code(), Some(1), "stderr: {}", stderr(&out));
+    let lines = json_lines(&out);
+    let summary = lines.last().expect("a summary line");
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["cancelled"], true);
+    assert_eq!(summary["found"], 0);
+    assert!(summary["hashes"].as_u64().unwrap() > 0, "{summary}");
+}

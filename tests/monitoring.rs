@@ -864,3 +864,67 @@ fn a_config_file_sets_options_and_flags_override_it() {
     assert_eq!(out.status.code(), Some(2));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_systemd_unit_verifies_and_its_command_parses() {
+    let unit =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/hashrig.service"))
+            .unwrap();
+    let exec = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .expect("an ExecStart line");
+    let mut words = exec.split_whitespace();
+    assert_eq!(words.next(), Some("/usr/local/bin/hashrig"));
+    let args: Vec<&str> = words.collect();
+    assert!(unit.contains("Restart=on-failure") && unit.contains("KillSignal=SIGTERM"));
+    // The unit's command line with the example configuration: it parses
+    // (`--help` stops right after parsing).
+    let dir = scratch("unit");
+    let example = Command::new(env!("CARGO_BIN_EXE_hashrig"))
+        .args(["config", "--example"])
+        .output()
+        .unwrap();
+    let config = dir.join("hashrig.toml");
+    std::fs::write(&config, &example.stdout).unwrap();
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| {
+            if *a == "/etc/hashrig/hashrig.toml" {
+                config.display().to_string()
+            } else {
+                a.to_string()
+            }
+        })
+        .collect();
+    let parsed = Command::new(env!("CARGO_BIN_EXE_hashrig"))
+        .args(&args)
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(
+        parsed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&parsed.stderr)
+    );
+    // systemd's own check, where systemd is installed.
+    match which("systemd-analyze") {
+        Some(analyze) => {
+            let local = dir.join("hashrig.service");
+            let exe = env!("CARGO_BIN_EXE_hashrig");
+            std::fs::write(&local, unit.replace("/usr/local/bin/hashrig", exe)).unwrap();
+            let verified = Command::new(analyze)
+                .arg("verify")
+                .arg(&local)
+                .output()
+                .unwrap();
+            assert!(
+                verified.status.success() && verified.stderr.is_empty(),
+                "systemd-analyze verify: {}",
+                String::from_utf8_lossy(&verified.stderr)
+            );
+        }
+        None => eprintln!("NOTE: systemd-analyze not installed; the unit was checked by hand only"),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
