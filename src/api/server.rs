@@ -114,10 +114,6 @@ impl Server {
         let addr = listener
             .local_addr()
             .map_err(|e| Error::Invalid(format!("{name}: {e}")))?;
-        // Non-blocking accepts, so that the acceptor notices a stop.
-        listener
-            .set_nonblocking(true)
-            .map_err(|e| Error::Invalid(format!("{name}: {e}")))?;
         let done = Arc::new(AtomicBool::new(false));
         let (tx, rx) = mpsc::sync_channel::<(TcpStream, Instant)>(limits.queue.max(1));
         let rx = Arc::new(Mutex::new(rx));
@@ -154,8 +150,25 @@ impl Server {
 
     /// Stops accepting and waits for the threads.
     pub fn stop(&self) {
-        self.done.store(true, Ordering::Relaxed);
-        for t in std::mem::take(&mut *self.threads.lock().expect("not poisoned")) {
+        if self.done.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        // The acceptor waits in a blocking accept: one connection wakes it.
+        let mut wake = self.addr;
+        if wake.ip().is_unspecified() {
+            wake.set_ip(match wake {
+                SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+            });
+        }
+        let woken = TcpStream::connect_timeout(&wake, Duration::from_secs(1)).is_ok();
+        let mut threads = std::mem::take(&mut *self.threads.lock().expect("not poisoned"));
+        if !woken {
+            // The acceptor (started last) cannot be woken: leave it behind;
+            // it ends with its first connection or with the process.
+            threads.pop();
+        }
+        for t in threads {
             let _ = t.join();
         }
     }
@@ -173,10 +186,13 @@ fn accept(
     limits: Limits,
     done: Arc<AtomicBool>,
 ) {
-    while !done.load(Ordering::Relaxed) {
-        match listener.accept() {
+    loop {
+        let accepted = listener.accept();
+        if done.load(Ordering::Relaxed) {
+            return;
+        }
+        match accepted {
             Ok((stream, _)) => {
-                let _ = stream.set_nonblocking(false);
                 let _ = stream.set_write_timeout(Some(limits.io_timeout));
                 let _ = stream.set_nodelay(true);
                 // The deadline counts from here: a connection that waited in the
@@ -187,9 +203,6 @@ fn accept(
                     Err(TrySendError::Full(_)) => {}
                     Err(TrySendError::Disconnected(_)) => return,
                 }
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(10));
             }
             // Out of descriptors or a connection reset before accept:
             // wait a moment and go on.
