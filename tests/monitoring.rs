@@ -554,7 +554,31 @@ fn control_needs_the_configured_token() {
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("--api-token"), "{body}");
     assert_eq!(open.summary()["paused"], false);
+    assert!(!open.stderr_text().contains("warning"));
     drop(open);
+    // Reachable beyond this machine without a token: a warning.
+    let exposed = Rig::start(
+        &[
+            "bench",
+            "--backend",
+            "cpu",
+            "--threads",
+            "1",
+            "--seconds",
+            "300",
+            "--api",
+            "0.0.0.0:0",
+        ],
+        &[],
+    );
+    assert!(
+        exposed
+            .stderr_text()
+            .contains("warning: the API on 0.0.0.0:"),
+        "{}",
+        exposed.stderr_text()
+    );
+    drop(exposed);
 
     let mut rig = bench_rig(&["--api-token", "tok3n"]);
     let api = rig.api.unwrap();
