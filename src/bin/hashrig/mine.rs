@@ -255,7 +255,9 @@ fn run(
             Event::Exhausted(done) if done == id => break,
             Event::Exhausted(_) => {}
             Event::DeviceFailed { device, reason } => {
-                eprintln!("hashrig: {device} taken out of service: {reason}");
+                crate::status::above(|| {
+                    eprintln!("hashrig: {device} taken out of service: {reason}")
+                });
                 let stats = engine.stats();
                 if stats
                     .iter()

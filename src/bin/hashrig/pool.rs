@@ -390,7 +390,7 @@ fn emit(out: &mut Output, event: PoolEvent) -> Result<()> {
         }
         PoolEvent::Mining { paused, reason } => out.emit(&MiningLine { paused, reason }),
         PoolEvent::DeviceFailed { device, reason } => {
-            eprintln!("hashrig: {device} taken out of service: {reason}");
+            crate::status::above(|| eprintln!("hashrig: {device} taken out of service: {reason}"));
             Ok(())
         }
     }

@@ -37,20 +37,23 @@ impl Output {
     }
 
     /// Writes one report and flushes it, so that a reader sees it at once.
+    /// Printed above the live status, which is drawn again under it.
     pub fn emit<R: Report>(&mut self, report: &R) -> Result<()> {
-        if self.json {
-            let mut value = serde_json::to_value(report)?;
-            if let Some(object) = value.as_object_mut() {
-                object.insert("type".into(), R::TYPE.into());
+        crate::status::above(|| {
+            if self.json {
+                let mut value = serde_json::to_value(report)?;
+                if let Some(object) = value.as_object_mut() {
+                    object.insert("type".into(), R::TYPE.into());
+                }
+                writeln!(self.out, "{value}")?;
+            } else if report.text_on_stderr() {
+                eprintln!("{}", report.text());
+            } else {
+                writeln!(self.out, "{}", report.text())?;
             }
-            writeln!(self.out, "{value}")?;
-        } else if report.text_on_stderr() {
-            eprintln!("{}", report.text());
-        } else {
-            writeln!(self.out, "{}", report.text())?;
-        }
-        self.out.flush()?;
-        Ok(())
+            self.out.flush()?;
+            Ok(())
+        })
     }
 
     /// Writes a line of text that only the text form has (a closing count).

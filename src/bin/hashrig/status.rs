@@ -1,10 +1,67 @@
 //! The live status on stderr, like cgminer's: one line per device and a
 //! total, redrawn while a command runs, when stderr is a terminal.
+//!
+//! Results and notices are printed above it: [`above`] erases the status,
+//! lets the line be written, and draws the status again under it, so that
+//! nothing printed is ever overwritten.
 
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The status block on the screen: its lines, and how many are drawn.
+struct Screen {
+    lines: Vec<String>,
+    drawn: usize,
+}
+
+static SCREEN: Mutex<Screen> = Mutex::new(Screen {
+    lines: Vec::new(),
+    drawn: 0,
+});
+
+fn screen() -> std::sync::MutexGuard<'static, Screen> {
+    SCREEN.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Moves the cursor back over the drawn status and clears it.
+fn erase(err: &mut impl Write, s: &mut Screen) {
+    if s.drawn > 0 {
+        let _ = write!(err, "\x1b[{}A\x1b[0J", s.drawn);
+        s.drawn = 0;
+    }
+}
+
+/// Draws the status lines where the cursor is, with the terminal's line
+/// wrap off so that each takes exactly one row (a long one is cut at the
+/// right margin) and [`erase`] finds them all.
+fn draw(err: &mut impl Write, s: &mut Screen) {
+    let _ = write!(err, "\x1b[?7l");
+    for l in &s.lines {
+        let _ = writeln!(err, "\x1b[2K{l}");
+    }
+    let _ = write!(err, "\x1b[?7h");
+    s.drawn = s.lines.len();
+    let _ = err.flush();
+}
+
+/// Runs `print` (which writes a result or a notice) with the status
+/// erased, then draws the status again under what it printed.
+pub(crate) fn above<T>(print: impl FnOnce() -> T) -> T {
+    let mut s = screen();
+    if s.drawn == 0 {
+        return print();
+    }
+    let mut err = std::io::stderr().lock();
+    erase(&mut err, &mut s);
+    let _ = err.flush();
+    drop(err);
+    let result = print();
+    let _ = std::io::stdout().flush();
+    draw(&mut std::io::stderr().lock(), &mut s);
+    result
+}
 
 use hashrig::engine::{DeviceStats, Engine};
 use hashrig::health::{Health, HealthWatch};
@@ -32,24 +89,26 @@ impl Status {
         let thread = std::io::stderr().is_terminal().then(|| {
             let (engine, done) = (engine.clone(), done.clone());
             std::thread::spawn(move || {
-                let mut drawn = 0;
+                let mut next = Instant::now() + Duration::from_millis(500);
                 while !done.load(Ordering::Relaxed) {
-                    std::thread::sleep(Duration::from_millis(500));
+                    std::thread::sleep(Duration::from_millis(25));
+                    if Instant::now() < next {
+                        continue;
+                    }
+                    next += Duration::from_millis(500);
                     let mut lines = status_lines(&engine.stats(), &health.latest(), total);
                     lines.extend(more());
+                    let mut s = screen();
                     let mut err = std::io::stderr().lock();
-                    if drawn > 0 {
-                        let _ = write!(err, "\x1b[{drawn}A");
-                    }
-                    for l in &lines {
-                        let _ = writeln!(err, "\x1b[2K{l}");
-                    }
-                    drawn = lines.len();
+                    erase(&mut err, &mut s);
+                    s.lines = lines;
+                    draw(&mut err, &mut s);
                 }
+                let mut s = screen();
                 let mut err = std::io::stderr().lock();
-                if drawn > 0 {
-                    let _ = write!(err, "\x1b[{drawn}A\x1b[0J");
-                }
+                erase(&mut err, &mut s);
+                s.lines.clear();
+                let _ = err.flush();
             })
         });
         Status { done, thread }
