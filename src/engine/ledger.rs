@@ -4,8 +4,9 @@
 //! (candidates judged once, on the reference), judging a device by its
 //! errors and proofs, and the watchdog that takes hung devices out.
 
-use std::collections::HashSet;
-use std::sync::mpsc;
+use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, TrySendError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -185,6 +186,8 @@ pub(super) struct State {
     pub devices: Vec<DeviceSlot>,
     /// How long devices took to start on each new job.
     pub job_switches: LatencyHistogram,
+    /// Events made under the lock, delivered once it is released.
+    pub outbox: Vec<Event>,
 }
 
 impl State {
@@ -202,7 +205,13 @@ impl State {
 pub(super) struct Shared {
     pub state: Mutex<State>,
     pub wake: Condvar,
-    pub events: mpsc::Sender<Event>,
+    /// Bounded: a device whose events find it full waits for the reader.
+    pub events: mpsc::SyncSender<Event>,
+    /// Events that found the queue full once the engine was stopping (no
+    /// reader to wait for any more); read after the queue's.
+    pub overflow: Mutex<VecDeque<Event>>,
+    /// Mirrors `State::stopping`, for delivery outside the lock.
+    pub stopping: AtomicBool,
     pub options: EngineOptions,
 }
 
@@ -230,9 +239,38 @@ impl Shared {
         self.state.lock().expect("not poisoned")
     }
 
-    fn send(&self, event: Event) {
-        // A dropped receiver only means nobody listens any more.
-        let _ = self.events.send(event);
+    /// Releases the lock, then delivers the events made under it: the
+    /// outbox is empty whenever the lock is free.
+    pub fn release(&self, mut st: MutexGuard<'_, State>) {
+        let events = std::mem::take(&mut st.outbox);
+        drop(st);
+        if !events.is_empty() {
+            self.deliver(events);
+        }
+    }
+
+    /// Delivers events made under the lock; called with the lock released.
+    /// While the queue is full the calling device waits for the reader, so
+    /// that an easy target never piles events up in memory; nothing is
+    /// dropped (once the engine stops, they wait in the overflow).
+    pub fn deliver(&self, events: Vec<Event>) {
+        for mut event in events {
+            loop {
+                match self.events.try_send(event) {
+                    Ok(()) => break,
+                    // A dropped receiver only means nobody listens any more.
+                    Err(TrySendError::Disconnected(_)) => return,
+                    Err(TrySendError::Full(back)) => {
+                        if self.stopping.load(Ordering::Relaxed) {
+                            self.overflow.lock().expect("not poisoned").push_back(back);
+                            break;
+                        }
+                        event = back;
+                        std::thread::sleep(std::time::Duration::from_millis(1));
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -251,7 +289,7 @@ fn fail_device(shared: &Shared, st: &mut State, index: usize, reason: String) {
             cur.outstanding = cur.outstanding.saturating_sub(1);
         }
     }
-    shared.send(Event::DeviceFailed {
+    st.outbox.push(Event::DeviceFailed {
         device: name,
         reason,
     });
@@ -264,12 +302,19 @@ fn take_task(shared: &Shared, index: usize) -> Option<Task> {
     let mut st = shared.lock();
     loop {
         if st.stopping || st.devices[index].failed.is_some() {
+            shared.release(st);
             return None;
         }
         if !st.paused && st.devices[index].held.is_none() {
             if let Some(task) = carve(shared, &mut st, index) {
+                shared.release(st);
                 return Some(task);
             }
+        }
+        if !st.outbox.is_empty() {
+            shared.release(st);
+            st = shared.lock();
+            continue;
         }
         st = shared.wake.wait(st).expect("not poisoned");
     }
@@ -308,7 +353,7 @@ fn carve(shared: &Shared, st: &mut State, index: usize) -> Option<Task> {
     let Some(lease) = cur.cut(size) else {
         if cur.outstanding == 0 && !cur.exhausted_sent {
             cur.exhausted_sent = true;
-            shared.send(Event::Exhausted(cur.id));
+            st.outbox.push(Event::Exhausted(cur.id));
         }
         return None;
     };
@@ -368,6 +413,7 @@ fn finish(shared: &Shared, index: usize, task: Task, result: Result<Found, Error
         Err(e) => {
             // Gives the running range back to the pool.
             fail_device(shared, &mut st, index, e.to_string());
+            shared.release(st);
             return;
         }
     };
@@ -418,7 +464,7 @@ fn finish(shared: &Shared, index: usize, task: Task, result: Result<Found, Error
         } else {
             dev.meter.solutions += 1;
         }
-        shared.send(Event::Solution(FoundSolution {
+        st.outbox.push(Event::Solution(FoundSolution {
             job: task.id,
             work: lease.job.shared_job().clone(),
             solution,
@@ -429,6 +475,7 @@ fn finish(shared: &Shared, index: usize, task: Task, result: Result<Found, Error
     }
     judge(shared, &mut st, index);
     shared.wake.notify_all();
+    shared.release(st);
 }
 
 /// Takes a device out of service when its hardware errors pass the limit,
@@ -491,6 +538,10 @@ pub(super) fn watchdog(shared: Arc<Shared>) {
                 limit.as_secs_f64()
             );
             fail_device(&shared, &mut st, index, reason);
+        }
+        if !st.outbox.is_empty() {
+            shared.release(st);
+            st = shared.lock();
         }
         st = shared.wake.wait_timeout(st, tick).expect("not poisoned").0;
     }

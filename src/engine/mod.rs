@@ -34,6 +34,8 @@ mod device;
 mod ledger;
 mod stats;
 
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -48,6 +50,9 @@ pub use stats::{DeviceState, DeviceStats, LatencyHistogram};
 
 use crate::{CpuKernel, Error, Job, NonceRange, PreparedJob, Solution};
 use ledger::{Current, DeviceSlot, Shared, State};
+
+/// Events the engine keeps for its reader; beyond them the devices wait.
+pub const EVENT_QUEUE: usize = 4096;
 
 /// Identifies a submitted job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -332,7 +337,7 @@ impl Engine {
         if devices.is_empty() {
             return Err(Error::Device("an engine needs at least one device".into()));
         }
-        let (tx, rx) = mpsc::channel();
+        let (tx, rx) = mpsc::sync_channel(EVENT_QUEUE);
         let slots = devices.iter().map(|d| DeviceSlot::new(&**d)).collect();
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
@@ -342,9 +347,12 @@ impl Engine {
                 next_id: 1,
                 devices: slots,
                 job_switches: LatencyHistogram::job_switches(),
+                outbox: Vec::new(),
             }),
             wake: Condvar::new(),
             events: tx,
+            overflow: Mutex::new(VecDeque::new()),
+            stopping: AtomicBool::new(false),
             options,
         });
         let mut threads = Vec::new();
@@ -400,32 +408,58 @@ impl Engine {
     /// Waits for the next event; `None` once the engine has stopped and
     /// every event is read.
     pub fn recv(&self) -> Option<Event> {
-        let events = self.events.lock().expect("not poisoned");
         loop {
-            match events.recv_timeout(Duration::from_millis(50)) {
-                Ok(event) => return Some(event),
-                Err(mpsc::RecvTimeoutError::Disconnected) => return None,
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    if self.lock().stopping {
-                        return None;
-                    }
-                }
+            if let Some(event) = self.recv_timeout(Duration::from_millis(50)) {
+                return Some(event);
+            }
+            if self.shared.stopping.load(Ordering::Relaxed) {
+                // What came in meanwhile, then nothing more.
+                return self.try_recv();
             }
         }
     }
 
-    /// Waits up to `timeout` for the next event.
+    /// Waits up to `timeout` for the next event; `None` when none came
+    /// (see [`is_stopped`](Self::is_stopped) to tell a stopped engine).
+    ///
+    /// Events wait in a bounded queue: a reader slower than the devices
+    /// makes the devices wait (no solution is dropped), so memory stays
+    /// flat however easy the target.
     pub fn recv_timeout(&self, timeout: Duration) -> Option<Event> {
-        self.events
-            .lock()
-            .expect("not poisoned")
+        let events = self.events.lock().expect("not poisoned");
+        match events.try_recv() {
+            Ok(event) => return Some(event),
+            Err(mpsc::TryRecvError::Disconnected) => return None,
+            Err(mpsc::TryRecvError::Empty) => {}
+        }
+        if let Some(event) = self.overflow() {
+            return Some(event);
+        }
+        events
             .recv_timeout(timeout)
             .ok()
+            .or_else(|| self.overflow())
     }
 
     /// The next event if one is waiting.
     pub fn try_recv(&self) -> Option<Event> {
-        self.events.lock().expect("not poisoned").try_recv().ok()
+        let events = self.events.lock().expect("not poisoned");
+        events.try_recv().ok().or_else(|| self.overflow())
+    }
+
+    /// Whether [`stop`](Self::stop) was called: no event comes after those
+    /// already waiting.
+    pub fn is_stopped(&self) -> bool {
+        self.shared.stopping.load(Ordering::Relaxed)
+    }
+
+    /// An event that found the queue full while the engine stopped.
+    fn overflow(&self) -> Option<Event> {
+        self.shared
+            .overflow
+            .lock()
+            .expect("not poisoned")
+            .pop_front()
     }
 
     /// Every device's statistics, in the order the devices were given.
@@ -522,6 +556,7 @@ impl Engine {
         {
             let mut st = self.lock();
             st.stopping = true;
+            self.shared.stopping.store(true, Ordering::Relaxed);
             st.cancel_running();
         }
         self.shared.wake.notify_all();
