@@ -55,18 +55,72 @@ fn daemon_mines_jobs_from_stdin() {
         .with_nonce(nonce);
     assert_eq!(header.block_hash().to_string(), solution["hash"]);
     assert!(solution["hash"].as_str().unwrap().starts_with("0000"));
+    // The line says which header it solves, and that header has that hash.
+    let solved = hashrig::Header::from_hex(solution["header"].as_str().unwrap()).unwrap();
+    assert_eq!(solved.block_hash().to_string(), solution["hash"]);
 
+    // Every bad line gets an error naming its field; the daemon goes on.
+    stdin.write_all(b"\xff\xfe not utf-8\n").unwrap();
     writeln!(stdin, "not json").unwrap();
+    writeln!(
+        stdin,
+        "{{\"header\": \"{GENESIS}\", \"zero_bits\": 4294967316}}"
+    )
+    .unwrap();
+    writeln!(
+        stdin,
+        "{{\"header\": \"{GENESIS}\", \"zero_bits\": \"20\"}}"
+    )
+    .unwrap();
+    writeln!(stdin, "{{\"header\": \"{GENESIS}\", \"zerobits\": 20}}").unwrap();
+    writeln!(stdin, "{{\"stats\": \"yes\"}}").unwrap();
     writeln!(stdin, "{{\"stats\": true}}").unwrap();
-    let (mut error, mut stats) = (false, false);
-    while !(error && stats) {
+    let mut errors = Vec::new();
+    loop {
         let v = next();
-        error |= v["type"] == "error";
+        if v["type"] == "error" {
+            errors.push(v["error"].as_str().unwrap().to_string());
+        }
         if v["type"] == "stats" {
-            stats = true;
             assert!(v["hashes"].as_u64().unwrap() > 0);
+            break;
         }
     }
+    assert_eq!(errors.len(), 6, "{errors:?}");
+    assert!(errors[0].contains("UTF-8"), "{errors:?}");
+    assert!(errors[1].contains("not JSON"), "{errors:?}");
+    assert!(errors[2].starts_with("zero_bits:"), "{errors:?}");
+    assert!(errors[3].starts_with("zero_bits:"), "{errors:?}");
+    assert!(errors[4].starts_with("zerobits: unknown"), "{errors:?}");
+    assert!(errors[5].starts_with("stats:"), "{errors:?}");
+
+    // After the time roll, the header given is the rolled one: mine the end
+    // of the nonce space at an easy target until a solution of the next
+    // second comes.
+    let late = hashrig::Header::from_hex(GENESIS).unwrap();
+    writeln!(
+        stdin,
+        "{{\"header\": \"{GENESIS}\", \"zero_bits\": 8, \"start\": {}}}",
+        u32::MAX - 20_000
+    )
+    .unwrap();
+    let rolled = loop {
+        let v = next();
+        if v["type"] == "solution" && v["stale"] == false {
+            let h = hashrig::Header::from_hex(v["header"].as_str().unwrap()).unwrap();
+            assert_eq!(h.block_hash().to_string(), v["hash"], "{v}");
+            assert_eq!(h.nonce, v["nonce"].as_u64().unwrap() as u32);
+            if h.time != late.time {
+                break h;
+            }
+        }
+    };
+    assert_eq!(rolled.time, late.time + 1);
+    // End of input stops the daemon once what it still prints is read.
     drop(stdin);
+    drop(next);
+    for line in lines {
+        line.unwrap();
+    }
     assert!(child.wait().unwrap().success());
 }
