@@ -118,7 +118,6 @@ fn daemon_mines_jobs_from_stdin() {
     assert_eq!(rolled.time, late.time + 1);
     // End of input stops the daemon once what it still prints is read.
     drop(stdin);
-    drop(next);
     for line in lines {
         line.unwrap();
     }
