@@ -47,8 +47,8 @@ pub enum Error {
     /// A difficulty that is zero, negative or not a finite number.
     #[error("difficulty: {0} is not a positive finite number")]
     Difficulty(f64),
-    /// More leading zero bits than a 256-bit hash has.
-    #[error("zero-bits: {0} is more than 256")]
+    /// So many leading zero bits that the target is zero (256 or more).
+    #[error("zero-bits: {0} leaves a zero target, which no hash meets (at most 255)")]
     ZeroBits(u32),
     /// A nonce range that is empty or leaves the job's nonce space.
     #[error("range: {0}")]

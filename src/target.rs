@@ -177,7 +177,9 @@ impl Target {
     /// The target met by hashes with at least `bits` leading zero bits:
     /// 2^(256 - bits) - 1.
     pub fn from_leading_zero_bits(bits: u32) -> Result<Self, Error> {
-        if bits > 256 {
+        // 256 zero bits is the zero target, which no hash meets: refused
+        // like a zero target given any other way.
+        if bits > 255 {
             return Err(Error::ZeroBits(bits));
         }
         let mut out = [0xffu8; 32];
@@ -341,13 +343,12 @@ mod tests {
             Target::from_leading_zero_bits(12).unwrap(),
             hex_target("000fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff")
         );
+        let mut one = [0u8; 32];
+        one[31] = 1;
+        assert_eq!(Target::from_leading_zero_bits(255).unwrap(), Target(one));
         assert_eq!(
-            Target::from_leading_zero_bits(256).unwrap(),
-            Target([0; 32])
-        );
-        assert_eq!(
-            Target::from_leading_zero_bits(257),
-            Err(Error::ZeroBits(257))
+            Target::from_leading_zero_bits(256),
+            Err(Error::ZeroBits(256))
         );
     }
 

@@ -95,3 +95,44 @@ fn a_slow_reader_makes_the_devices_wait_and_loses_nothing() {
     assert_eq!(nonces.len(), reference.len());
     assert!(nonces == reference, "the solution sets differ");
 }
+
+#[test]
+fn a_jobs_end_comes_after_every_solution_of_it() {
+    // Two devices finish ranges at once: whichever reports the job's end,
+    // every solution of the job is read before it.
+    let devices: Vec<Box<dyn Device>> = vec![
+        Box::new(CpuDevice::new(Some(1), None).unwrap()),
+        Box::new(CpuDevice::new(Some(1), None).unwrap()),
+    ];
+    let engine = Engine::with_devices(devices, EngineOptions::default()).unwrap();
+    let header = Header::from_hex(GENESIS).unwrap();
+    let job = Job::from(HeaderJob::new(
+        header,
+        Target::from_leading_zero_bits(10).unwrap(),
+    ));
+    for round in 0..5u64 {
+        let range = NonceRange::new(round << 23, 1 << 23);
+        let id = engine
+            .submit(hashrig::engine::Work::new(job.clone()).range(range))
+            .unwrap();
+        let mut nonces = BTreeSet::new();
+        loop {
+            match engine.recv_timeout(Duration::from_secs(60)) {
+                Some(Event::Solution(s)) if s.job == id => {
+                    nonces.insert(s.solution.nonce);
+                }
+                Some(Event::Exhausted(done)) if done == id => break,
+                Some(Event::DeviceFailed { device, reason }) => panic!("{device}: {reason}"),
+                Some(_) => {}
+                None => panic!("no end of job {id:?}"),
+            }
+        }
+        let reference: BTreeSet<u64> = search(&job, range, &SearchOptions::default())
+            .unwrap()
+            .solutions
+            .iter()
+            .map(|s| s.nonce)
+            .collect();
+        assert_eq!(nonces, reference, "round {round}");
+    }
+}

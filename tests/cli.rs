@@ -636,3 +636,74 @@ fn an_interrupted_search_prints_what_it_did() {
     assert_eq!(summary["found"], 0);
     assert!(summary["hashes"].as_u64().unwrap() > 0, "{summary}");
 }
+
+#[test]
+fn what_a_new_user_hits_first() {
+    // No command: the list of commands, exit 2.
+    let out = hashrig(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("Commands:") && stderr(&out).contains("bench"));
+    // Every way to give pow's data is named when none is given.
+    let out = hashrig(&["pow", "--zero-bits", "8"]);
+    assert_eq!(out.status.code(), Some(2));
+    for flag in ["--data", "--data-hex", "--data-file"] {
+        assert!(stderr(&out).contains(flag), "{}", stderr(&out));
+    }
+    // One rule for a target no hash meets.
+    let zero = "0".repeat(64);
+    for args in [
+        &["pow", "--data", "x", "--zero-bits", "256"][..],
+        &["pow", "--data", "x", "--target", &zero][..],
+        &["bench", "--seconds", "1e-9"][..],
+        &["bench", "--backend", "cpu", "--device", "llvmpipe"][..],
+    ] {
+        let out = hashrig(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(
+            stderr(&out).lines().count(),
+            1,
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    // Data from a file and from standard input give the same solution as
+    // the same bytes on the command line.
+    let text = "block 1: alice pays bob 5";
+    let path = std::env::temp_dir().join(format!("hashrig-data-{}", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    let common = ["--zero-bits", "16", "--backend", "cpu", "--json"];
+    let inline = hashrig(&[&["pow", "--data", text][..], &common].concat());
+    let from_file =
+        hashrig(&[&["pow", "--data-file", path.to_str().unwrap()][..], &common].concat());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hashrig"))
+        .args([&["pow", "--data-file", "-"][..], &common].concat())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let from_stdin = child.wait_with_output().unwrap();
+    let nonce = |o: &Output| json_lines(o)[0]["nonce"].clone();
+    assert_eq!(nonce(&inline), nonce(&from_file));
+    assert_eq!(nonce(&inline), nonce(&from_stdin));
+    let _ = std::fs::remove_file(&path);
+    // Mesa's "XDG_RUNTIME_DIR is invalid or not set" stays off the screen.
+    let out = Command::new(env!("CARGO_BIN_EXE_hashrig"))
+        .arg("devices")
+        .env_remove("XDG_RUNTIME_DIR")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        !stderr(&out).contains("XDG_RUNTIME_DIR"),
+        "{}",
+        stderr(&out)
+    );
+}

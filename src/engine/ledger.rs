@@ -210,6 +210,12 @@ pub(super) struct Shared {
     /// Events that found the queue full once the engine was stopping (no
     /// reader to wait for any more); read after the queue's.
     pub overflow: Mutex<VecDeque<Event>>,
+    /// Events in the order they were made under the lock, waiting to be
+    /// sent; whoever holds `delivering` sends them, oldest first, so that
+    /// the reader sees them in that order (a job's solutions before its
+    /// end, from whichever devices).
+    pub queue: Mutex<VecDeque<Event>>,
+    pub delivering: Mutex<()>,
     /// Mirrors `State::stopping`, for delivery outside the lock.
     pub stopping: AtomicBool,
     pub options: EngineOptions,
@@ -242,19 +248,34 @@ impl Shared {
     /// Releases the lock, then delivers the events made under it: the
     /// outbox is empty whenever the lock is free.
     pub fn release(&self, mut st: MutexGuard<'_, State>) {
-        let events = std::mem::take(&mut st.outbox);
-        drop(st);
-        if !events.is_empty() {
-            self.deliver(events);
+        if st.outbox.is_empty() {
+            return;
         }
+        let events = std::mem::take(&mut st.outbox);
+        // Queued before the lock goes, so the queue has the lock's order.
+        self.queue.lock().expect("not poisoned").extend(events);
+        drop(st);
+        self.deliver();
     }
 
     /// Delivers events made under the lock; called with the lock released.
     /// While the queue is full the calling device waits for the reader, so
     /// that an easy target never piles events up in memory; nothing is
     /// dropped (once the engine stops, they wait in the overflow).
-    pub fn deliver(&self, events: Vec<Event>) {
-        for mut event in events {
+    fn deliver(&self) {
+        let _turn = self.delivering.lock().expect("not poisoned");
+        loop {
+            let next = self.queue.lock().expect("not poisoned").pop_front();
+            let Some(mut event) = next else {
+                return;
+            };
+            // Once events overflow, later ones follow them, in order.
+            let mut overflow = self.overflow.lock().expect("not poisoned");
+            if !overflow.is_empty() {
+                overflow.push_back(event);
+                continue;
+            }
+            drop(overflow);
             loop {
                 match self.events.try_send(event) {
                     Ok(()) => break,

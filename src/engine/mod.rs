@@ -352,6 +352,8 @@ impl Engine {
             wake: Condvar::new(),
             events: tx,
             overflow: Mutex::new(VecDeque::new()),
+            queue: Mutex::new(VecDeque::new()),
+            delivering: Mutex::new(()),
             stopping: AtomicBool::new(false),
             options,
         });

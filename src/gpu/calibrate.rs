@@ -179,10 +179,12 @@ pub fn sweep(
 /// The cache file: `$XDG_CACHE_HOME/hashrig/gpu-launch.tsv`, or the
 /// platform's user cache directory.
 pub fn cache_path() -> Option<PathBuf> {
+    // Relative paths are ignored, as the XDG base directory spec says.
     let env = |k: &str| {
         std::env::var_os(k)
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
     };
     let base = env("XDG_CACHE_HOME").or_else(|| {
         if cfg!(target_os = "windows") {

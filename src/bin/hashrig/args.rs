@@ -110,6 +110,11 @@ pub(crate) fn parse_target(text: &str) -> Result<Target, hashrig::Error> {
 /// `--cpu`, `--threads`, `--cpu-kernel`, `--batch-ms`. GPUs that fail to
 /// open or fail their self-test are left out with a warning on stderr.
 pub(crate) fn engine(args: &DeviceArgs) -> Result<Engine> {
+    if args.backend == BackendChoice::Cpu && !args.devices.is_empty() {
+        bail!(
+            "device: --device selects GPUs, and --backend cpu hashes on the CPU only (drop one of them)"
+        );
+    }
     let cpu = match (args.backend, args.cpu) {
         (BackendChoice::Cpu, CpuUse::Off) => {
             bail!("cpu: --backend cpu with --cpu off leaves nothing to hash on")

@@ -39,8 +39,8 @@ fn parse_seconds(text: &str) -> Result<f64, String> {
     text.trim()
         .parse()
         .ok()
-        .filter(|s: &f64| s.is_finite() && *s > 0.0 && *s <= 3600.0)
-        .ok_or_else(|| format!("seconds: {text:?} is not a number of seconds between 0 and 3600"))
+        .filter(|s: &f64| s.is_finite() && (0.1..=3600.0).contains(s))
+        .ok_or_else(|| format!("seconds: {text:?} is not a number of seconds from 0.1 to 3600"))
 }
 
 /// One device's measured rates.
@@ -179,10 +179,17 @@ pub(crate) fn bench(a: BenchArgs) -> Result<u8> {
         devices: lines.len(),
         seconds,
     })?;
-    for d in &after {
-        if let DeviceState::Failed(reason) = &d.state {
-            eprintln!("hashrig: failed during the bench: {}: {reason}", d.name);
-        }
+    // A device that failed measured nothing trustworthy: an error, not a
+    // low figure.
+    let failed: Vec<String> = after
+        .iter()
+        .filter_map(|d| match &d.state {
+            DeviceState::Failed(reason) => Some(format!("{}: {reason}", d.name)),
+            _ => None,
+        })
+        .collect();
+    if !failed.is_empty() {
+        anyhow::bail!("failed during the bench: {}", failed.join("; "));
     }
     Ok(0)
 }

@@ -58,21 +58,27 @@ fn parse_bits(text: &str) -> Result<Target, hashrig::Error> {
 }
 
 #[derive(Args)]
+#[command(group(clap::ArgGroup::new("data_choice").required(true).args(["data", "data_hex", "data_file"])))]
+#[command(group(clap::ArgGroup::new("pow_target").required(true).args(["zero_bits", "target"])))]
 pub(crate) struct PowArgs {
     /// The bytes before the nonce, as text.
-    #[arg(long, group = "data_choice", required = true)]
+    #[arg(long)]
     data: Option<String>,
     /// The bytes before the nonce, as hex.
-    #[arg(long, group = "data_choice", value_parser = parse_data_hex)]
+    #[arg(long, value_parser = parse_data_hex)]
     data_hex: Option<Bytes>,
+    /// The bytes before the nonce, read from a file (`-`: standard input),
+    /// for data longer than a command line takes.
+    #[arg(long, value_name = "PATH")]
+    data_file: Option<std::path::PathBuf>,
     /// Bytes after the nonce, as hex.
     #[arg(long, value_parser = parse_suffix_hex)]
     suffix_hex: Option<Bytes>,
     /// Leading zero bits the hash must have.
-    #[arg(long, group = "pow_target", required = true, value_parser = args::parse_zero_bits)]
+    #[arg(long, value_parser = args::parse_zero_bits)]
     zero_bits: Option<Target>,
     /// Target as 64 hex digits; the hash, read big-endian, must be at most this.
-    #[arg(long, group = "pow_target", value_parser = args::parse_target)]
+    #[arg(long, value_parser = args::parse_target)]
     target: Option<Target>,
     /// SHA-256d instead of SHA-256.
     #[arg(long)]
@@ -92,6 +98,33 @@ pub(crate) struct PowArgs {
     /// JSON Lines on stdout.
     #[arg(long)]
     json: bool,
+}
+
+/// The most `--data-file` reads: far beyond any proof-of-work prefix, and
+/// bounded so that a wrong path (a device, a huge file) fails cleanly.
+const MAX_DATA_FILE: u64 = 64 << 20;
+
+/// Reads `--data-file` (`-` for standard input), at most [`MAX_DATA_FILE`].
+fn read_data(path: &std::path::Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut data = Vec::new();
+    let what = path.display();
+    let read = if path.as_os_str() == "-" {
+        std::io::stdin()
+            .lock()
+            .take(MAX_DATA_FILE + 1)
+            .read_to_end(&mut data)
+    } else {
+        std::fs::File::open(path).and_then(|f| f.take(MAX_DATA_FILE + 1).read_to_end(&mut data))
+    };
+    read.map_err(|e| anyhow::anyhow!("data-file: {what}: {e}"))?;
+    if data.len() as u64 > MAX_DATA_FILE {
+        bail!(
+            "data-file: {what} is larger than {} MiB",
+            MAX_DATA_FILE >> 20
+        );
+    }
+    Ok(data)
 }
 
 /// Bytes given as hex (one value: clap reads an `Option<Vec<_>>` as a list).
@@ -181,8 +214,11 @@ pub(crate) fn mine(a: MineArgs) -> Result<u8> {
 }
 
 pub(crate) fn pow(a: PowArgs) -> Result<u8> {
-    let Some(prefix) = a.data.map(String::into_bytes).or(a.data_hex.map(|b| b.0)) else {
-        bail!("pow: give --data or --data-hex");
+    let prefix = match (a.data, a.data_hex, a.data_file) {
+        (Some(text), _, _) => text.into_bytes(),
+        (_, Some(hex), _) => hex.0,
+        (_, _, Some(path)) => read_data(&path)?,
+        _ => bail!("pow: give --data, --data-hex or --data-file"),
     };
     let Some(target) = a.zero_bits.or(a.target) else {
         bail!("pow: give --zero-bits or --target");
