@@ -19,6 +19,7 @@ extern "C" {
 /* Status codes. */
 #define HASHRIG_OK 0
 #define HASHRIG_NONE 1             /* nothing to report within the timeout */
+#define HASHRIG_EXHAUSTED 2        /* every nonce of a job was searched */
 #define HASHRIG_ERR_ARGUMENT -1    /* a null pointer or an out-of-range value */
 #define HASHRIG_ERR_INPUT -2       /* a bad header, target or nonce range */
 #define HASHRIG_ERR_DEVICE -3      /* no device could be started */
@@ -70,7 +71,8 @@ int32_t hashrig_submit_header(hashrig_engine *engine, const uint8_t *header80,
                               uint64_t count, uint64_t *job_out);
 
 /* Waits up to timeout_ms for a verified solution: HASHRIG_OK with *out
- * filled, or HASHRIG_NONE. */
+ * filled; HASHRIG_EXHAUSTED with out->job set when every nonce of that job
+ * was searched (after all of its solutions); or HASHRIG_NONE. */
 int32_t hashrig_poll_solution(hashrig_engine *engine, uint32_t timeout_ms,
                               hashrig_solution *out);
 

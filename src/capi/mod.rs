@@ -17,6 +17,9 @@ use crate::{Error, Header, HeaderJob, Job, NonceRange, Target};
 pub const HASHRIG_OK: i32 = 0;
 /// Nothing to report within the timeout.
 pub const HASHRIG_NONE: i32 = 1;
+/// Every nonce of a job has been searched (`hashrig_poll_solution` sets
+/// only `out->job`).
+pub const HASHRIG_EXHAUSTED: i32 = 2;
 /// A null pointer or an out-of-range value.
 pub const HASHRIG_ERR_ARGUMENT: i32 = -1;
 /// A bad header, target or nonce range.
@@ -218,7 +221,18 @@ pub unsafe extern "C" fn hashrig_poll_solution(
                     out.stale = s.stale as i32;
                     return Ok(HASHRIG_OK);
                 }
-                Some(_) => continue,
+                Some(Event::Exhausted(job)) => {
+                    *out = HashrigSolution {
+                        job: job.0,
+                        nonce: 0,
+                        hash: [0; 32],
+                        header: [0; 80],
+                        stale: 0,
+                    };
+                    return Ok(HASHRIG_EXHAUSTED);
+                }
+                // Device failures show in the device statistics.
+                Some(Event::DeviceFailed { .. }) => continue,
                 None => return Ok(HASHRIG_NONE),
             }
         }

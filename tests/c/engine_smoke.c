@@ -60,6 +60,10 @@ int main(void) {
     CHECK(s.hash[0] == 0 && s.hash[1] == 0 && s.hash[2] == 0 && s.hash[3] == 0 && s.hash[4] == 0 && s.hash[5] == 0x19 && s.hash[6] == 0xd6,
           "hash starts %02x%02x%02x%02x%02x%02x", s.hash[0], s.hash[1], s.hash[2], s.hash[3], s.hash[4], s.hash[5]);
     CHECK(memcmp(s.header, header, 80) == 0, "solved header differs");
+    /* Then the job's end: every nonce of the window was searched. */
+    rc = hashrig_poll_solution(engine, 30000, &s);
+    CHECK(rc == HASHRIG_EXHAUSTED && s.job == job, "no end of the job: %d job %llu", rc,
+          (unsigned long long)s.job);
 
     size_t count = 0;
     CHECK(hashrig_device_count(engine, &count) == HASHRIG_OK && count == 1, "count %zu", count);

@@ -43,7 +43,7 @@ func call(f func() C.int32_t) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	rc := f()
-	if rc == C.HASHRIG_OK || rc == C.HASHRIG_NONE {
+	if rc >= C.HASHRIG_OK {
 		return nil
 	}
 	return fmt.Errorf("hashrig: %s (code %d)", C.GoString(C.hashrig_last_error()), int32(rc))
@@ -92,9 +92,13 @@ type Solution struct {
 	Hash   [32]byte // display order
 	Header [80]byte
 	Stale  bool
+	// Exhausted: not a solution but the end of job Job, every nonce of it
+	// searched (it comes after all of the job's solutions).
+	Exhausted bool
 }
 
-// PollSolution waits up to timeout for a solution; nil when none came.
+// PollSolution waits up to timeout for a solution or a job's end; nil
+// when neither came.
 func (e *Engine) PollSolution(timeout time.Duration) (*Solution, error) {
 	var s C.hashrig_solution
 	var rc C.int32_t
@@ -104,6 +108,9 @@ func (e *Engine) PollSolution(timeout time.Duration) (*Solution, error) {
 	})
 	if err != nil || rc == C.HASHRIG_NONE {
 		return nil, err
+	}
+	if rc == C.HASHRIG_EXHAUSTED {
+		return &Solution{Job: uint64(s.job), Exhausted: true}, nil
 	}
 	out := &Solution{Job: uint64(s.job), Nonce: uint64(s.nonce), Stale: s.stale != 0}
 	for i := range out.Hash {

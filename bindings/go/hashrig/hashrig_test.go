@@ -31,6 +31,10 @@ func TestMinesTheGenesisBlock(t *testing.T) {
 	if got := hex.EncodeToString(s.Hash[:]); got != "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f" {
 		t.Fatalf("hash %s", got)
 	}
+	end, err := e.PollSolution(60 * time.Second)
+	if err != nil || end == nil || !end.Exhausted || end.Job != job {
+		t.Fatalf("no end of job %d: %+v %v", job, end, err)
+	}
 	d, err := e.Devices()
 	if err != nil || len(d) == 0 || d[0].Hashes == 0 {
 		t.Fatalf("devices %v %v", d, err)
