@@ -10,6 +10,7 @@
 mod arm_neon;
 #[cfg(target_arch = "aarch64")]
 mod arm_sha2;
+mod device;
 mod lanes;
 mod scalar;
 mod search;
@@ -29,6 +30,7 @@ use std::time::{Duration, Instant};
 use crate::job::{HeaderJob, HeaderWork};
 use crate::{Digest, Error, Header, Target};
 
+pub use device::CpuDevice;
 pub use search::{default_threads, search, search_prepared};
 pub(crate) use search::{device_name, CpuSearcher};
 

@@ -41,11 +41,14 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+/// The CPU backend as a device (it lives in [`crate::cpu`]).
+pub use crate::cpu::CpuDevice;
+/// A GPU as a device (it lives in [`crate::gpu`]).
+#[cfg(feature = "gpu")]
+pub use crate::gpu::GpuWorker;
 /// What a device reports for one range (also at the crate root).
 pub use crate::Found;
-#[cfg(feature = "gpu")]
-pub use device::GpuWorker;
-pub use device::{CpuDevice, Device, DeviceDetails, DeviceKind};
+pub use device::{Device, DeviceDetails, DeviceKind};
 pub use stats::{DeviceState, DeviceStats, LatencyHistogram};
 
 use crate::{CpuKernel, Error, Job, NonceRange, PreparedJob, Solution};

@@ -8,6 +8,7 @@ mod adapters;
 pub mod calibrate;
 pub mod shader;
 mod twin;
+mod worker;
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -23,6 +24,7 @@ pub use calibrate::{
     cache_path, cached_or_calibrate, calibrate, kernel_version, measure, sweep, Calibration,
     NONCES_PER_INVOCATION, WORKGROUP_SIZES,
 };
+pub use worker::GpuWorker;
 
 /// Launch settings of a device.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,0 +1,58 @@
+//! A GPU as an engine device.
+
+use super::GpuDevice;
+use crate::engine::{Device, DeviceDetails, DeviceKind};
+use crate::{CancelToken, Error, Found, NonceRange, PreparedJob};
+
+/// A GPU as an engine device.
+pub struct GpuWorker {
+    gpu: GpuDevice,
+}
+
+impl GpuWorker {
+    /// Wraps an opened GPU.
+    pub fn new(gpu: GpuDevice) -> Self {
+        GpuWorker { gpu }
+    }
+
+    /// The GPU.
+    pub fn gpu(&self) -> &GpuDevice {
+        &self.gpu
+    }
+}
+
+impl Device for GpuWorker {
+    fn name(&self) -> String {
+        self.gpu.name().to_string()
+    }
+
+    fn kind(&self) -> DeviceKind {
+        DeviceKind::Gpu
+    }
+
+    fn details(&self) -> DeviceDetails {
+        DeviceDetails {
+            nonces_per_invocation: Some(self.gpu.nonces_per_invocation()),
+            workgroup_size: Some(self.gpu.config().workgroup_size),
+            pci_bus_id: self.gpu.pci_bus_id().map(str::to_string),
+            ..Default::default()
+        }
+    }
+
+    fn nominal_rate(&self) -> f64 {
+        self.gpu.batch_nonces() as f64 / self.gpu.config().batch_time.as_secs_f64().max(1e-3)
+    }
+
+    fn search(
+        &mut self,
+        job: &PreparedJob,
+        range: NonceRange,
+        cancel: &CancelToken,
+    ) -> Result<Found, Error> {
+        let options = crate::SearchOptions {
+            cancel: Some(cancel.clone()),
+            ..Default::default()
+        };
+        self.gpu.scan_checked_range(job, range, &options)
+    }
+}
