@@ -227,21 +227,21 @@ fn wait_until(secs: u64, mut f: impl FnMut() -> bool) -> bool {
     false
 }
 
+/// `bench` hashing on one CPU thread for a long while.
+const LONG_BENCH: [&str; 7] = [
+    "bench",
+    "--backend",
+    "cpu",
+    "--threads",
+    "1",
+    "--seconds",
+    "300",
+];
+
 /// A rig hashing on one CPU thread for a long while, with both APIs.
 fn bench_rig(extra: &[&str]) -> Rig {
-    let mut args = vec![
-        "bench",
-        "--backend",
-        "cpu",
-        "--threads",
-        "1",
-        "--seconds",
-        "300",
-        "--api",
-        "127.0.0.1:0",
-        "--cgminer-api",
-        "127.0.0.1:0",
-    ];
+    let mut args = LONG_BENCH.to_vec();
+    args.extend_from_slice(&["--api", "127.0.0.1:0", "--cgminer-api", "127.0.0.1:0"]);
     args.extend_from_slice(extra);
     Rig::start(&args, &[])
 }
@@ -557,20 +557,7 @@ fn control_needs_the_configured_token() {
     assert!(!open.stderr_text().contains("warning"));
     drop(open);
     // Reachable beyond this machine without a token: a warning.
-    let exposed = Rig::start(
-        &[
-            "bench",
-            "--backend",
-            "cpu",
-            "--threads",
-            "1",
-            "--seconds",
-            "300",
-            "--api",
-            "0.0.0.0:0",
-        ],
-        &[],
-    );
+    let exposed = Rig::start(&[&LONG_BENCH[..], &["--api", "0.0.0.0:0"]].concat(), &[]);
     assert!(
         exposed
             .stderr_text()
@@ -731,21 +718,18 @@ fn a_hot_device_is_held_until_it_cools() {
     let hwmon = fake_cpu_hwmon(&root, 50.0);
     let rig = Rig::start(
         &[
-            "bench",
-            "--backend",
-            "cpu",
-            "--threads",
-            "1",
-            "--seconds",
-            "300",
-            "--json",
-            "--api",
-            "127.0.0.1:0",
-            "--temp-limit",
-            "80",
-            "--temp-resume",
-            "70",
-        ],
+            &LONG_BENCH[..],
+            &[
+                "--json",
+                "--api",
+                "127.0.0.1:0",
+                "--temp-limit",
+                "80",
+                "--temp-resume",
+                "70",
+            ][..],
+        ]
+        .concat(),
         &[("HASHRIG_SYSFS_ROOT", &root)],
     );
     let device = |s: &Value| s["devices"][0].clone();

@@ -61,7 +61,8 @@ fn screen(bytes: &[u8]) -> Vec<String> {
         .collect()
 }
 
-/// Runs `hashrig args…` on a pseudo-terminal; everything it wrote there.
+/// Runs `hashrig mine --header GENESIS args…` on one CPU thread on a
+/// pseudo-terminal; everything it wrote there.
 fn on_a_terminal(args: &[&str]) -> Option<Vec<u8>> {
     let script = ["/usr/bin/script", "/bin/script"]
         .into_iter()
@@ -74,7 +75,18 @@ fn on_a_terminal(args: &[&str]) -> Option<Vec<u8>> {
         eprintln!("SKIPPED: no `script` (util-linux) to make a pseudo-terminal");
         return None;
     };
-    let command = std::iter::once(env!("CARGO_BIN_EXE_hashrig"))
+    let mine = [
+        env!("CARGO_BIN_EXE_hashrig"),
+        "mine",
+        "--header",
+        GENESIS,
+        "--backend",
+        "cpu",
+        "--threads",
+        "1",
+    ];
+    let command = mine
+        .into_iter()
         .chain(args.iter().copied())
         .collect::<Vec<_>>()
         .join(" ");
@@ -94,17 +106,7 @@ fn on_a_terminal(args: &[&str]) -> Option<Vec<u8>> {
 #[test]
 fn a_solution_stays_on_screen_above_the_status() {
     // About two seconds of status redraws before the genesis nonce.
-    let Some(raw) = on_a_terminal(&[
-        "mine",
-        "--header",
-        GENESIS,
-        "--start",
-        "2000000000",
-        "--backend",
-        "cpu",
-        "--threads",
-        "1",
-    ]) else {
+    let Some(raw) = on_a_terminal(&["--start", "2000000000"]) else {
         return;
     };
     let text = String::from_utf8_lossy(&raw);
@@ -125,20 +127,7 @@ fn a_solution_stays_on_screen_above_the_status() {
 
 #[test]
 fn every_solution_of_many_stays_on_screen() {
-    let Some(raw) = on_a_terminal(&[
-        "mine",
-        "--header",
-        GENESIS,
-        "--zero-bits",
-        "22",
-        "--all",
-        "--count",
-        "120000000",
-        "--backend",
-        "cpu",
-        "--threads",
-        "1",
-    ]) else {
+    let Some(raw) = on_a_terminal(&["--zero-bits", "22", "--all", "--count", "120000000"]) else {
         return;
     };
     let shown = screen(&raw);
