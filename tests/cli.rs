@@ -22,6 +22,31 @@ fn hashrig_with_cache(args: &[&str], cache: &std::path::Path) -> Output {
         .expect("runs")
 }
 
+/// Starts `hashrig args…` with its output piped.
+fn spawn(args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_hashrig"))
+        .args(args)
+        .env_remove("HASHRIG_DEVICE")
+        .env(
+            "XDG_CACHE_HOME",
+            std::env::temp_dir().join("hashrig-cli-test-cache"),
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Sends SIGINT to `child` and collects what it printed.
+fn interrupt(child: std::process::Child) -> Output {
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    child.wait_with_output().unwrap()
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).unwrap()
 }
@@ -518,25 +543,26 @@ fn mine_rolls_the_time_when_the_nonce_space_runs_out() {
 #[test]
 fn mine_on_a_pool_until_interrupted() {
     let pool = testpool::TestPool::start(testpool::Behaviour::default());
-    let cache = std::env::temp_dir().join("hashrig-cli-test-cache");
-    let child = Command::new(env!("CARGO_BIN_EXE_hashrig"))
-        .args(["mine", "--pool", &pool.url(), "--user", "u", "--pass", "x"])
-        .args(["--backend", "cpu", "--threads", "1", "--json"])
-        .env("XDG_CACHE_HOME", &cache)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let url = pool.url();
+    let child = spawn(&[
+        "mine",
+        "--pool",
+        &url,
+        "--user",
+        "u",
+        "--pass",
+        "x",
+        "--backend",
+        "cpu",
+        "--threads",
+        "1",
+        "--json",
+    ]);
     assert!(
         pool.wait_for(120, |p| p.accepted() >= 2),
         "no accepted shares"
     );
-    let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let out = child.wait_with_output().unwrap();
+    let out = interrupt(child);
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
     let lines = json_lines(&out);
     let of = |t: &'static str| lines.iter().filter(move |l| l["type"] == t);
@@ -610,23 +636,21 @@ fn pool_arguments_are_checked() {
 
 #[test]
 fn an_interrupted_search_prints_what_it_did() {
-    let cache = std::env::temp_dir().join("hashrig-cli-test-cache");
     // 64 zero bits: nothing is found, so only an interrupt ends it.
-    let child = Command::new(env!("CARGO_BIN_EXE_hashrig"))
-        .args(["mine", "--header", GENESIS, "--zero-bits", "64"])
-        .args(["--backend", "cpu", "--threads", "1", "--json"])
-        .env("XDG_CACHE_HOME", &cache)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn(&[
+        "mine",
+        "--header",
+        GENESIS,
+        "--zero-bits",
+        "64",
+        "--backend",
+        "cpu",
+        "--threads",
+        "1",
+        "--json",
+    ]);
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let out = child.wait_with_output().unwrap();
+    let out = interrupt(child);
     // Nothing found: exit 1, with the summary of what was searched.
     assert_eq!(out.status.code(), Some(1), "stderr: {}", stderr(&out));
     let lines = json_lines(&out);
