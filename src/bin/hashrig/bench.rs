@@ -14,7 +14,6 @@ use hashrig::{Header, HeaderJob, Job, Target};
 use serde::Serialize;
 
 use crate::args::{self, BackendChoice, DeviceArgs};
-use crate::config::ConfigArg;
 use crate::monitor::{self, Monitor, MonitorArgs};
 use crate::report::{Output, Report};
 use crate::status::Status;
@@ -28,8 +27,6 @@ pub(crate) struct BenchArgs {
     seconds: f64,
     #[command(flatten)]
     monitor: MonitorArgs,
-    #[command(flatten)]
-    config: ConfigArg,
     /// JSON Lines on stdout.
     #[arg(long)]
     json: bool,

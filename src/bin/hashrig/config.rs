@@ -110,16 +110,6 @@ struct Temperature {
     resume: Option<f64>,
 }
 
-/// `--config FILE` as each command declares it (the file itself is read
-/// before the command line is parsed, by [`expand`]).
-#[derive(Args, Clone, Default)]
-pub(crate) struct ConfigArg {
-    /// A TOML file of options (pools, devices, APIs, temperature limits);
-    /// flags on the command line override it. See `hashrig config --example`.
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<std::path::PathBuf>,
-}
-
 /// `hashrig config`.
 #[derive(Args)]
 pub(crate) struct ConfigCommand {

@@ -12,7 +12,6 @@ use hashrig::{CompactTarget, GenericJob, Header, HeaderJob, Job, NonceEndian, No
 use serde::Serialize;
 
 use crate::args::{self, DeviceArgs, RangeArgs};
-use crate::config::ConfigArg;
 use crate::monitor::{self, Monitor, MonitorArgs};
 use crate::pool::PoolArgs;
 use crate::report::{Output, Report};
@@ -46,8 +45,6 @@ pub(crate) struct MineArgs {
     device: DeviceArgs,
     #[command(flatten)]
     monitor: MonitorArgs,
-    #[command(flatten)]
-    config: ConfigArg,
     /// JSON Lines on stdout.
     #[arg(long)]
     json: bool,
@@ -93,8 +90,6 @@ pub(crate) struct PowArgs {
     device: DeviceArgs,
     #[command(flatten)]
     monitor: MonitorArgs,
-    #[command(flatten)]
-    config: ConfigArg,
     /// JSON Lines on stdout.
     #[arg(long)]
     json: bool,

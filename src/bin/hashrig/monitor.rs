@@ -17,9 +17,15 @@ use serde::Serialize;
 
 use crate::report::{Output, Report};
 
-/// Monitoring and protection options.
+/// Monitoring, protection and service options.
 #[derive(Args, Clone, Default)]
 pub(crate) struct MonitorArgs {
+    // The file is read before the command line is parsed (config::expand);
+    // clap only accepts the flag here.
+    /// A TOML file of options (pools, devices, APIs, temperature limits);
+    /// flags on the command line override it. See `hashrig config --example`.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
     /// Serve GET /metrics (Prometheus), GET /summary (JSON) and POST
     /// /control/{pause,resume,stop} on ADDR:PORT (a bare port means 127.0.0.1).
     #[arg(long, value_name = "ADDR:PORT", value_parser = parse_listen)]
