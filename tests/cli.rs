@@ -680,6 +680,7 @@ fn what_a_new_user_hits_first() {
         &["pow", "--data", "x", "--target", &zero][..],
         &["bench", "--seconds", "1e-9"][..],
         &["bench", "--backend", "cpu", "--device", "llvmpipe"][..],
+        &["bench", "--backend", "cpu", "--threads", "100000"][..],
     ] {
         let out = hashrig(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -690,6 +691,25 @@ fn what_a_new_user_hits_first() {
             stderr(&out)
         );
     }
+    // The most threads accepted work: far more threads than cores still
+    // hash, and nothing is taken out of service.
+    let most = hashrig::cpu::max_threads().to_string();
+    let out = hashrig(&[
+        "bench",
+        "--backend",
+        "cpu",
+        "--threads",
+        &most,
+        "--seconds",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let total = json_lines(&out)
+        .into_iter()
+        .find(|l| l["type"] == "total")
+        .unwrap();
+    assert!(total["mhs"].as_f64().unwrap() > 0.0, "{total}");
     // Data from a file and from standard input give the same solution as
     // the same bytes on the command line.
     let text = "block 1: alice pays bob 5";

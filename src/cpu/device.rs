@@ -54,7 +54,11 @@ impl Device for CpuDevice {
             .iter()
             .find(|(k, _)| *k == self.kernel())
             .map_or(1e6, |r| r.1);
-        one * self.threads() as f64
+        // Threads beyond the cores share them: no faster than the cores
+        // (an overestimate sizes the first range too large for the
+        // watchdog).
+        let cores = super::default_threads().max(1);
+        one * self.threads().min(cores) as f64
     }
 
     fn search(

@@ -31,7 +31,7 @@ use crate::job::{HeaderJob, HeaderWork};
 use crate::{Digest, Error, Header, Target};
 
 pub use device::CpuDevice;
-pub use search::{default_threads, search, search_prepared};
+pub use search::{default_threads, max_threads, search, search_prepared};
 pub(crate) use search::{device_name, CpuSearcher};
 
 /// The entry points every kernel provides.

@@ -73,7 +73,10 @@ pub(crate) fn parse_nonce(text: &str) -> Result<u64, String> {
 fn parse_threads(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
         Ok(0) => Err("threads: must be at least 1".into()),
-        Ok(n) if n > 4096 => Err(format!("threads: {n} is more than 4096")),
+        Ok(n) if n > hashrig::cpu::max_threads() => Err(format!(
+            "threads: {n} is more than {} (16 per core here)",
+            hashrig::cpu::max_threads()
+        )),
         Ok(n) => Ok(n),
         Err(_) => Err(format!("threads: {text:?} is not a positive integer")),
     }
