@@ -398,7 +398,7 @@ mod tests {
         }
 
         #[test]
-        fn zero_bits_are_counted(bits in 0u32..=256) {
+        fn zero_bits_are_counted(bits in 0u32..=255) {
             let t = Target::from_leading_zero_bits(bits).unwrap();
             let leading: u32 = t.to_be_bytes().iter().map(|b| b.leading_zeros()).scan(true, |go, z| {
                 if !*go { return Some(0) }

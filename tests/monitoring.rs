@@ -771,11 +771,15 @@ fn a_hot_device_is_held_until_it_cools() {
         "never resumed under 70 °C"
     );
     assert!(device(&rig.summary())["up"] == true);
-    let events: Vec<Value> = rig
-        .json_lines()
-        .into_iter()
-        .filter(|l| l["type"] == "health")
-        .collect();
+    // The cooled line follows the release within the command's next round.
+    let health_lines = || -> Vec<Value> {
+        rig.json_lines()
+            .into_iter()
+            .filter(|l| l["type"] == "health")
+            .collect()
+    };
+    wait_until(10, || health_lines().len() >= 2);
+    let events = health_lines();
     assert_eq!(events.len(), 2, "{events:?}");
     assert_eq!(events[0]["event"], "hot");
     assert_eq!(events[0]["temperature_c"], 85.0);
