@@ -16,7 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::{json, Map, Value};
 
 use super::server::{Conn, Limits, ReadEnd, Server};
-use super::{Rig, Snapshot};
+use super::{Rig, Snapshot, Summary};
 use crate::engine::{DeviceKind, DeviceState};
 use crate::Error;
 
@@ -205,26 +205,22 @@ fn percent(part: u64, whole: u64) -> Value {
 }
 
 fn summary(s: &Snapshot) -> Record {
-    let sum =
-        |f: fn(&crate::engine::DeviceStats) -> f64| s.devices.iter().fold(0.0, |a, d| a + f(d));
-    let hashes: u64 = s.devices.iter().map(|d| d.hashes).sum();
-    let errors: u64 = s.devices.iter().map(|d| d.hardware_errors).sum();
-    let proofs: u64 = s.devices.iter().map(|d| d.proofs).sum();
-    let accepted: u64 = s.pools.iter().map(|p| p.accepted).sum();
-    let rejected: u64 = s.pools.iter().map(|p| p.rejected).sum();
-    let stale: u64 = s.pools.iter().map(|p| p.stale).sum();
+    // The totals are /summary's, so that both APIs add up the same way.
+    let doc = Summary::from_snapshot(s);
+    let t = &doc.total;
+    let (hashes, errors, proofs) = (t.hashes, t.hardware_errors, t.proofs);
+    let (accepted, rejected, stale) = (t.shares.accepted, t.shares.rejected, t.shares.stale);
     let minutes = (s.uptime.as_secs_f64() / 60.0).max(1e-9);
-    let solutions: u64 = s.devices.iter().map(|d| d.solutions).sum();
-    let blocks: u64 = s.pools.iter().map(|p| p.blocks).sum();
+    let blocks: u64 = doc.pools.iter().map(|p| p.blocks).sum();
     vec![
         ("Elapsed", json!(s.uptime.as_secs())),
-        ("MHS av", mhs(sum(|d| d.rate_avg))),
-        ("MHS 5s", mhs(sum(|d| d.rate_5s))),
-        ("MHS 1m", mhs(sum(|d| d.rate_60s))),
+        ("MHS av", mhs(t.hashrate.average)),
+        ("MHS 5s", mhs(t.hashrate.last_5s)),
+        ("MHS 1m", mhs(t.hashrate.last_60s)),
         (
             "Found Blocks",
             json!(if s.pools.is_empty() {
-                solutions
+                t.solutions
             } else {
                 blocks
             }),
@@ -238,7 +234,7 @@ fn summary(s: &Snapshot) -> Record {
         ("Total MH", json!(hashes as f64 / 1e6)),
         (
             "Difficulty Accepted",
-            json!(s.pools.iter().fold(0.0, |a, p| a + p.accepted_difficulty)),
+            json!(doc.pools.iter().fold(0.0, |a, p| a + p.accepted_difficulty)),
         ),
         ("Device Hardware%", percent(errors, proofs + errors)),
         ("Device Rejected%", percent(rejected, accepted + rejected)),
