@@ -245,14 +245,18 @@ fn compress() -> String {
 }
 
 fn load_block() -> String {
-    let mut out = String::new();
+    // One construction, not a zero-initialised array written word by word:
+    // HLSL translators disagree on zero-initialising arrays.
+    let mut out = String::from("            let m = array<u32, 16>(\n");
     for k in 0..16 {
         let _ = writeln!(
             out,
-            "            m[{k}] = blocks[base + {k}u] | select(0u, p0, base + {k}u == word) \
-             | select(0u, p1, base + {k}u == word + 1u) | select(0u, p2, base + {k}u == word + 2u);"
+            "                blocks[base + {k}u] | select(0u, p0, base + {k}u == word) \
+             | select(0u, p1, base + {k}u == word + 1u) | select(0u, p2, base + {k}u == word + 2u){}",
+            if k < 15 { "," } else { "" }
         );
     }
+    out.push_str("            );\n");
     out
 }
 

@@ -298,7 +298,7 @@ fn variants(entry: &hashrig::gpu::AdapterEntry, config: LaunchConfig) {
     assert!(SHADER_SOURCE.contains(rotr) && SHADER_SOURCE.contains(ch));
     let cases = [
         (
-            "rotr (x >> n) | (x << (32 - n)), ch g ^ (e & (f ^ g)) [used]",
+            "rotr (x >> n) | (x << (32 - n)), ch g ^ (e & (f ^ g)) [used], runtime checks on",
             SHADER_SOURCE.to_string(),
         ),
         (
@@ -318,13 +318,16 @@ fn variants(entry: &hashrig::gpu::AdapterEntry, config: LaunchConfig) {
             SHADER_SOURCE.replace(ch, "return (e & f) | (~e & g);"),
         ),
     ];
-    let devices: Vec<(&str, GpuDevice)> = cases
-        .iter()
-        .map(|(name, source)| {
-            let d = GpuDevice::open_with_source(entry, config, source).expect("variant opens");
-            (*name, d)
-        })
-        .collect();
+    // The shipped kernel as `open` builds it (wgpu's runtime checks off)
+    // beside the same source with them on (the first case).
+    let mut devices: Vec<(&str, GpuDevice)> = vec![(
+        "the same, runtime checks off [used]",
+        GpuDevice::open(entry, config).expect("device opens"),
+    )];
+    devices.extend(cases.iter().map(|(name, source)| {
+        let d = GpuDevice::open_with_source(entry, config, source).expect("variant opens");
+        (*name, d)
+    }));
     let mut rates = vec![Vec::new(); devices.len()];
     for _ in 0..5 {
         for (i, (_, d)) in devices.iter().enumerate() {

@@ -118,21 +118,26 @@ fn search_generic(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
         let p0 = n0 >> shift;
         let p1 = select(n1, (n0 << (32u - shift)) | (n1 >> shift), shift != 0u);
         let p2 = select(0u, n1 << (32u - shift), shift != 0u);
-        var s = array<u32, 8>(gp.midstate_lo.x, gp.midstate_lo.y, gp.midstate_lo.z, gp.midstate_lo.w,
-                              gp.midstate_hi.x, gp.midstate_hi.y, gp.midstate_hi.z, gp.midstate_hi.w);
+        // The running state as two vectors (arrays kept out of mutable
+        // locals: some HLSL front ends reject their zero initialisers).
+        var state_lo = gp.midstate_lo;
+        var state_hi = gp.midstate_hi;
         for (var j = 0u; j < gp.shape.x; j = j + 1u) {
             let base = j * 16u;
-            var m: array<u32, 16>;
 //@load_block
-            s = compress(s, m);
+            let s = compress(array<u32, 8>(state_lo.x, state_lo.y, state_lo.z, state_lo.w, state_hi.x, state_hi.y, state_hi.z, state_hi.w), m);
+            state_lo = vec4<u32>(s[0], s[1], s[2], s[3]);
+            state_hi = vec4<u32>(s[4], s[5], s[6], s[7]);
         }
+        var top = state_lo.x;
         if (double) {
-            let d = array<u32, 16>(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7],
+            let d = array<u32, 16>(state_lo.x, state_lo.y, state_lo.z, state_lo.w, state_hi.x, state_hi.y, state_hi.z, state_hi.w,
                                    0x80000000u, 0u, 0u, 0u, 0u, 0u, 0u, 256u);
-            s = compress(array<u32, 8>(0x6a09e667u, 0xbb67ae85u, 0x3c6ef372u, 0xa54ff53au,
-                                       0x510e527fu, 0x9b05688cu, 0x1f83d9abu, 0x5be0cd19u), d);
+            let s = compress(array<u32, 8>(0x6a09e667u, 0xbb67ae85u, 0x3c6ef372u, 0xa54ff53au,
+                                           0x510e527fu, 0x9b05688cu, 0x1f83d9abu, 0x5be0cd19u), d);
+            top = s[0];
         }
-        if (s[0] <= gp.check.x) {
+        if (top <= gp.check.x) {
             let slot = atomicAdd(&generic_results[0], 1u);
             if (slot < gp.check.y) {
                 atomicStore(&generic_results[slot + 1u], offset);

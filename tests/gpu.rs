@@ -7,7 +7,7 @@ mod common;
 
 use common::{mainnet_blocks, window_around, Rng};
 use hashrig::gpu::shader::{self, GenericUniform, HeaderUniform};
-use hashrig::gpu::{adapters, select, GpuDevice, LaunchConfig};
+use hashrig::gpu::{adapters, backend_name, select, AdapterEntry, GpuDevice, LaunchConfig};
 use hashrig::{
     search, CpuKernel, GenericJob, Header, HeaderJob, Job, NonceEndian, NonceRange, SearchOptions,
     Target,
@@ -45,23 +45,47 @@ fn cpu_solutions(job: &Job, range: NonceRange) -> Vec<hashrig::Solution> {
     search(job, range, &options).unwrap().solutions
 }
 
-/// The GPU under test: the adapter named by HASHRIG_DEVICE, else the first
-/// adapter of any kind (lavapipe included). None, with a visible message,
-/// when there is none and HASHRIG_REQUIRE_GPU is not set.
-fn gpu(config: LaunchConfig) -> Option<GpuDevice> {
+/// The GPUs under test: the first adapter on each backend (in CI, Vulkan
+/// over lavapipe and OpenGL over llvmpipe through EGL), or the adapters
+/// named by HASHRIG_DEVICE. HASHRIG_REQUIRE_BACKENDS (for example
+/// `vulkan,gl`) fails the tests when a named backend has no adapter;
+/// HASHRIG_REQUIRE_GPU=1 fails them when there is none at all. Otherwise
+/// an empty list, with a visible message.
+fn gpus(config: LaunchConfig) -> Vec<GpuDevice> {
+    entries()
+        .iter()
+        .map(|e| GpuDevice::open(e, config).expect("device opens"))
+        .collect()
+}
+
+fn entries() -> Vec<AdapterEntry> {
     let all = adapters();
-    let chosen = select(&all, &[]).unwrap();
-    let entry = chosen.first().or(all.first());
-    match entry {
-        Some(e) => Some(GpuDevice::open(e, config).expect("device opens")),
-        None if std::env::var("HASHRIG_REQUIRE_GPU").as_deref() == Ok("1") => {
-            panic!("HASHRIG_REQUIRE_GPU=1 but no GPU adapter was found")
-        }
-        None => {
-            eprintln!("SKIPPED: no GPU adapter (install mesa-vulkan-drivers for lavapipe)");
-            None
+    let mut chosen: Vec<AdapterEntry> = Vec::new();
+    if std::env::var_os("HASHRIG_DEVICE").is_some() {
+        chosen = select(&all, &[]).unwrap();
+    } else {
+        for e in &all {
+            if !chosen.iter().any(|c| c.info.backend == e.info.backend) {
+                chosen.push(e.clone());
+            }
         }
     }
+    if let Ok(required) = std::env::var("HASHRIG_REQUIRE_BACKENDS") {
+        for b in required.split(',').map(str::trim).filter(|b| !b.is_empty()) {
+            assert!(
+                chosen.iter().any(|c| backend_name(c.info.backend) == b),
+                "HASHRIG_REQUIRE_BACKENDS names {b} but no adapter is on it (found: {:?})",
+                all.iter().map(|a| a.label()).collect::<Vec<_>>()
+            );
+        }
+    }
+    if chosen.is_empty() {
+        if std::env::var("HASHRIG_REQUIRE_GPU").as_deref() == Ok("1") {
+            panic!("HASHRIG_REQUIRE_GPU=1 but no GPU adapter was found");
+        }
+        eprintln!("SKIPPED: no GPU adapter (install mesa-vulkan-drivers for lavapipe)");
+    }
+    chosen
 }
 
 fn small_batches() -> LaunchConfig {
@@ -123,31 +147,30 @@ fn generic_twin_matches_reference() {
 
 #[test]
 fn gpu_finds_mainnet_blocks_at_real_targets() {
-    let Some(gpu) = gpu(LaunchConfig::default()) else {
-        return;
-    };
-    for block in mainnet_blocks() {
-        let job = Job::from(HeaderJob::from_header(block.header).unwrap());
-        let (start, count) = window_around(block.header.nonce, 1 << 17);
-        let report = gpu
-            .search(
-                &job,
-                NonceRange::new(start, count),
-                &SearchOptions::default(),
-            )
-            .unwrap();
-        assert_eq!(report.hashes, count);
-        let nonces: Vec<u64> = report.solutions.iter().map(|s| s.nonce).collect();
-        assert_eq!(
-            nonces,
-            [block.header.nonce as u64],
-            "height {} on {}",
-            block.height,
-            gpu.name()
-        );
-        assert_eq!(report.solutions[0].hash, *block.hash.digest());
+    for gpu in gpus(LaunchConfig::default()) {
+        for block in mainnet_blocks() {
+            let job = Job::from(HeaderJob::from_header(block.header).unwrap());
+            let (start, count) = window_around(block.header.nonce, 1 << 17);
+            let report = gpu
+                .search(
+                    &job,
+                    NonceRange::new(start, count),
+                    &SearchOptions::default(),
+                )
+                .unwrap();
+            assert_eq!(report.hashes, count);
+            let nonces: Vec<u64> = report.solutions.iter().map(|s| s.nonce).collect();
+            assert_eq!(
+                nonces,
+                [block.header.nonce as u64],
+                "height {} on {}",
+                block.height,
+                gpu.name()
+            );
+            assert_eq!(report.solutions[0].hash, *block.hash.digest());
+        }
+        assert_eq!(gpu.hardware_errors(), 0, "{}", gpu.name());
     }
-    assert_eq!(gpu.hardware_errors(), 0);
 }
 
 #[test]
@@ -160,70 +183,72 @@ fn gpu_matches_cpu_on_random_header_jobs_including_overflow() {
             ..small_batches()
         },
     ] {
-        let Some(gpu) = gpu(config) else { return };
-        let mut rng = Rng(11);
-        for trial in 0..3 {
-            let header = Header::from_bytes(&rng.bytes(80)).unwrap();
-            let job = Job::from(HeaderJob::new(
-                header,
-                Target::from_leading_zero_bits(7).unwrap(),
-            ));
-            let count = 150_000 + rng.below(999);
-            let start = if trial == 0 {
-                (1u64 << 32) - count
-            } else {
-                rng.below((1 << 32) - count)
-            };
-            let range = NonceRange::new(start, count);
-            let want = cpu_solutions(&job, range);
-            assert!(want.len() > 500);
-            let got = gpu.search(&job, range, &SearchOptions::default()).unwrap();
-            assert_eq!(
-                got.solutions, want,
-                "trial {trial}, capacity {}",
-                config.result_capacity
-            );
+        for gpu in gpus(config) {
+            let mut rng = Rng(11);
+            for trial in 0..3 {
+                let header = Header::from_bytes(&rng.bytes(80)).unwrap();
+                let job = Job::from(HeaderJob::new(
+                    header,
+                    Target::from_leading_zero_bits(7).unwrap(),
+                ));
+                let count = 150_000 + rng.below(999);
+                let start = if trial == 0 {
+                    (1u64 << 32) - count
+                } else {
+                    rng.below((1 << 32) - count)
+                };
+                let range = NonceRange::new(start, count);
+                let want = cpu_solutions(&job, range);
+                assert!(want.len() > 500);
+                let got = gpu.search(&job, range, &SearchOptions::default()).unwrap();
+                assert_eq!(
+                    got.solutions,
+                    want,
+                    "trial {trial}, capacity {} on {}",
+                    config.result_capacity,
+                    gpu.name()
+                );
+            }
+            assert_eq!(gpu.hardware_errors(), 0, "{}", gpu.name());
         }
-        assert_eq!(gpu.hardware_errors(), 0);
     }
 }
 
 #[test]
 fn gpu_matches_cpu_on_random_generic_jobs() {
-    let Some(gpu) = gpu(LaunchConfig {
+    for gpu in gpus(LaunchConfig {
         result_capacity: 64,
         ..small_batches()
-    }) else {
-        return;
-    };
-    let mut rng = Rng(12);
-    for trial in 0..6 {
-        let (pl, sl) = (rng.below(150) as usize, rng.below(70) as usize);
-        let job = Job::from(GenericJob {
-            prefix: rng.bytes(pl),
-            suffix: rng.bytes(sl),
-            nonce_endian: if trial % 2 == 0 {
-                NonceEndian::Little
-            } else {
-                NonceEndian::Big
-            },
-            double: trial % 3 != 1,
-            target: Target::from_leading_zero_bits(6).unwrap(),
-        });
-        // Ranges that carry into the high nonce word, and one at the very top.
-        let count = 20_000 + rng.below(100);
-        let start = match trial {
-            0 => u64::MAX - count + 1,
-            1 => (1 << 32) - 5_000,
-            _ => rng.next_u64() >> 1,
-        };
-        let range = NonceRange::new(start, count);
-        let want = cpu_solutions(&job, range);
-        assert!(want.len() > 100);
-        let got = gpu.search(&job, range, &SearchOptions::default()).unwrap();
-        assert_eq!(got.solutions, want, "trial {trial}");
+    }) {
+        let mut rng = Rng(12);
+        for trial in 0..6 {
+            let (pl, sl) = (rng.below(150) as usize, rng.below(70) as usize);
+            let job = Job::from(GenericJob {
+                prefix: rng.bytes(pl),
+                suffix: rng.bytes(sl),
+                nonce_endian: if trial % 2 == 0 {
+                    NonceEndian::Little
+                } else {
+                    NonceEndian::Big
+                },
+                double: trial % 3 != 1,
+                target: Target::from_leading_zero_bits(6).unwrap(),
+            });
+            // Ranges that carry into the high nonce word, and one at the very top.
+            let count = 20_000 + rng.below(100);
+            let start = match trial {
+                0 => u64::MAX - count + 1,
+                1 => (1 << 32) - 5_000,
+                _ => rng.next_u64() >> 1,
+            };
+            let range = NonceRange::new(start, count);
+            let want = cpu_solutions(&job, range);
+            assert!(want.len() > 100);
+            let got = gpu.search(&job, range, &SearchOptions::default()).unwrap();
+            assert_eq!(got.solutions, want, "trial {trial} on {}", gpu.name());
+        }
+        assert_eq!(gpu.hardware_errors(), 0, "{}", gpu.name());
     }
-    assert_eq!(gpu.hardware_errors(), 0);
 }
 
 #[test]
@@ -234,17 +259,60 @@ fn gpu_dispatch_beyond_65535_workgroups() {
         batch_nonces: 1 << 23,
         ..Default::default()
     };
-    let Some(gpu) = gpu(config) else { return };
     let header = Header::from_bytes(&[0x11; 80]).unwrap();
     let job = Job::from(HeaderJob::new(
         header,
         Target::from_leading_zero_bits(14).unwrap(),
     ));
     let range = NonceRange::new((1 << 32) - (1 << 23), 1 << 23);
-    let got = gpu.search(&job, range, &SearchOptions::default()).unwrap();
     let cpu = search(&job, range, &SearchOptions::default()).unwrap();
-    assert_eq!(got.solutions, cpu.solutions);
-    assert!(got.solutions.len() > 200);
+    assert!(cpu.solutions.len() > 200);
+    for gpu in gpus(config) {
+        let got = gpu.search(&job, range, &SearchOptions::default()).unwrap();
+        assert_eq!(got.solutions, cpu.solutions, "{}", gpu.name());
+    }
+}
+
+/// Every backend's view of an adapter is listed; automatic selection skips
+/// software adapters and second views of one GPU; a name picks one view
+/// of each GPU, and `@backend` picks the backend.
+#[test]
+fn every_backend_is_listed_and_selected_by_name_or_backend() {
+    let all = adapters();
+    let vulkan = all
+        .iter()
+        .find(|a| backend_name(a.info.backend) == "vulkan");
+    let gl = all.iter().find(|a| backend_name(a.info.backend) == "gl");
+    let (Some(vulkan), Some(gl)) = (vulkan, gl) else {
+        // entries() fails here when HASHRIG_REQUIRE_BACKENDS asks for both.
+        let _ = entries();
+        eprintln!("SKIPPED: needs adapters on both Vulkan and GL");
+        return;
+    };
+    let software: Vec<&AdapterEntry> = all.iter().filter(|a| a.software).collect();
+    assert!(software.iter().all(|a| !a.auto()), "{software:?}");
+    if vulkan.info.name == gl.info.name && vulkan.software {
+        // lavapipe and llvmpipe's GL are one CPU seen twice.
+        assert_eq!(gl.same_gpu_as, Some(vulkan.index));
+        let by_name = select(&all, &[vulkan.info.name.clone()]).unwrap();
+        assert_eq!(
+            by_name.iter().map(|a| a.index).collect::<Vec<_>>(),
+            [vulkan.index]
+        );
+    }
+    let on_gl = select(&all, &["@gl".to_string()]).unwrap();
+    assert!(on_gl.iter().all(|a| backend_name(a.info.backend) == "gl"));
+    assert!(on_gl.iter().any(|a| a.index == gl.index));
+    let named = select(&all, &[format!("{}@GL", gl.info.name)]).unwrap();
+    assert_eq!(
+        named.iter().map(|a| a.index).collect::<Vec<_>>(),
+        [gl.index]
+    );
+    // A list still splits at commas.
+    let both = select(&all, &[format!("{},{}", vulkan.index, gl.index)]).unwrap();
+    assert_eq!(both.len(), 2);
+    let err = select(&all, &["llvmpipe@dx99".to_string()]).unwrap_err();
+    assert!(err.to_string().contains("unknown backend"), "{err}");
 }
 
 /// Calibration results are cached per device, driver and kernel version;

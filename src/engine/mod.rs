@@ -323,7 +323,8 @@ impl Engine {
                 warnings.join("; ")
             };
             return Err(Error::NoGpu(format!(
-                "{why}, and the CPU is off (software adapters such as llvmpipe are used only when named)"
+                "{why} (software adapters such as llvmpipe are used only when named, \
+                 as in --device llvmpipe or llvmpipe@gl)"
             )));
         }
         let mut engine = Engine::with_devices(devices, options)?;

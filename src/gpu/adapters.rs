@@ -1,7 +1,7 @@
 //! Adapter discovery and selection: every adapter on every backend wgpu
-//! was built with, one physical GPU listed once, ranked, and chosen by
-//! index, name or PCI bus id (or automatically, skipping software
-//! rasterizers).
+//! was built with, ranked, and chosen by index, name, PCI bus id or
+//! backend (or automatically: one backend per physical GPU, skipping
+//! software rasterizers).
 
 use crate::Error;
 
@@ -16,6 +16,10 @@ pub struct AdapterEntry {
     pub software: bool,
     /// Why automatic selection skips it, if it does.
     pub skipped_because: Option<String>,
+    /// The index of the entry that reaches the same physical GPU through
+    /// a preferred backend (Vulkan, Metal or DX12 before GL), if any: a
+    /// name or bus id that matches both picks only that one.
+    pub same_gpu_as: Option<usize>,
     pub(super) adapter: wgpu::Adapter,
 }
 
@@ -63,9 +67,11 @@ fn type_rank(t: wgpu::DeviceType) -> u8 {
 }
 
 /// Every adapter on every backend wgpu was built with (narrowed by
-/// `WGPU_BACKEND` when set), with one physical GPU seen through several
-/// backends listed once (Vulkan, Metal or DX12 before GL), ranked
-/// discrete, integrated, virtual, then software.
+/// `WGPU_BACKEND` when set), ranked discrete, integrated, virtual, then
+/// software. One physical GPU seen through several backends is listed
+/// once per backend; every view after the first (Vulkan, Metal or DX12
+/// before GL) carries [`same_gpu_as`](AdapterEntry::same_gpu_as) and is
+/// skipped by automatic selection, so that no GPU is opened twice.
 pub fn adapters() -> Vec<AdapterEntry> {
     let backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all());
     let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
@@ -79,17 +85,25 @@ pub fn adapters() -> Vec<AdapterEntry> {
     found.sort_by_key(|(info, _)| (type_rank(info.device_type), backend_rank(info.backend)));
     let mut entries: Vec<AdapterEntry> = Vec::new();
     for (info, adapter) in found {
-        let same_gpu = entries.iter().any(|e| {
-            e.info.name == info.name
-                && ((e.info.vendor, e.info.device) == (info.vendor, info.device)
-                    || (!info.device_pci_bus_id.is_empty()
-                        && e.info.device_pci_bus_id == info.device_pci_bus_id))
-        });
-        if same_gpu {
-            continue;
-        }
+        let same_gpu_as = entries
+            .iter()
+            .find(|e| {
+                e.same_gpu_as.is_none()
+                    && e.info.backend != info.backend
+                    && e.info.name == info.name
+                    && ((e.info.vendor, e.info.device) == (info.vendor, info.device)
+                        || (!info.device_pci_bus_id.is_empty()
+                            && e.info.device_pci_bus_id == info.device_pci_bus_id)
+                        || is_software(&info))
+            })
+            .map(|e| e.index);
         let software = is_software(&info);
-        let skipped_because = if software {
+        let skipped_because = if let Some(first) = same_gpu_as {
+            Some(format!(
+                "the same GPU as adapter {first} through {}",
+                backend_name(entries[first].info.backend)
+            ))
+        } else if software {
             Some("software rasterizer: the CPU backend is faster on the same cores".to_string())
         } else if !adapter
             .get_downlevel_capabilities()
@@ -105,22 +119,41 @@ pub fn adapters() -> Vec<AdapterEntry> {
             info,
             software,
             skipped_because,
+            same_gpu_as,
             adapter,
         });
     }
     entries
 }
 
+/// The backend's name as selectors and `WGPU_BACKEND` spell it.
+pub fn backend_name(backend: wgpu::Backend) -> &'static str {
+    match backend {
+        wgpu::Backend::Vulkan => "vulkan",
+        wgpu::Backend::Metal => "metal",
+        wgpu::Backend::Dx12 => "dx12",
+        wgpu::Backend::Gl => "gl",
+        wgpu::Backend::BrowserWebGpu => "webgpu",
+        wgpu::Backend::Noop => "noop",
+    }
+}
+
 /// The adapters named by `selectors` (an index, a case-insensitive part of
-/// the name, or a PCI bus id; software adapters may be named), or with no
-/// selector the automatic choice, also honouring `HASHRIG_DEVICE` and
-/// `WGPU_ADAPTER_NAME`. An empty result with no selector means no usable GPU.
+/// the name, or a PCI bus id, each optionally followed by `@` and a backend
+/// as in `llvmpipe@gl`, or a backend alone as in `@vulkan`; software
+/// adapters may be named), or with no selector the automatic choice, also
+/// honouring `HASHRIG_DEVICE` and `WGPU_ADAPTER_NAME`. A name or bus id
+/// without a backend picks one view of each GPU it matches, not every
+/// backend's. An empty result with no selector means no usable GPU.
 pub fn select(all: &[AdapterEntry], selectors: &[String]) -> Result<Vec<AdapterEntry>, Error> {
-    let mut selectors: Vec<String> = selectors.iter().flat_map(|s| split_selectors(s)).collect();
+    let mut selectors: Vec<String> = selectors
+        .iter()
+        .flat_map(|s| split_selectors(all, s))
+        .collect();
     if selectors.is_empty() {
         for var in ["HASHRIG_DEVICE", "WGPU_ADAPTER_NAME"] {
             if let Ok(v) = std::env::var(var) {
-                selectors.extend(split_selectors(&v));
+                selectors.extend(split_selectors(all, &v));
             }
         }
     }
@@ -129,23 +162,51 @@ pub fn select(all: &[AdapterEntry], selectors: &[String]) -> Result<Vec<AdapterE
     }
     let mut chosen: Vec<AdapterEntry> = Vec::new();
     for sel in &selectors {
-        let matches: Vec<&AdapterEntry> = match sel.parse::<usize>() {
-            Ok(i) => all.iter().filter(|a| a.index == i).collect(),
+        let (what, backend) = match sel.rsplit_once('@') {
+            Some((what, backend)) => {
+                let backend = backend.to_lowercase();
+                if !["vulkan", "metal", "dx12", "gl"].contains(&backend.as_str()) {
+                    return Err(Error::Device(format!(
+                        "{sel:?}: unknown backend {backend:?} after '@' (vulkan, metal, dx12, gl)"
+                    )));
+                }
+                (what, Some(backend))
+            }
+            None => (sel.as_str(), None),
+        };
+        let on_backend = |a: &&AdapterEntry| {
+            backend
+                .as_deref()
+                .is_none_or(|b| backend_name(a.info.backend) == b)
+        };
+        let mut matches: Vec<&AdapterEntry> = match what.parse::<usize>() {
+            Ok(i) => all
+                .iter()
+                .filter(|a| a.index == i)
+                .filter(on_backend)
+                .collect(),
             Err(_) => {
-                let s = sel.to_lowercase();
+                let s = what.to_lowercase();
                 all.iter()
                     .filter(|a| {
                         a.info.name.to_lowercase().contains(&s)
                             || (!a.info.device_pci_bus_id.is_empty()
                                 && a.info.device_pci_bus_id.to_lowercase() == s)
                     })
+                    .filter(on_backend)
                     .collect()
             }
         };
+        // Without a backend, one view of each GPU: a later backend's view
+        // goes when the preferred one matched too.
+        if backend.is_none() {
+            let picked: Vec<usize> = matches.iter().map(|a| a.index).collect();
+            matches.retain(|a| a.same_gpu_as.is_none_or(|first| !picked.contains(&first)));
+        }
         if matches.is_empty() {
             let names: Vec<String> = all
                 .iter()
-                .map(|a| format!("{}: {}", a.index, a.info.name))
+                .map(|a| format!("{}: {}", a.index, a.label()))
                 .collect();
             return Err(Error::Device(format!(
                 "{sel:?} matches no adapter (found: {})",
@@ -165,7 +226,15 @@ pub fn select(all: &[AdapterEntry], selectors: &[String]) -> Result<Vec<AdapterE
     Ok(chosen)
 }
 
-fn split_selectors(s: &str) -> Vec<String> {
+/// A comma-separated list of selectors, except that a whole adapter name
+/// with a comma in it (`llvmpipe (LLVM 15.0.6, 256 bits)`, as `devices`
+/// prints it) stays one selector.
+fn split_selectors(all: &[AdapterEntry], s: &str) -> Vec<String> {
+    let whole = s.trim();
+    let name = whole.rsplit_once('@').map_or(whole, |(name, _)| name);
+    if name.contains(',') && all.iter().any(|a| a.info.name.eq_ignore_ascii_case(name)) {
+        return vec![whole.to_string()];
+    }
     s.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())

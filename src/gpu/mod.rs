@@ -1,11 +1,12 @@
 //! The GPU backend: one long-lived context per device (pipelines and
-//! buffers built once) and a batched nonce search that keeps two batches in
-//! flight. `adapters` finds and selects adapters, `calibrate` measures
+//! buffers built once) and a batched nonce search that queues the next
+//! batch shortly before the running one ends. `adapters` finds and selects adapters, `calibrate` measures
 //! launch settings, `shader` holds the WGSL source, its uniforms and their
 //! CPU twins.
 
 mod adapters;
 pub mod calibrate;
+pub mod cost;
 pub mod shader;
 mod twin;
 mod worker;
@@ -19,7 +20,7 @@ use crate::search::{verify_candidates, Found, NonceRange, SearchOptions, SearchR
 use crate::{CpuKernel, Error, Job};
 use shader::{GenericUniform, HeaderUniform, SHADER_SOURCE, WORKGROUP_SIZE};
 
-pub use adapters::{adapters, select, AdapterEntry};
+pub use adapters::{adapters, backend_name, select, AdapterEntry};
 pub use calibrate::{
     cache_path, cached_or_calibrate, calibrate, kernel_version, measure, sweep, Calibration,
     NONCES_PER_INVOCATION, WORKGROUP_SIZES,
@@ -42,9 +43,16 @@ pub struct LaunchConfig {
     pub batch_timeout: Duration,
     /// The longest a batch should take: the batch size adapts after every
     /// batch so that a batch takes a little less (85%) than this. It bounds
-    /// how soon a replaced job leaves the device (two batches are in
-    /// flight) and keeps clear of driver watchdogs.
+    /// how soon a replaced job leaves the device and keeps clear of driver
+    /// watchdogs.
     pub batch_time: Duration,
+    /// How long before the running batch's expected end the next one is
+    /// queued behind it: long enough to cover the host's turnaround, so
+    /// that the device never waits, and short, so that a replaced job
+    /// leaves the device soon after the running batch instead of after
+    /// the whole batch queued behind it. A lead at least as long as a
+    /// batch (`Duration::MAX`) queues at once: two batches always in flight.
+    pub queue_lead: Duration,
 }
 
 impl Default for LaunchConfig {
@@ -56,11 +64,34 @@ impl Default for LaunchConfig {
             result_capacity: 1024,
             batch_timeout: Duration::from_secs(20),
             batch_time: Duration::from_millis(20),
+            queue_lead: Duration::from_millis(4),
         }
     }
 }
 
-/// One batch's GPU buffers: two of these keep two batches in flight.
+/// A batch on the device: its slot, its nonces, its submission and when
+/// it was queued.
+struct InFlight {
+    slot: usize,
+    first: u64,
+    count: u32,
+    index: wgpu::SubmissionIndex,
+    queued: Instant,
+}
+
+/// Sleeps until `at`, waking every millisecond to see whether `cancelled`.
+fn wait_until(at: Instant, cancelled: &impl Fn() -> bool) {
+    loop {
+        let now = Instant::now();
+        if now >= at || cancelled() {
+            return;
+        }
+        std::thread::sleep((at - now).min(Duration::from_millis(1)));
+    }
+}
+
+/// One batch's GPU buffers: two of these let the next batch be queued
+/// while one runs.
 struct Slot {
     header_uniform: wgpu::Buffer,
     generic_uniform: wgpu::Buffer,
@@ -91,6 +122,9 @@ pub struct GpuDevice {
     batch: AtomicU32,
     /// Nonces per invocation.
     per: AtomicU32,
+    /// The last measured time per nonce, in nanoseconds as f64 bits, of
+    /// the header and the generic kernel (0: none yet).
+    per_nonce_ns: [AtomicU64; 2],
 }
 
 fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
@@ -147,17 +181,34 @@ fn build_pipeline(
 
 impl GpuDevice {
     /// Opens the adapter and builds everything a search needs.
+    ///
+    /// The built-in kernel is compiled without wgpu's runtime checks (bounds
+    /// checks on buffer indexing, forced loop bounds): its loops are bounded
+    /// by their own conditions and every index it computes stays inside the
+    /// buffers this module sizes for it. `HASHRIG_GPU_RUNTIME_CHECKS=1`
+    /// turns the checks back on, to tell a driver fault from a kernel one.
     pub fn open(entry: &AdapterEntry, config: LaunchConfig) -> Result<Self, Error> {
-        Self::open_with_source(entry, config, SHADER_SOURCE)
+        let checked = std::env::var("HASHRIG_GPU_RUNTIME_CHECKS").as_deref() == Ok("1");
+        Self::open_inner(entry, config, SHADER_SOURCE, !checked)
     }
 
     /// [`open`](Self::open) with another WGSL source that has the same
     /// entry points and bindings: for measuring variants of the kernel (the
-    /// benches compare ways of writing rotate and Ch this way).
+    /// benches compare ways of writing rotate and Ch this way). Such a
+    /// source keeps every runtime check.
     pub fn open_with_source(
         entry: &AdapterEntry,
         config: LaunchConfig,
         source: &str,
+    ) -> Result<Self, Error> {
+        Self::open_inner(entry, config, source, false)
+    }
+
+    fn open_inner(
+        entry: &AdapterEntry,
+        config: LaunchConfig,
+        source: &str,
+        trusted: bool,
     ) -> Result<Self, Error> {
         let name = entry.label();
         let gpu_err = |reason: String| Error::Gpu {
@@ -192,10 +243,24 @@ impl GpuDevice {
             });
         }
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        let desc = wgpu::ShaderModuleDescriptor {
             label: Some("sha256d.wgsl"),
             source: wgpu::ShaderSource::Wgsl(source.into()),
-        });
+        };
+        let module = if trusted {
+            // SAFETY: `trusted` is set only for SHADER_SOURCE. Its loops end
+            // by their own bounds (`offset < last`, `i < per`, `j < blocks`),
+            // it divides nothing, and its buffer indices stay in bounds:
+            // candidate slots are written only below the capacity that
+            // sizes `results` (capacity + 1 words, made below), and block
+            // words are read below blocks × 16, the length of the blocks
+            // buffer that scan_checked_range makes for the same job.
+            unsafe {
+                device.create_shader_module_trusted(desc, wgpu::ShaderRuntimeChecks::unchecked())
+            }
+        } else {
+            device.create_shader_module(desc)
+        };
         let header_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("header job"),
             entries: &[uniform_entry(0), storage_entry(1, false)],
@@ -288,6 +353,7 @@ impl GpuDevice {
             hardware_errors: AtomicU64::new(0),
             batch: AtomicU32::new(config.batch_nonces.max(1)),
             per: AtomicU32::new(config.nonces_per_invocation.max(1)),
+            per_nonce_ns: [AtomicU64::new(0), AtomicU64::new(0)],
         })
     }
 
@@ -456,17 +522,32 @@ impl GpuDevice {
         };
 
         let cancelled = || options.cancel.as_ref().is_some_and(|c| c.is_cancelled());
+        let kernel = match job.work() {
+            KernelWork::Header(_) => 0,
+            KernelWork::Generic(_) => 1,
+        };
         let mut candidates: Vec<u64> = Vec::new();
         let mut searched = 0u64;
         let mut next = 0u64; // offset of the next batch to submit
-        let mut in_flight: std::collections::VecDeque<(usize, u64, u32, wgpu::SubmissionIndex)> =
-            Default::default();
+        let mut in_flight: std::collections::VecDeque<InFlight> = Default::default();
         let mut slot_turn = 0usize;
         let mut stop = false;
         let mut last_done: Option<Instant> = None;
         loop {
-            // Keep two batches queued.
+            // The first batch goes at once; the next is queued behind the
+            // running one `queue_lead` before that one is expected to end.
             while !stop && in_flight.len() < 2 && next < range.count && !cancelled() {
+                if let Some(running) = in_flight.front() {
+                    if let Some(end) = self.expected_end(running, last_done, kernel) {
+                        let queue_at = end.checked_sub(self.config.queue_lead);
+                        if let Some(at) = queue_at {
+                            wait_until(at, &cancelled);
+                        }
+                        if cancelled() {
+                            break;
+                        }
+                    }
+                }
                 let batch = self.batch_nonces().max(granule);
                 let count = (range.count - next).min(batch as u64) as u32;
                 let first = range.start + next;
@@ -531,18 +612,37 @@ impl GpuDevice {
                     slot.results.size(),
                 );
                 let index = self.queue.submit([encoder.finish()]);
-                in_flight.push_back((slot_index, first, count, index));
+                in_flight.push_back(InFlight {
+                    slot: slot_index,
+                    first,
+                    count,
+                    index,
+                    queued: Instant::now(),
+                });
                 next += count as u64;
             }
-            let Some((slot_index, first, count, index)) = in_flight.pop_front() else {
+            let Some(InFlight {
+                slot: slot_index,
+                first,
+                count,
+                index,
+                queued,
+            }) = in_flight.pop_front()
+            else {
                 break;
             };
             let offsets = self.read_results(&self.slots[slot_index], index)?;
-            // With the next batch already queued, the time between two
-            // completions is one batch's time on the device.
+            // The batch ran from when it was queued, or from when the one
+            // before it finished if that was later.
             let now = Instant::now();
-            if let (Some(prev), false) = (last_done, in_flight.is_empty()) {
-                self.adapt_batch(count, now - prev, granule);
+            let began = last_done.map_or(queued, |done| done.max(queued));
+            let took = now - began;
+            self.per_nonce_ns[kernel].store(
+                (took.as_nanos() as f64 / count.max(1) as f64).to_bits(),
+                Ordering::Relaxed,
+            );
+            if last_done.is_some() {
+                self.adapt_batch(count, took, granule);
             }
             last_done = Some(now);
             searched += count as u64;
@@ -573,6 +673,23 @@ impl GpuDevice {
             candidates,
             searched,
         })
+    }
+
+    /// When the running batch is expected to end, from the last measured
+    /// time per nonce (None before any was measured).
+    fn expected_end(
+        &self,
+        running: &InFlight,
+        last_done: Option<Instant>,
+        kernel: usize,
+    ) -> Option<Instant> {
+        let ns = f64::from_bits(self.per_nonce_ns[kernel].load(Ordering::Relaxed));
+        if ns <= 0.0 || !ns.is_finite() {
+            return None;
+        }
+        let began = last_done.map_or(running.queued, |done| done.max(running.queued));
+        let expected = Duration::from_secs_f64((ns * running.count as f64 / 1e9).min(3600.0));
+        Some(began + expected)
     }
 
     /// Moves the batch size towards 85% of `batch_time` after a batch of

@@ -25,8 +25,10 @@ pub(crate) struct DeviceArgs {
     /// auto: GPUs if usable, else CPU; cpu; gpu.
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,
-    /// GPU selector: an index, part of the adapter name, or a PCI bus id.
-    /// Repeat for several. Defaults to $HASHRIG_DEVICE.
+    /// GPU selector: an index, part of the adapter name, or a PCI bus id,
+    /// optionally with a backend (`llvmpipe@gl`, `@vulkan`); software
+    /// adapters such as llvmpipe may be named. Repeat for several.
+    /// Defaults to $HASHRIG_DEVICE.
     #[arg(long = "device", value_name = "SELECTOR")]
     pub devices: Vec<String>,
     /// CPU worker threads (default: every core).
@@ -138,7 +140,7 @@ pub(crate) fn engine(args: &DeviceArgs) -> Result<Engine> {
     };
     let engine = match Engine::start(options) {
         Ok(e) => e,
-        Err(e @ hashrig::Error::NoGpu(_)) => bail!("backend gpu: {e}"),
+        Err(hashrig::Error::NoGpu(why)) => bail!("--backend gpu: {why}"),
         Err(e) => return Err(e.into()),
     };
     for w in engine.warnings() {
