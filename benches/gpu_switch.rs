@@ -83,7 +83,11 @@ fn gpu_switch(c: &mut Criterion) {
             let after = Duration::from_millis(150 + (round * 7) % 23);
             switch[i].push(switch_time(gpu, &job, after).as_secs_f64());
             if round % 3 == 0 {
-                let r = hashrig::gpu::measure(gpu, Duration::from_millis(100), Duration::from_millis(500));
+                let r = hashrig::gpu::measure(
+                    gpu,
+                    Duration::from_millis(100),
+                    Duration::from_millis(500),
+                );
                 rate[i].push(r.expect("measures"));
             }
         }

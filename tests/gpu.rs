@@ -294,7 +294,7 @@ fn every_backend_is_listed_and_selected_by_name_or_backend() {
     if vulkan.info.name == gl.info.name && vulkan.software {
         // lavapipe and llvmpipe's GL are one CPU seen twice.
         assert_eq!(gl.same_gpu_as, Some(vulkan.index));
-        let by_name = select(&all, &[vulkan.info.name.clone()]).unwrap();
+        let by_name = select(&all, std::slice::from_ref(&vulkan.info.name)).unwrap();
         assert_eq!(
             by_name.iter().map(|a| a.index).collect::<Vec<_>>(),
             [vulkan.index]

@@ -81,6 +81,8 @@ impl Device for Logged {
 }
 
 type Log = Arc<Mutex<Vec<NonceRange>>>;
+/// Devices for the engine, with the log of each.
+type DevicesAndLogs = (Vec<Box<dyn Device>>, Vec<Log>);
 
 /// Two adapters to open: one per backend where there are two, else the
 /// first one twice. None (with a message) when there is none.
@@ -110,7 +112,7 @@ fn config() -> LaunchConfig {
     }
 }
 
-fn devices(faults: [Fault; 2]) -> Option<(Vec<Box<dyn Device>>, Vec<Log>)> {
+fn devices(faults: [Fault; 2]) -> Option<DevicesAndLogs> {
     let entries = two_adapters()?;
     let mut devices: Vec<Box<dyn Device>> = Vec::new();
     let mut logs = Vec::new();

@@ -227,7 +227,7 @@ pub fn header_kernel_spirv() -> Result<SpirvCost, Error> {
         ..Default::default()
     };
     let words = naga::back::spv::write_vec(&module, &info, &options, Some(&pipeline))
-    .map_err(|e| err(e.to_string()))?;
+        .map_err(|e| err(e.to_string()))?;
     count_header_loop(&words)
 }
 
@@ -378,7 +378,7 @@ pub fn minimum_header_ops(isa: Isa) -> OpCounts {
                   from: usize,
                   to: usize,
                   a_until: usize| {
-        for t in from..=to {
+        for (t, wt) in w.iter().enumerate().take(to + 1).skip(from) {
             let [a, b, cc, d, e, f, g, h] = *s;
             let e_var = unknown(&e);
             if e_var {
@@ -402,8 +402,7 @@ pub fn minimum_header_ops(isa: Isa) -> OpCounts {
                 };
             }
             // T1 = h + Σ1(e) + Ch + (K + W).
-            let t1_unknown =
-                unknown(&h) as u32 + e_var as u32 + ch_var as u32 + unknown(&w[t]) as u32;
+            let t1_unknown = unknown(&h) as u32 + e_var as u32 + ch_var as u32 + unknown(wt) as u32;
             add(c, t1_unknown, true);
             let t1_var = t1_unknown > 0;
             // e' = d + T1.
