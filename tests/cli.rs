@@ -312,6 +312,33 @@ fn bad_input_is_one_line_and_exit_2() {
             vec!["mine", "--header", GENESIS, "--zero-bits", "257"],
             "zero-bits",
         ),
+        // Negative numbers reach the parsers, which say what is allowed.
+        (
+            vec!["mine", "--header", GENESIS, "--zero-bits", "-3"],
+            "zero-bits: \"-3\"",
+        ),
+        (vec!["bench", "--seconds", "-1"], "seconds: \"-1\""),
+        (
+            vec!["mine", "--header", GENESIS, "--threads", "-2"],
+            "threads: \"-2\"",
+        ),
+        (
+            vec!["mine", "--header", GENESIS, "--batch-ms", "-4"],
+            "batch-ms: \"-4\"",
+        ),
+        (
+            vec!["mine", "--header", GENESIS, "--temp-limit", "-10"],
+            "temperature",
+        ),
+        (
+            vec!["pow", "--data", "00", "--zero-bits", "-1"],
+            "zero-bits",
+        ),
+        (vec!["calibrate", "--batch-ms", "-5"], "batch-ms: \"-5\""),
+        (
+            vec!["mine", "--header", GENESIS, "--device", "llvmpipe@dx99"],
+            "unknown backend",
+        ),
         (
             vec![
                 "mine",
@@ -750,4 +777,28 @@ fn what_a_new_user_hits_first() {
         "{}",
         stderr(&out)
     );
+}
+
+/// `--backend gpu` where no GPU is usable (software adapters are never
+/// chosen unnamed): one line that says how to name one, and nothing about
+/// a CPU setting the user never gave.
+#[test]
+fn backend_gpu_without_a_usable_gpu_says_how_to_name_one() {
+    let o = hashrig(&[
+        "mine",
+        "--header",
+        GENESIS,
+        "--backend",
+        "gpu",
+        "--count",
+        "1000",
+    ]);
+    if o.status.code() != Some(2) {
+        // A real GPU is usable here: the message does not apply.
+        return;
+    }
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--device llvmpipe"), "{err}");
+    assert!(!err.to_lowercase().contains("cpu"), "{err}");
 }

@@ -5,6 +5,13 @@
  * Every function returns a status code; on failure hashrig_last_error()
  * gives a message for the calling thread. No Rust panic crosses this
  * boundary: an internal failure is HASHRIG_ERR_INTERNAL.
+ *
+ * The message belongs to the OS thread that made the failing call. A
+ * runtime that moves its threads of control between OS threads between
+ * two foreign calls (Go's goroutines) must read it in the same foreign
+ * call: wrap each function in a small C function that calls it and, on a
+ * negative status, copies the message out with hashrig_error_copy().
+ * bindings/go does exactly this, without runtime.LockOSThread.
  */
 #ifndef HASHRIG_H
 #define HASHRIG_H
@@ -59,7 +66,30 @@ typedef struct hashrig_device_stats {
     uint64_t hardware_errors;
 } hashrig_device_stats;
 
-/* Starts an engine. cpu: HASHRIG_CPU_*; gpus: nonzero to use GPUs. */
+/* How an engine starts. Fill with hashrig_options_init, then change what
+ * you need; `size` lets later versions add fields. */
+typedef struct hashrig_options {
+    uint32_t size;        /* sizeof(hashrig_options), set by hashrig_options_init */
+    int32_t cpu;          /* HASHRIG_CPU_* (default HASHRIG_CPU_AUTO) */
+    int32_t gpus;         /* nonzero to use GPUs (default 1) */
+    uint32_t cpu_threads; /* CPU hashing threads; 0: every core (one fewer beside GPUs) */
+    uint32_t batch_ms;    /* GPU batch time in milliseconds; 0: the default, 20 */
+    const char *devices;  /* GPU selectors as `hashrig --device` takes them,
+                           * comma-separated ("0", "nvidia", "llvmpipe@gl");
+                           * NULL: automatic */
+    const char *cpu_kernel; /* "soft", "scalar", "sha-ni", "avx2", "avx512",
+                             * "neon", "arm-sha2"; NULL: the fastest here */
+} hashrig_options;
+
+/* Sets every field to its default. */
+void hashrig_options_init(hashrig_options *options);
+
+/* Starts an engine as `options` say (copied; the strings may be freed
+ * after the call). */
+int32_t hashrig_engine_new_with(const hashrig_options *options, hashrig_engine **out);
+
+/* Starts an engine. cpu: HASHRIG_CPU_*; gpus: nonzero to use GPUs.
+ * The same as hashrig_engine_new_with with only those two options set. */
 int32_t hashrig_engine_new(int32_t cpu, int32_t gpus, hashrig_engine **out);
 
 /* Replaces the current job with an 80-byte header. target_be: 32 bytes,
@@ -119,6 +149,11 @@ int32_t hashrig_pool_start(int32_t cpu, int32_t gpus, const char *url,
                            const char *user, const char *pass,
                            hashrig_pool_miner **out);
 
+/* hashrig_pool_start with every engine option (see hashrig_options). */
+int32_t hashrig_pool_start_with(const hashrig_options *options, const char *url,
+                                const char *user, const char *pass,
+                                hashrig_pool_miner **out);
+
 /* The miner's engine, for hashrig_device_count and
  * hashrig_device_stats_get (do not poll solutions on it: the miner takes
  * them). Valid until hashrig_pool_free. */
@@ -135,6 +170,11 @@ void hashrig_pool_free(hashrig_pool_miner *miner);
 /* The calling thread's last error message ("" if none). Valid until the
  * thread's next hashrig call. */
 const char *hashrig_last_error(void);
+
+/* Copies the calling thread's last error message into buf, NUL-terminated
+ * and cut to len - 1 bytes (nothing is written when len is 0); returns the
+ * message's whole length in bytes. */
+size_t hashrig_error_copy(char *buf, size_t len);
 
 #ifdef __cplusplus
 }

@@ -6,7 +6,7 @@
 //! All raw-pointer handling of the crate lives in this module.
 
 use std::cell::RefCell;
-use std::ffi::{c_char, CString};
+use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
@@ -104,6 +104,168 @@ fn null(what: &str) -> (i32, String) {
     (HASHRIG_ERR_ARGUMENT, format!("{what} is null"))
 }
 
+/// How an engine starts, as C sees it (`hashrig_options`).
+#[repr(C)]
+pub struct HashrigOptions {
+    /// `size_of::<HashrigOptions>()`, set by `hashrig_options_init`.
+    pub size: u32,
+    /// `HASHRIG_CPU_*`.
+    pub cpu: i32,
+    /// Nonzero to use GPUs.
+    pub gpus: i32,
+    /// CPU hashing threads; 0 for the default.
+    pub cpu_threads: u32,
+    /// GPU batch time in milliseconds; 0 for the default.
+    pub batch_ms: u32,
+    /// Comma-separated GPU selectors, or null.
+    pub devices: *const c_char,
+    /// A CPU kernel name, or null.
+    pub cpu_kernel: *const c_char,
+}
+
+/// `HASHRIG_CPU_*` as the engine's setting.
+fn cpu_use(code: i32) -> Result<CpuUse, (i32, String)> {
+    match code {
+        0 => Ok(CpuUse::Auto),
+        1 => Ok(CpuUse::On),
+        2 => Ok(CpuUse::Off),
+        n => Err((HASHRIG_ERR_ARGUMENT, format!("cpu: {n} is not 0, 1 or 2"))),
+    }
+}
+
+/// A C string argument, checked.
+///
+/// # Safety
+/// `text` must be null or a NUL-terminated string.
+unsafe fn text<'a>(text: *const c_char, what: &str) -> Result<&'a str, (i32, String)> {
+    if text.is_null() {
+        return Err(null(what));
+    }
+    // SAFETY: non-null and NUL-terminated (caller's contract).
+    unsafe { CStr::from_ptr(text) }
+        .to_str()
+        .map_err(|_| (HASHRIG_ERR_ARGUMENT, format!("{what} is not UTF-8")))
+}
+
+/// The engine options that `options` describe, every field checked.
+///
+/// # Safety
+/// `options` must be null or point to a readable `hashrig_options` whose
+/// strings are null or NUL-terminated.
+unsafe fn engine_options(options: *const HashrigOptions) -> Result<EngineOptions, (i32, String)> {
+    if options.is_null() {
+        return Err(null("options"));
+    }
+    // SAFETY: non-null and readable (caller's contract); the size is
+    // checked before any other field is trusted.
+    let o = unsafe { &*options };
+    if o.size as usize != std::mem::size_of::<HashrigOptions>() {
+        return Err((
+            HASHRIG_ERR_ARGUMENT,
+            format!(
+                "options.size is {}, not {} (call hashrig_options_init first)",
+                o.size,
+                std::mem::size_of::<HashrigOptions>()
+            ),
+        ));
+    }
+    let mut out = EngineOptions {
+        cpu: cpu_use(o.cpu)?,
+        gpus: o.gpus != 0,
+        ..Default::default()
+    };
+    if o.cpu_threads != 0 {
+        let max = crate::cpu::max_threads();
+        if o.cpu_threads as usize > max {
+            return Err((
+                HASHRIG_ERR_ARGUMENT,
+                format!("cpu_threads: {} is more than {max}", o.cpu_threads),
+            ));
+        }
+        out.cpu_threads = Some(o.cpu_threads as usize);
+    }
+    if o.batch_ms != 0 {
+        if o.batch_ms > 10_000 {
+            return Err((
+                HASHRIG_ERR_ARGUMENT,
+                format!("batch_ms: {} is more than 10000", o.batch_ms),
+            ));
+        }
+        out.batch_time = Duration::from_millis(o.batch_ms as u64);
+    }
+    if !o.devices.is_null() {
+        // SAFETY: non-null and NUL-terminated (caller's contract).
+        let devices = unsafe { text(o.devices, "devices")? };
+        out.devices = devices
+            .split(',')
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(String::from)
+            .collect();
+        if out.devices.is_empty() {
+            return Err((HASHRIG_ERR_ARGUMENT, "devices: no selector in \"\"".into()));
+        }
+    }
+    if !o.cpu_kernel.is_null() {
+        // SAFETY: non-null and NUL-terminated (caller's contract).
+        let name = unsafe { text(o.cpu_kernel, "cpu_kernel")? };
+        let kernel: crate::CpuKernel = name
+            .parse()
+            .map_err(|e: Error| (HASHRIG_ERR_ARGUMENT, format!("cpu_kernel: {e}")))?;
+        out.cpu_kernel = Some(kernel);
+    }
+    Ok(out)
+}
+
+/// Sets every option to its default; see hashrig.h.
+///
+/// # Safety
+/// `options` must be null or valid for writing one `hashrig_options`.
+#[no_mangle]
+pub unsafe extern "C" fn hashrig_options_init(options: *mut HashrigOptions) {
+    if options.is_null() {
+        return;
+    }
+    // SAFETY: non-null and writable (caller's contract).
+    unsafe {
+        options.write(HashrigOptions {
+            size: std::mem::size_of::<HashrigOptions>() as u32,
+            cpu: 0,
+            gpus: 1,
+            cpu_threads: 0,
+            batch_ms: 0,
+            devices: std::ptr::null(),
+            cpu_kernel: std::ptr::null(),
+        })
+    };
+}
+
+/// Starts an engine from options; see hashrig.h.
+///
+/// # Safety
+/// `options` as for `engine_options`; `out` null or valid for writing one
+/// pointer.
+#[no_mangle]
+pub unsafe extern "C" fn hashrig_engine_new_with(
+    options: *const HashrigOptions,
+    out: *mut *mut HashrigEngine,
+) -> i32 {
+    guard(|| {
+        if out.is_null() {
+            return Err(null("out"));
+        }
+        // SAFETY: the caller's contract, as documented above.
+        let options = unsafe { engine_options(options)? };
+        let engine = Engine::start(options).map_err(|e| (HASHRIG_ERR_DEVICE, e.to_string()))?;
+        let boxed = Box::into_raw(Box::new(HashrigEngine {
+            engine: std::sync::Arc::new(engine),
+        }));
+        // SAFETY: `out` is non-null and, by the caller's contract, writable.
+        unsafe { *out = boxed };
+        Ok(HASHRIG_OK)
+    })
+}
+
 /// Starts an engine; see hashrig.h.
 ///
 /// # Safety
@@ -114,29 +276,18 @@ pub unsafe extern "C" fn hashrig_engine_new(
     gpus: i32,
     out: *mut *mut HashrigEngine,
 ) -> i32 {
-    guard(|| {
-        if out.is_null() {
-            return Err(null("out"));
-        }
-        let cpu = match cpu {
-            0 => CpuUse::Auto,
-            1 => CpuUse::On,
-            2 => CpuUse::Off,
-            n => return Err((HASHRIG_ERR_ARGUMENT, format!("cpu: {n} is not 0, 1 or 2"))),
-        };
-        let engine = Engine::start(EngineOptions {
-            cpu,
-            gpus: gpus != 0,
-            ..Default::default()
-        })
-        .map_err(|e| (HASHRIG_ERR_DEVICE, e.to_string()))?;
-        let boxed = Box::into_raw(Box::new(HashrigEngine {
-            engine: std::sync::Arc::new(engine),
-        }));
-        // SAFETY: `out` is non-null and, by the caller's contract, writable.
-        unsafe { *out = boxed };
-        Ok(HASHRIG_OK)
-    })
+    let options = HashrigOptions {
+        size: std::mem::size_of::<HashrigOptions>() as u32,
+        cpu,
+        gpus,
+        cpu_threads: 0,
+        batch_ms: 0,
+        devices: std::ptr::null(),
+        cpu_kernel: std::ptr::null(),
+    };
+    // SAFETY: `options` is a valid local with null strings; `out` is
+    // passed on under the caller's contract.
+    unsafe { hashrig_engine_new_with(&options, out) }
 }
 
 /// Replaces the current job; see hashrig.h.
@@ -351,19 +502,45 @@ pub extern "C" fn hashrig_last_error() -> *const c_char {
     LAST_ERROR.with(|e| e.borrow().as_ptr())
 }
 
+/// Copies the calling thread's last error message; see hashrig.h.
+///
+/// # Safety
+/// `buf` must be valid for writing `len` bytes (it may be null when `len`
+/// is 0).
+#[no_mangle]
+pub unsafe extern "C" fn hashrig_error_copy(buf: *mut c_char, len: usize) -> usize {
+    LAST_ERROR.with(|e| {
+        let message = e.borrow();
+        let bytes = message.as_bytes();
+        if !buf.is_null() && len > 0 {
+            let n = bytes.len().min(len - 1);
+            // SAFETY: `buf` holds `len` writable bytes (caller's contract)
+            // and n + 1 <= len; the source is the message's own bytes.
+            unsafe {
+                std::ptr::copy_nonoverlapping(bytes.as_ptr().cast::<c_char>(), buf, n);
+                *buf.add(n) = 0;
+            }
+        }
+        bytes.len()
+    })
+}
+
 #[cfg(feature = "stratum")]
 pub use pool::*;
 
 /// Pool mining from C: start on one pool, read its statistics, free.
 #[cfg(feature = "stratum")]
 mod pool {
-    use std::ffi::{c_char, CStr};
+    use std::ffi::c_char;
     use std::panic::{catch_unwind, AssertUnwindSafe};
     use std::sync::Arc;
     use std::time::Duration;
 
-    use super::{guard, null, HashrigEngine, HASHRIG_ERR_ARGUMENT, HASHRIG_ERR_DEVICE, HASHRIG_OK};
-    use crate::engine::{CpuUse, Engine, EngineOptions};
+    use super::{
+        engine_options, guard, null, text, HashrigEngine, HashrigOptions, HASHRIG_ERR_ARGUMENT,
+        HASHRIG_ERR_DEVICE, HASHRIG_OK,
+    };
+    use crate::engine::Engine;
     use crate::stratum::{Pool, PoolMiner, PoolOptions, PoolState};
 
     /// A pool miner behind a `hashrig_pool_miner *`.
@@ -394,20 +571,6 @@ mod pool {
         pub rtt_ms: f64,
     }
 
-    /// A C string argument, checked.
-    ///
-    /// # Safety
-    /// `text` must be null or a NUL-terminated string.
-    unsafe fn text<'a>(text: *const c_char, what: &str) -> Result<&'a str, (i32, String)> {
-        if text.is_null() {
-            return Err(null(what));
-        }
-        // SAFETY: non-null and NUL-terminated (caller's contract).
-        unsafe { CStr::from_ptr(text) }
-            .to_str()
-            .map_err(|_| (HASHRIG_ERR_ARGUMENT, format!("{what} is not UTF-8")))
-    }
-
     /// Starts mining on a pool; see hashrig.h.
     ///
     /// # Safety
@@ -422,10 +585,40 @@ mod pool {
         pass: *const c_char,
         out: *mut *mut HashrigPoolMiner,
     ) -> i32 {
+        let options = HashrigOptions {
+            size: std::mem::size_of::<HashrigOptions>() as u32,
+            cpu,
+            gpus,
+            cpu_threads: 0,
+            batch_ms: 0,
+            devices: std::ptr::null(),
+            cpu_kernel: std::ptr::null(),
+        };
+        // SAFETY: `options` is a valid local with null strings; the rest is
+        // passed on under the caller's contract.
+        unsafe { hashrig_pool_start_with(&options, url, user, pass, out) }
+    }
+
+    /// Starts mining on a pool with engine options; see hashrig.h.
+    ///
+    /// # Safety
+    /// `options` as for `hashrig_engine_new_with`; `url` and `user` must be
+    /// NUL-terminated strings, `pass` one or null, and `out` valid for
+    /// writing one pointer.
+    #[no_mangle]
+    pub unsafe extern "C" fn hashrig_pool_start_with(
+        options: *const HashrigOptions,
+        url: *const c_char,
+        user: *const c_char,
+        pass: *const c_char,
+        out: *mut *mut HashrigPoolMiner,
+    ) -> i32 {
         guard(|| {
             if out.is_null() {
                 return Err(null("out"));
             }
+            // SAFETY: the caller's contract, as documented above.
+            let options = unsafe { engine_options(options)? };
             // SAFETY: the caller's contract, as documented above.
             let (url, user) = unsafe { (text(url, "url")?, text(user, "user")?) };
             // SAFETY: as above; null means the default password.
@@ -436,20 +629,8 @@ mod pool {
             };
             let input = |e: crate::Error| (HASHRIG_ERR_ARGUMENT, e.to_string());
             let pool = Pool::new(url.parse().map_err(input)?, Some(user), pass).map_err(input)?;
-            let cpu = match cpu {
-                0 => CpuUse::Auto,
-                1 => CpuUse::On,
-                2 => CpuUse::Off,
-                n => return Err((HASHRIG_ERR_ARGUMENT, format!("cpu: {n} is not 0, 1 or 2"))),
-            };
-            let engine = Arc::new(
-                Engine::start(EngineOptions {
-                    cpu,
-                    gpus: gpus != 0,
-                    ..Default::default()
-                })
-                .map_err(|e| (HASHRIG_ERR_DEVICE, e.to_string()))?,
-            );
+            let engine =
+                Arc::new(Engine::start(options).map_err(|e| (HASHRIG_ERR_DEVICE, e.to_string()))?);
             let miner = PoolMiner::start(engine.clone(), PoolOptions::new(vec![pool]))
                 .map_err(|e| (HASHRIG_ERR_DEVICE, e.to_string()))?;
             let boxed = Box::into_raw(Box::new(HashrigPoolMiner {

@@ -78,6 +78,52 @@ int main(void) {
     CHECK(hashrig_resume(engine) == HASHRIG_OK, "resume");
     hashrig_engine_free(engine);
     hashrig_engine_free(NULL);
+
+    /* Options: every field checked, each with its own message. */
+    hashrig_options o;
+    hashrig_options_init(&o);
+    CHECK(o.size == sizeof o && o.gpus == 1 && o.cpu == HASHRIG_CPU_AUTO, "defaults");
+    hashrig_options bad = o;
+    bad.size = 8;
+    CHECK(hashrig_engine_new_with(&bad, &engine) == HASHRIG_ERR_ARGUMENT, "size 8 accepted");
+    CHECK(strstr(hashrig_last_error(), "options.size") != NULL, "message: %s", hashrig_last_error());
+    bad = o;
+    bad.cpu_kernel = "avx9000";
+    CHECK(hashrig_engine_new_with(&bad, &engine) == HASHRIG_ERR_ARGUMENT, "kernel avx9000 accepted");
+    CHECK(strstr(hashrig_last_error(), "cpu_kernel") != NULL, "message: %s", hashrig_last_error());
+    bad = o;
+    bad.cpu_threads = 1000000;
+    CHECK(hashrig_engine_new_with(&bad, &engine) == HASHRIG_ERR_ARGUMENT, "a million threads accepted");
+    bad = o;
+    bad.gpus = 1;
+    bad.cpu = HASHRIG_CPU_OFF;
+    bad.devices = "no-such-adapter";
+    CHECK(hashrig_engine_new_with(&bad, &engine) == HASHRIG_ERR_DEVICE, "unknown adapter accepted");
+    CHECK(strstr(hashrig_last_error(), "no-such-adapter") != NULL, "message: %s", hashrig_last_error());
+
+    /* hashrig_error_copy: the whole length, a cut copy, nothing for len 0. */
+    char small[8];
+    size_t whole = hashrig_error_copy(small, sizeof small);
+    CHECK(whole == strlen(hashrig_last_error()) && whole > 7, "length %zu", whole);
+    CHECK(strlen(small) == 7 && strncmp(small, hashrig_last_error(), 7) == 0, "copy %s", small);
+    CHECK(hashrig_error_copy(NULL, 0) == whole, "len 0");
+
+    /* Two CPU threads, the portable kernel, 50 ms batches: still finds the
+     * genesis nonce. */
+    o.gpus = 0;
+    o.cpu = HASHRIG_CPU_ON;
+    o.cpu_threads = 2;
+    o.cpu_kernel = "scalar";
+    o.batch_ms = 50;
+    rc = hashrig_engine_new_with(&o, &engine);
+    CHECK(rc == HASHRIG_OK && engine != NULL, "engine_new_with: %d %s", rc, hashrig_last_error());
+    if (engine == NULL) return 1;
+    rc = hashrig_submit_header(engine, header, NULL, 2083236893u - 1000, 2000, &job);
+    CHECK(rc == HASHRIG_OK, "submit: %d", rc);
+    rc = hashrig_poll_solution(engine, 30000, &s);
+    CHECK(rc == HASHRIG_OK && s.nonce == 2083236893u, "options engine: %d nonce %llu", rc,
+          (unsigned long long)s.nonce);
+    hashrig_engine_free(engine);
     if (failures == 0) printf("c api: all checks passed\n");
     return failures == 0 ? 0 : 1;
 }

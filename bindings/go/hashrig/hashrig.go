@@ -14,13 +14,35 @@ package hashrig
 #cgo LDFLAGS: -lhashrig
 #include <stdlib.h>
 #include "hashrig.h"
+
+// Each wrapper makes its call and, when it fails, copies the message out
+// in the same cgo call: on the OS thread whose message it is, whichever
+// thread the goroutine runs on next.
+#define ERR_LEN 512
+#define WITH_ERR(call) { int32_t rc = (call); if (rc < 0) hashrig_error_copy(err, ERR_LEN); return rc; }
+static int32_t go_engine_new_with(const hashrig_options *o, hashrig_engine **out, char *err)
+	WITH_ERR(hashrig_engine_new_with(o, out))
+static int32_t go_submit_header(hashrig_engine *e, const uint8_t *h, const uint8_t *t,
+		uint64_t start, uint64_t count, uint64_t *job, char *err)
+	WITH_ERR(hashrig_submit_header(e, h, t, start, count, job))
+static int32_t go_poll_solution(hashrig_engine *e, uint32_t ms, hashrig_solution *s, char *err)
+	WITH_ERR(hashrig_poll_solution(e, ms, s))
+static int32_t go_device_count(const hashrig_engine *e, size_t *n, char *err)
+	WITH_ERR(hashrig_device_count(e, n))
+static int32_t go_device_stats_get(const hashrig_engine *e, size_t i, hashrig_device_stats *d, char *err)
+	WITH_ERR(hashrig_device_stats_get(e, i, d))
+static int32_t go_pool_start_with(const hashrig_options *o, const char *url, const char *user,
+		const char *pass, hashrig_pool_miner **out, char *err)
+	WITH_ERR(hashrig_pool_start_with(o, url, user, pass, out))
+static int32_t go_pool_stats_get(const hashrig_pool_miner *m, size_t i, hashrig_pool_stats *s, char *err)
+	WITH_ERR(hashrig_pool_stats_get(m, i, s))
 */
 import "C"
 
 import (
 	"errors"
 	"fmt"
-	"runtime"
+	"strings"
 	"time"
 	"unsafe"
 )
@@ -37,26 +59,78 @@ const (
 	CPUOff CPU = C.HASHRIG_CPU_OFF
 )
 
-// call runs f on one OS thread, so that the C library's per-thread error
-// message belongs to this call.
-func call(f func() C.int32_t) error {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	rc := f()
+// errBuf receives a failed call's message from its C wrapper.
+type errBuf [C.ERR_LEN]C.char
+
+func (b *errBuf) ptr() *C.char { return &b[0] }
+
+// check turns a status code and its message into an error.
+func check(rc C.int32_t, b *errBuf) error {
 	if rc >= C.HASHRIG_OK {
 		return nil
 	}
-	return fmt.Errorf("hashrig: %s (code %d)", C.GoString(C.hashrig_last_error()), int32(rc))
+	return fmt.Errorf("hashrig: %s (code %d)", C.GoString(b.ptr()), int32(rc))
 }
 
 // Engine runs header jobs on every selected device.
 type Engine struct{ p *C.hashrig_engine }
 
+// Options say how an engine starts; the zero value of each field means
+// its default.
+type Options struct {
+	CPU        CPU
+	NoGPUs     bool          // hash on the CPU only
+	CPUThreads int           // CPU hashing threads (default: every core)
+	BatchTime  time.Duration // GPU batch time (default 20 ms), whole milliseconds
+	Devices    []string      // GPU selectors ("0", "nvidia", "llvmpipe@gl"); default automatic
+	CPUKernel  string        // "soft", "scalar", "sha-ni", "avx2", "avx512", "neon", "arm-sha2"
+}
+
+// cOptions fills a hashrig_options; free releases its strings.
+func cOptions(o Options) (opts C.hashrig_options, free func(), err error) {
+	free = func() {}
+	C.hashrig_options_init(&opts)
+	opts.cpu = C.int32_t(o.CPU)
+	opts.gpus = cbool(!o.NoGPUs)
+	if o.CPUThreads < 0 || o.CPUThreads > 1<<20 {
+		return opts, free, fmt.Errorf("hashrig: CPUThreads %d is out of range", o.CPUThreads)
+	}
+	opts.cpu_threads = C.uint32_t(o.CPUThreads)
+	if o.BatchTime < 0 || o.BatchTime > 10*time.Second {
+		return opts, free, fmt.Errorf("hashrig: BatchTime %v is out of range", o.BatchTime)
+	}
+	opts.batch_ms = C.uint32_t(o.BatchTime.Milliseconds())
+	var strs []*C.char
+	if len(o.Devices) > 0 {
+		opts.devices = C.CString(strings.Join(o.Devices, ","))
+		strs = append(strs, opts.devices)
+	}
+	if o.CPUKernel != "" {
+		opts.cpu_kernel = C.CString(o.CPUKernel)
+		strs = append(strs, opts.cpu_kernel)
+	}
+	return opts, func() {
+		for _, p := range strs {
+			C.free(unsafe.Pointer(p))
+		}
+	}, nil
+}
+
 // NewEngine starts an engine.
 func NewEngine(cpu CPU, gpus bool) (*Engine, error) {
-	var p *C.hashrig_engine
-	err := call(func() C.int32_t { return C.hashrig_engine_new(C.int32_t(cpu), cbool(gpus), &p) })
+	return NewEngineWith(Options{CPU: cpu, NoGPUs: !gpus})
+}
+
+// NewEngineWith starts an engine with every option.
+func NewEngineWith(o Options) (*Engine, error) {
+	opts, free, err := cOptions(o)
+	defer free()
 	if err != nil {
+		return nil, err
+	}
+	var p *C.hashrig_engine
+	var e errBuf
+	if err := check(C.go_engine_new_with(&opts, &p, e.ptr()), &e); err != nil {
 		return nil, err
 	}
 	return &Engine{p}, nil
@@ -78,10 +152,9 @@ func (e *Engine) SubmitHeader(header [80]byte, target *[32]byte, start, count ui
 	if target != nil {
 		t = (*C.uint8_t)(unsafe.Pointer(&target[0]))
 	}
-	err := call(func() C.int32_t {
-		return C.hashrig_submit_header(e.p, (*C.uint8_t)(unsafe.Pointer(&header[0])), t,
-			C.uint64_t(start), C.uint64_t(count), &job)
-	})
+	var eb errBuf
+	err := check(C.go_submit_header(e.p, (*C.uint8_t)(unsafe.Pointer(&header[0])), t,
+		C.uint64_t(start), C.uint64_t(count), &job, eb.ptr()), &eb)
 	return uint64(job), err
 }
 
@@ -101,11 +174,9 @@ type Solution struct {
 // when neither came.
 func (e *Engine) PollSolution(timeout time.Duration) (*Solution, error) {
 	var s C.hashrig_solution
-	var rc C.int32_t
-	err := call(func() C.int32_t {
-		rc = C.hashrig_poll_solution(e.p, C.uint32_t(timeout.Milliseconds()), &s)
-		return rc
-	})
+	var eb errBuf
+	rc := C.go_poll_solution(e.p, C.uint32_t(timeout.Milliseconds()), &s, eb.ptr())
+	err := check(rc, &eb)
 	if err != nil || rc == C.HASHRIG_NONE {
 		return nil, err
 	}
@@ -137,13 +208,14 @@ type DeviceStats struct {
 
 func devices(p *C.hashrig_engine) ([]DeviceStats, error) {
 	var n C.size_t
-	if err := call(func() C.int32_t { return C.hashrig_device_count(p, &n) }); err != nil {
+	var eb errBuf
+	if err := check(C.go_device_count(p, &n, eb.ptr()), &eb); err != nil {
 		return nil, err
 	}
 	out := make([]DeviceStats, 0, int(n))
 	for i := 0; i < int(n); i++ {
 		var d C.hashrig_device_stats
-		if err := call(func() C.int32_t { return C.hashrig_device_stats_get(p, C.size_t(i), &d) }); err != nil {
+		if err := check(C.go_device_stats_get(p, C.size_t(i), &d, eb.ptr()), &eb); err != nil {
 			return nil, err
 		}
 		out = append(out, DeviceStats{
@@ -171,13 +243,23 @@ type PoolMiner struct{ p *C.hashrig_pool_miner }
 // StartPool starts an engine and mines on the pool at url
 // (stratum+tcp://host:port or stratum+ssl://host:port) as user.
 func StartPool(cpu CPU, gpus bool, url, user, pass string) (*PoolMiner, error) {
+	return StartPoolWith(Options{CPU: cpu, NoGPUs: !gpus}, url, user, pass)
+}
+
+// StartPoolWith is StartPool with every engine option.
+func StartPoolWith(o Options, url, user, pass string) (*PoolMiner, error) {
+	opts, free, err := cOptions(o)
+	defer free()
+	if err != nil {
+		return nil, err
+	}
 	cu, cn, cp := C.CString(url), C.CString(user), C.CString(pass)
 	defer C.free(unsafe.Pointer(cu))
 	defer C.free(unsafe.Pointer(cn))
 	defer C.free(unsafe.Pointer(cp))
 	var p *C.hashrig_pool_miner
-	err := call(func() C.int32_t { return C.hashrig_pool_start(C.int32_t(cpu), cbool(gpus), cu, cn, cp, &p) })
-	if err != nil {
+	var eb errBuf
+	if err := check(C.go_pool_start_with(&opts, cu, cn, cp, &p, eb.ptr()), &eb); err != nil {
 		return nil, err
 	}
 	return &PoolMiner{p}, nil
@@ -195,7 +277,8 @@ type PoolStats struct {
 // Stats reads the pool's statistics.
 func (m *PoolMiner) Stats() (PoolStats, error) {
 	var s C.hashrig_pool_stats
-	if err := call(func() C.int32_t { return C.hashrig_pool_stats_get(m.p, 0, &s) }); err != nil {
+	var eb errBuf
+	if err := check(C.go_pool_stats_get(m.p, 0, &s, eb.ptr()), &eb); err != nil {
 		return PoolStats{}, err
 	}
 	return PoolStats{

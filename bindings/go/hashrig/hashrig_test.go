@@ -2,7 +2,10 @@ package hashrig
 
 import (
 	"encoding/hex"
+	"fmt"
 	"os"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -76,5 +79,76 @@ func TestMinesOnAPool(t *testing.T) {
 	d, err := m.Devices()
 	if err != nil || len(d) == 0 || d[0].Hashes == 0 {
 		t.Fatalf("devices %v %v", d, err)
+	}
+}
+
+// Failed calls from many goroutines at once, without LockOSThread: each
+// error carries its own call's message, never another's or an empty one.
+func TestErrorsBelongToTheirCalls(t *testing.T) {
+	e, err := NewEngineWith(Options{CPU: CPUOn, NoGPUs: true, CPUThreads: 1, CPUKernel: "soft"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	raw, _ := hex.DecodeString("0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c")
+	var header [80]byte
+	copy(header[:], raw)
+	var zero [32]byte
+	var wg sync.WaitGroup
+	failures := make(chan string, 64)
+	for g := 0; g < 64; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 500; i++ {
+				var err error
+				var want string
+				if (g+i)%2 == 0 {
+					_, err = e.SubmitHeader(header, &zero, 0, 1)
+					want = "zero"
+				} else {
+					_, err = e.SubmitHeader(header, nil, 1<<32, 1)
+					want = "4294967296"
+				}
+				if err == nil || !strings.Contains(err.Error(), want) {
+					failures <- fmt.Sprintf("goroutine %d call %d: want %q, got %v", g, i, want, err)
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(failures)
+	for f := range failures {
+		t.Error(f)
+	}
+}
+
+// Options reach the engine: a bad kernel name is refused with its own
+// message, and two CPU threads on the portable kernel find the genesis
+// nonce.
+func TestOptions(t *testing.T) {
+	if _, err := NewEngineWith(Options{CPU: CPUOn, NoGPUs: true, CPUKernel: "avx9000"}); err == nil ||
+		!strings.Contains(err.Error(), "cpu_kernel") {
+		t.Fatalf("avx9000: %v", err)
+	}
+	if _, err := NewEngineWith(Options{CPUThreads: -1}); err == nil {
+		t.Fatal("-1 threads accepted")
+	}
+	e, err := NewEngineWith(Options{CPU: CPUOn, NoGPUs: true, CPUThreads: 2, CPUKernel: "scalar",
+		BatchTime: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	raw, _ := hex.DecodeString("0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c")
+	var header [80]byte
+	copy(header[:], raw)
+	if _, err := e.SubmitHeader(header, nil, 2083236893-1000, 2000); err != nil {
+		t.Fatal(err)
+	}
+	s, err := e.PollSolution(60 * time.Second)
+	if err != nil || s == nil || s.Nonce != 2083236893 {
+		t.Fatalf("solution %+v %v", s, err)
 	}
 }

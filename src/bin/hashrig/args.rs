@@ -41,7 +41,7 @@ pub(crate) struct DeviceArgs {
     #[arg(long, value_enum, default_value_t = CpuUse::Auto)]
     pub cpu: CpuUse,
     /// GPU batch duration to aim for, in milliseconds (bounds job-switch latency).
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=2000))]
+    #[arg(long, default_value_t = 20, value_parser = parse_batch_ms)]
     pub batch_ms: u64,
     /// Measure GPU launch settings again instead of using the cache.
     #[arg(long)]
@@ -81,6 +81,16 @@ fn parse_threads(text: &str) -> Result<usize, String> {
         )),
         Ok(n) => Ok(n),
         Err(_) => Err(format!("threads: {text:?} is not a positive integer")),
+    }
+}
+
+/// A GPU batch time in whole milliseconds, 1 to 2000.
+pub(crate) fn parse_batch_ms(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(n @ 1..=2000) => Ok(n),
+        _ => Err(format!(
+            "batch-ms: {text:?} is not a whole number of milliseconds from 1 to 2000"
+        )),
     }
 }
 

@@ -8,6 +8,7 @@ use clap::Args;
 use hashrig::gpu;
 use serde::Serialize;
 
+use crate::args;
 use crate::report::{Output, Report};
 
 #[derive(Args)]
@@ -17,7 +18,7 @@ pub(crate) struct CalibrateArgs {
     #[arg(long = "device", value_name = "SELECTOR")]
     devices: Vec<String>,
     /// GPU batch duration to aim for, in milliseconds.
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=2000))]
+    #[arg(long, default_value_t = 20, value_parser = args::parse_batch_ms)]
     batch_ms: u64,
     /// JSON Lines on stdout.
     #[arg(long)]

@@ -37,16 +37,22 @@ struct Cli {
 enum Command {
     /// Search a Bitcoin header's nonce field for a block hash at or below a
     /// target, or mine on Stratum pools (--pool) until interrupted.
+    // Negative numbers reach the value parsers, which say what range is
+    // allowed, instead of being taken for unknown flags.
+    #[command(allow_negative_numbers = true)]
     Mine(mine::MineArgs),
     /// Search a generic proof-of-work job: SHA-256(d) of data || nonce || suffix.
+    #[command(allow_negative_numbers = true)]
     Pow(mine::PowArgs),
     /// Measure the hashrate of each device and the total.
+    #[command(allow_negative_numbers = true)]
     Bench(bench::BenchArgs),
     /// List what can hash here.
     Devices(DevicesArgs),
     /// Run known-answer tests on every kernel and device.
     Selftest(SelftestArgs),
     /// Measure each GPU's best launch settings now and cache them.
+    #[command(allow_negative_numbers = true)]
     Calibrate(calibrate::CalibrateArgs),
     /// Print an example configuration file, or check one.
     Config(config::ConfigCommand),

@@ -126,6 +126,8 @@ impl Status {
 /// One status line: a device's (or the total's) rates and counts.
 struct Line<'a> {
     name: &'a str,
+    /// The name column's width, the same on every line.
+    width: usize,
     rate_5s: f64,
     rate_avg: f64,
     effective: f64,
@@ -141,8 +143,8 @@ impl std::fmt::Display for Line<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{:<36} 5s {:>9.2}  avg {:>9.2}  eff {:>9.2} MH/s  A:{} S:{} HW:{}  {} {}",
-            self.name,
+            "{:<width$} 5s {:>9.2}  avg {:>9.2}  eff {:>9.2} MH/s  A:{} S:{} HW:{}  {} {}",
+            fit(self.name, self.width),
             self.rate_5s / 1e6,
             self.rate_avg / 1e6,
             self.effective / 1e6,
@@ -150,19 +152,40 @@ impl std::fmt::Display for Line<'_> {
             self.stale,
             self.hardware_errors,
             self.state,
-            self.health
+            self.health,
+            width = self.width
         )
     }
 }
 
+/// The widest name column: longer names are cut with an ellipsis.
+const NAME_WIDTH_MAX: usize = 48;
+
+/// `name` cut to `width` characters, an ellipsis marking the cut.
+fn fit(name: &str, width: usize) -> String {
+    if name.chars().count() <= width {
+        return name.to_string();
+    }
+    let mut cut: String = name.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
 /// The status lines: each device, then the total.
 fn status_lines(stats: &[DeviceStats], health: &[Health], total: Option<u64>) -> Vec<String> {
+    let width = stats
+        .iter()
+        .map(|d| d.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(5, NAME_WIDTH_MAX);
     let mut lines: Vec<String> = stats
         .iter()
         .enumerate()
         .map(|(i, d)| {
             Line {
                 name: &d.name,
+                width,
                 rate_5s: d.rate_5s,
                 rate_avg: d.rate_avg,
                 effective: d.effective_rate,
@@ -184,6 +207,7 @@ fn status_lines(stats: &[DeviceStats], health: &[Health], total: Option<u64>) ->
     lines.push(
         Line {
             name: "total",
+            width,
             rate_5s: sum(|d| d.rate_5s),
             rate_avg: sum(|d| d.rate_avg),
             effective: sum(|d| d.effective_rate),
@@ -196,4 +220,43 @@ fn status_lines(stats: &[DeviceStats], health: &[Health], total: Option<u64>) ->
         .to_string(),
     );
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(name: &str, width: usize) -> String {
+        Line {
+            name,
+            width,
+            rate_5s: 40e6,
+            rate_avg: 39e6,
+            effective: 41e6,
+            solutions: 1,
+            stale: 0,
+            hardware_errors: 0,
+            state: "hashing",
+            health: String::new(),
+        }
+        .to_string()
+    }
+
+    /// A long adapter name keeps the columns in line; a longer one than
+    /// the widest column is cut with an ellipsis.
+    #[test]
+    fn columns_line_up_whatever_the_names() {
+        let names = ["cpu", "llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan)", "total"];
+        let width = names.iter().map(|n| n.chars().count()).max().unwrap();
+        let at: Vec<usize> = names
+            .iter()
+            .map(|n| line(n, width).find(" 5s ").unwrap())
+            .collect();
+        assert!(at.iter().all(|&a| a == width), "{at:?}");
+        let long = "x".repeat(60);
+        let cut = fit(&long, NAME_WIDTH_MAX);
+        assert_eq!(cut.chars().count(), NAME_WIDTH_MAX);
+        assert!(cut.ends_with('…'));
+        assert_eq!(fit("cpu", 10), "cpu");
+    }
 }
