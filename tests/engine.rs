@@ -3,17 +3,18 @@
 //! devices that fail, hang, lie or drop results are taken out while the
 //! others finish the job with nothing lost and nothing reported twice.
 
-use std::collections::BTreeSet;
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+use common::{assert_exact_cover, genesis_job as job, reference, run_to_end, OtherJobs};
 use hashrig::engine::{
-    CpuUse, Device, DeviceKind, DeviceState, Engine, EngineOptions, Event, Found, JobId, RollTime,
-    Work,
+    CpuUse, Device, DeviceKind, DeviceState, Engine, EngineOptions, Event, Found, RollTime, Work,
 };
 use hashrig::{
-    search, search_prepared, CancelToken, CpuKernel, Error, Header, HeaderJob, Job, NonceRange,
+    search_prepared, CancelToken, CpuKernel, Error, Header, HeaderJob, Job, NonceRange,
     PreparedJob, SearchOptions, Target,
 };
 
@@ -127,66 +128,11 @@ impl Device for Sim {
     }
 }
 
-fn job(zero_bits: u32) -> Job {
-    let header = Header::from_hex(GENESIS).unwrap();
-    Job::from(HeaderJob::new(
-        header,
-        Target::from_leading_zero_bits(zero_bits).unwrap(),
-    ))
-}
-
-fn reference(job: &Job, range: NonceRange) -> BTreeSet<u64> {
-    search(job, range, &SearchOptions::default())
-        .unwrap()
-        .solutions
-        .iter()
-        .map(|s| s.nonce)
-        .collect()
-}
-
 fn options() -> EngineOptions {
     EngineOptions {
         watchdog: Duration::from_millis(300),
         ..Default::default()
     }
-}
-
-/// Collects events until the job is exhausted; panics on a duplicate.
-fn run_to_end(engine: &Engine, id: JobId) -> (BTreeSet<u64>, Vec<String>) {
-    let mut nonces = BTreeSet::new();
-    let mut failed = Vec::new();
-    loop {
-        match engine
-            .recv_timeout(Duration::from_secs(60))
-            .expect("an event")
-        {
-            Event::Solution(s) => {
-                assert_eq!(s.job, id);
-                assert!(!s.stale);
-                assert!(s.work.is_met_by(&s.solution.hash));
-                assert!(nonces.insert(s.solution.nonce), "reported twice");
-            }
-            Event::DeviceFailed { device, .. } => failed.push(device),
-            Event::Exhausted(done) if done == id => return (nonces, failed),
-            Event::Exhausted(_) => {}
-        }
-    }
-}
-
-/// Sorted, disjoint, and exactly covering `range`.
-fn assert_exact_cover(logs: &[Arc<Mutex<Vec<NonceRange>>>], range: NonceRange) {
-    let mut all: Vec<NonceRange> = logs
-        .iter()
-        .flat_map(|l| l.lock().unwrap().clone())
-        .filter(|r| r.count > 0)
-        .collect();
-    all.sort_by_key(|r| r.start);
-    let mut at = range.start;
-    for r in &all {
-        assert_eq!(r.start, at, "gap or overlap at {at}");
-        at += r.count;
-    }
-    assert_eq!(at, range.start + range.count);
 }
 
 #[test]
@@ -198,10 +144,14 @@ fn devices_of_very_different_speeds_cover_the_range_exactly_once() {
     let (mid, mid_log) = Sim::boxed("mid", 1e6, Fault::None);
     let engine = Engine::with_devices(vec![fast, slow, mid], options()).unwrap();
     let id = engine.submit(Work::new(job.clone()).range(range)).unwrap();
-    let (found, failed) = run_to_end(&engine, id);
+    let (found, failed) = run_to_end(&engine, id, OtherJobs::Forbidden);
     assert!(failed.is_empty());
     assert_eq!(found, reference(&job, range));
-    assert_exact_cover(&[fast_log.clone(), slow_log.clone(), mid_log], range);
+    assert_exact_cover(
+        &[fast_log.clone(), slow_log.clone(), mid_log],
+        range,
+        OtherJobs::Forbidden,
+    );
     // Each device's share follows its speed (4, 1 and 0.2 MH/s: about 77%,
     // 19% and 4%), not an equal split.
     let share = |log: &Arc<Mutex<Vec<NonceRange>>>| -> u64 {
@@ -229,10 +179,10 @@ fn faulty_run(fault: Fault) -> (Vec<String>, Vec<hashrig::engine::DeviceStats>) 
     let (bad, bad_log) = Sim::boxed("bad", 3e6, fault);
     let engine = Engine::with_devices(vec![good, bad], options()).unwrap();
     let id = engine.submit(Work::new(job.clone()).range(range)).unwrap();
-    let (found, failed) = run_to_end(&engine, id);
+    let (found, failed) = run_to_end(&engine, id, OtherJobs::Forbidden);
     assert_eq!(found, reference(&job, range), "nothing lost");
     if fault != Fault::DropAll {
-        assert_exact_cover(&[good_log, bad_log], range);
+        assert_exact_cover(&[good_log, bad_log], range, OtherJobs::Forbidden);
     }
     (failed, engine.stats())
 }
@@ -326,9 +276,9 @@ fn pause_stops_hashing_and_resume_finishes_the_job() {
     assert_eq!(engine.stats()[0].state, DeviceState::Paused);
     assert!(before < range.count);
     engine.resume();
-    let (found, _) = run_to_end(&engine, id);
+    let (found, _) = run_to_end(&engine, id, OtherJobs::Forbidden);
     assert_eq!(found, reference(&job, range));
-    assert_exact_cover(&[log], range);
+    assert_exact_cover(&[log], range, OtherJobs::Forbidden);
 }
 
 #[test]
@@ -369,7 +319,7 @@ fn the_cpu_engine_mines_the_genesis_block() {
     let job = Job::from(HeaderJob::from_header(header).unwrap());
     let range = NonceRange::new(header.nonce as u64 - 300_000, 400_000);
     let id = engine.submit(Work::new(job).range(range)).unwrap();
-    let (found, _) = run_to_end(&engine, id);
+    let (found, _) = run_to_end(&engine, id, OtherJobs::Forbidden);
     assert_eq!(found.into_iter().collect::<Vec<_>>(), [header.nonce as u64]);
     assert_eq!(engine.stats()[0].kind, DeviceKind::Cpu);
 }

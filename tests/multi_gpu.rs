@@ -6,21 +6,16 @@
 //! With HASHRIG_REQUIRE_GPU=1 a missing adapter fails the tests.
 #![cfg(feature = "gpu")]
 
-use std::collections::BTreeSet;
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hashrig::engine::{
-    Device, DeviceDetails, DeviceKind, DeviceState, Engine, EngineOptions, Event, Found, GpuWorker,
-    JobId, Work,
+    Device, DeviceDetails, DeviceKind, DeviceState, Engine, EngineOptions, Found, GpuWorker, Work,
 };
 use hashrig::gpu::{adapters, AdapterEntry, GpuDevice, LaunchConfig};
-use hashrig::{
-    search, CancelToken, Error, Header, HeaderJob, Job, NonceRange, PreparedJob, SearchOptions,
-    Target,
-};
-
-const GENESIS: &str = "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c";
+use hashrig::{CancelToken, Error, NonceRange, PreparedJob, Target};
 
 /// What a wrapped real device does wrong.
 #[derive(Clone, Copy, PartialEq)]
@@ -80,7 +75,7 @@ impl Device for Logged {
     }
 }
 
-type Log = Arc<Mutex<Vec<NonceRange>>>;
+use common::{assert_exact_cover, genesis_job, reference, run_to_end, OtherJobs, RangeLog as Log};
 /// Devices for the engine, with the log of each.
 type DevicesAndLogs = (Vec<Box<dyn Device>>, Vec<Log>);
 
@@ -131,66 +126,11 @@ fn devices(faults: [Fault; 2]) -> Option<DevicesAndLogs> {
     Some((devices, logs))
 }
 
-fn genesis_job(zero_bits: u32) -> Job {
-    Job::from(HeaderJob::new(
-        Header::from_hex(GENESIS).unwrap(),
-        Target::from_leading_zero_bits(zero_bits).unwrap(),
-    ))
-}
-
-fn reference(job: &Job, range: NonceRange) -> BTreeSet<u64> {
-    search(job, range, &SearchOptions::default())
-        .unwrap()
-        .solutions
-        .iter()
-        .map(|s| s.nonce)
-        .collect()
-}
-
 fn options() -> EngineOptions {
     EngineOptions {
         watchdog: Duration::from_secs(5),
         ..Default::default()
     }
-}
-
-/// Collects the job's solutions until it is exhausted; panics on a
-/// duplicate or on a solution that does not meet the job's target.
-fn run_to_end(engine: &Engine, id: JobId) -> (BTreeSet<u64>, Vec<String>) {
-    let mut nonces = BTreeSet::new();
-    let mut failed = Vec::new();
-    loop {
-        match engine
-            .recv_timeout(Duration::from_secs(120))
-            .expect("an event")
-        {
-            Event::Solution(s) if s.job == id => {
-                assert!(!s.stale);
-                assert!(s.work.is_met_by(&s.solution.hash));
-                assert!(nonces.insert(s.solution.nonce), "reported twice");
-            }
-            Event::Solution(_) => {}
-            Event::DeviceFailed { device, .. } => failed.push(device),
-            Event::Exhausted(done) if done == id => return (nonces, failed),
-            Event::Exhausted(_) => {}
-        }
-    }
-}
-
-/// Sorted, disjoint, and exactly covering `range`.
-fn assert_exact_cover(logs: &[Log], range: NonceRange) {
-    let mut all: Vec<NonceRange> = logs
-        .iter()
-        .flat_map(|l| l.lock().unwrap().clone())
-        .filter(|r| r.count > 0 && r.start >= range.start && r.start < range.start + range.count)
-        .collect();
-    all.sort_by_key(|r| r.start);
-    let mut at = range.start;
-    for r in &all {
-        assert_eq!(r.start, at, "gap or overlap at {at}");
-        at += r.count;
-    }
-    assert_eq!(at, range.start + range.count);
 }
 
 fn searched(log: &Log) -> u64 {
@@ -206,10 +146,10 @@ fn two_real_gpus_split_a_range_exactly_once() {
     let range = NonceRange::new(2_000_000_011, 6_000_017);
     let engine = Engine::with_devices(devices, options()).unwrap();
     let id = engine.submit(Work::new(job.clone()).range(range)).unwrap();
-    let (found, failed) = run_to_end(&engine, id);
+    let (found, failed) = run_to_end(&engine, id, OtherJobs::Forbidden);
     assert!(failed.is_empty(), "{failed:?}");
     assert_eq!(found, reference(&job, range));
-    assert_exact_cover(&logs, range);
+    assert_exact_cover(&logs, range, OtherJobs::Forbidden);
     for (i, log) in logs.iter().enumerate() {
         assert!(
             searched(log) > range.count / 20,
@@ -243,10 +183,10 @@ fn replacing_a_job_moves_both_real_gpus() {
         .submit(Work::new(second_job.clone()).range(range))
         .unwrap();
     assert_ne!(first, second);
-    let (found, failed) = run_to_end(&engine, second);
+    let (found, failed) = run_to_end(&engine, second, OtherJobs::Skipped);
     assert!(failed.is_empty(), "{failed:?}");
     assert_eq!(found, reference(&second_job, range));
-    assert_exact_cover(&logs, range);
+    assert_exact_cover(&logs, range, OtherJobs::Skipped);
     let switches = engine.job_switches();
     assert!(switches.count >= 1);
     // Every device was on the new job well before it ended.
@@ -262,13 +202,13 @@ fn faulty_run(fault: Fault) -> Vec<hashrig::engine::DeviceStats> {
     let range = NonceRange::new(0, 6_000_000);
     let engine = Engine::with_devices(devices, options()).unwrap();
     let id = engine.submit(Work::new(job.clone()).range(range)).unwrap();
-    let (found, failed) = run_to_end(&engine, id);
+    let (found, failed) = run_to_end(&engine, id, OtherJobs::Forbidden);
     assert_eq!(failed.len(), 1, "{failed:?}");
     assert!(failed[0].starts_with("1: "), "{failed:?}");
     assert_eq!(found, reference(&job, range), "nothing lost");
     if matches!(fault, Fault::FailOn(_)) {
         // The failed call's range was not logged: it was redone.
-        assert_exact_cover(&logs, range);
+        assert_exact_cover(&logs, range, OtherJobs::Forbidden);
     }
     engine.stats()
 }

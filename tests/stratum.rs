@@ -47,6 +47,14 @@ fn start(o: PoolOptions) -> PoolMiner {
     PoolMiner::start(engine(), o).unwrap()
 }
 
+/// A default test pool and a miner on it that has had a share accepted.
+fn mining_on_a_default_pool() -> (TestPool, PoolMiner) {
+    let p = TestPool::start(Behaviour::default());
+    let miner = start(options(&[p.url()]));
+    assert!(p.wait_for(WAIT, |p| p.accepted() >= 1));
+    (p, miner)
+}
+
 /// Every event queued now.
 fn drain(miner: &PoolMiner) -> Vec<PoolEvent> {
     let mut out = Vec::new();
@@ -201,9 +209,7 @@ fn difficulty_applies_from_the_next_job() {
 
 #[test]
 fn clean_and_non_clean_jobs() {
-    let p = TestPool::start(Behaviour::default());
-    let miner = start(options(&[p.url()]));
-    assert!(p.wait_for(WAIT, |p| p.accepted() >= 1));
+    let (p, miner) = mining_on_a_default_pool();
     // Not clean: the old job stays valid, the new one is mined.
     let (second, _) = p.notify(false);
     assert!(p.wait_for(WAIT, |p| p
@@ -273,9 +279,7 @@ fn set_extranonce_applies_from_the_next_job() {
 
 #[test]
 fn reconnects_and_resumes_after_the_pool_drops() {
-    let p = TestPool::start(Behaviour::default());
-    let miner = start(options(&[p.url()]));
-    assert!(p.wait_for(WAIT, |p| p.accepted() >= 1));
+    let (p, miner) = mining_on_a_default_pool();
     p.drop_connections();
     assert!(p.wait_for(WAIT, |p| p
         .judged()
@@ -395,9 +399,7 @@ fn tls_with_a_self_signed_certificate() {
 
 #[test]
 fn answers_the_pools_requests() {
-    let p = TestPool::start(Behaviour::default());
-    let miner = start(options(&[p.url()]));
-    assert!(p.wait_for(WAIT, |p| p.accepted() >= 1));
+    let (p, miner) = mining_on_a_default_pool();
     p.broadcast(r#"{"id":"v1","method":"client.get_version","params":[]}"#);
     p.broadcast(r#"{"id":77,"method":"mining.ping","params":[]}"#);
     p.broadcast(r#"{"id":78,"method":"mining.teleport","params":[1]}"#);
@@ -430,9 +432,7 @@ fn answers_the_pools_requests() {
 
 #[test]
 fn reconnect_requests_are_followed_only_to_the_same_host() {
-    let p = TestPool::start(Behaviour::default());
-    let miner = start(options(&[p.url()]));
-    assert!(p.wait_for(WAIT, |p| p.accepted() >= 1));
+    let (p, miner) = mining_on_a_default_pool();
     p.broadcast(
         r#"{"id":null,"method":"client.reconnect","params":["pool.example.invalid",3333,0]}"#,
     );
@@ -566,9 +566,7 @@ fn hostile_lines() -> Vec<String> {
 
 #[test]
 fn hostile_lines_never_stop_mining() {
-    let p = TestPool::start(Behaviour::default());
-    let miner = start(options(&[p.url()]));
-    assert!(p.wait_for(WAIT, |p| p.accepted() >= 1));
+    let (p, miner) = mining_on_a_default_pool();
     for line in hostile_lines() {
         p.broadcast(&line);
     }
@@ -603,9 +601,7 @@ fn random_lines_never_stop_mining() {
     use proptest::prelude::*;
     use proptest::test_runner::{Config, TestRunner};
 
-    let p = TestPool::start(Behaviour::default());
-    let miner = start(options(&[p.url()]));
-    assert!(p.wait_for(WAIT, |p| p.accepted() >= 1));
+    let (p, miner) = mining_on_a_default_pool();
     let methods = prop::sample::select(vec![
         "mining.notify",
         "mining.set_difficulty",
@@ -662,9 +658,7 @@ fn random_lines_never_stop_mining() {
 
 #[test]
 fn stop_flushes_and_returns() {
-    let p = TestPool::start(Behaviour::default());
-    let miner = start(options(&[p.url()]));
-    assert!(p.wait_for(WAIT, |p| p.accepted() >= 1));
+    let (p, miner) = mining_on_a_default_pool();
     let t = Instant::now();
     miner.stop(Duration::from_secs(2));
     assert!(t.elapsed() < Duration::from_secs(5));

@@ -123,6 +123,21 @@ pub struct HashrigOptions {
     pub cpu_kernel: *const c_char,
 }
 
+impl HashrigOptions {
+    /// The defaults, with `cpu` and `gpus` as given.
+    fn with(cpu: i32, gpus: i32) -> Self {
+        HashrigOptions {
+            size: std::mem::size_of::<HashrigOptions>() as u32,
+            cpu,
+            gpus,
+            cpu_threads: 0,
+            batch_ms: 0,
+            devices: std::ptr::null(),
+            cpu_kernel: std::ptr::null(),
+        }
+    }
+}
+
 /// `HASHRIG_CPU_*` as the engine's setting.
 fn cpu_use(code: i32) -> Result<CpuUse, (i32, String)> {
     match code {
@@ -227,17 +242,7 @@ pub unsafe extern "C" fn hashrig_options_init(options: *mut HashrigOptions) {
         return;
     }
     // SAFETY: non-null and writable (caller's contract).
-    unsafe {
-        options.write(HashrigOptions {
-            size: std::mem::size_of::<HashrigOptions>() as u32,
-            cpu: 0,
-            gpus: 1,
-            cpu_threads: 0,
-            batch_ms: 0,
-            devices: std::ptr::null(),
-            cpu_kernel: std::ptr::null(),
-        })
-    };
+    unsafe { options.write(HashrigOptions::with(0, 1)) };
 }
 
 /// Starts an engine from options; see hashrig.h.
@@ -276,15 +281,7 @@ pub unsafe extern "C" fn hashrig_engine_new(
     gpus: i32,
     out: *mut *mut HashrigEngine,
 ) -> i32 {
-    let options = HashrigOptions {
-        size: std::mem::size_of::<HashrigOptions>() as u32,
-        cpu,
-        gpus,
-        cpu_threads: 0,
-        batch_ms: 0,
-        devices: std::ptr::null(),
-        cpu_kernel: std::ptr::null(),
-    };
+    let options = HashrigOptions::with(cpu, gpus);
     // SAFETY: `options` is a valid local with null strings; `out` is
     // passed on under the caller's contract.
     unsafe { hashrig_engine_new_with(&options, out) }
@@ -585,15 +582,7 @@ mod pool {
         pass: *const c_char,
         out: *mut *mut HashrigPoolMiner,
     ) -> i32 {
-        let options = HashrigOptions {
-            size: std::mem::size_of::<HashrigOptions>() as u32,
-            cpu,
-            gpus,
-            cpu_threads: 0,
-            batch_ms: 0,
-            devices: std::ptr::null(),
-            cpu_kernel: std::ptr::null(),
-        };
+        let options = HashrigOptions::with(cpu, gpus);
         // SAFETY: `options` is a valid local with null strings; the rest is
         // passed on under the caller's contract.
         unsafe { hashrig_pool_start_with(&options, url, user, pass, out) }

@@ -90,6 +90,17 @@ pub struct SpirvCost {
     pub words: usize,
 }
 
+impl SpirvCost {
+    /// Rotates per nonce (calls of the shader's `rotr`).
+    pub fn rotates(&self) -> u32 {
+        self.functions
+            .iter()
+            .filter(|(name, _, _)| name == "rotr")
+            .map(|(_, n, _)| *n)
+            .sum()
+    }
+}
+
 /// One parsed instruction.
 struct Inst<'a> {
     opcode: u32,
@@ -568,12 +579,7 @@ pub const GPU_MODELS: [GpuModel; 3] = [
 /// by the same ratio as the minimum's does (rotates to funnel shifts,
 /// xor chains, Ch and Maj to LOP3, additions to IADD3).
 pub fn kernel_ops_under(cost: &SpirvCost, isa: Isa) -> OpCounts {
-    let rotates: u32 = cost
-        .functions
-        .iter()
-        .filter(|(name, _, _)| name == "rotr")
-        .map(|(_, n, _)| *n)
-        .sum();
+    let rotates = cost.rotates();
     let portable = OpCounts {
         add: cost.per_nonce.add.saturating_sub(rotates),
         logic: cost.per_nonce.logic,
@@ -660,12 +666,7 @@ pub fn report() -> Result<String, Error> {
             c.add, c.logic, c.shift, c.other, c.data
         );
     }
-    let rotates: u32 = cost
-        .functions
-        .iter()
-        .filter(|(name, _, _)| name == "rotr")
-        .map(|(_, n, _)| *n)
-        .sum();
+    let rotates = cost.rotates();
     let folded = kernel_ops_under(&cost, Isa::Portable).alu();
     let _ = writeln!(
         out,

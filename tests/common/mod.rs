@@ -55,3 +55,91 @@ impl Rng {
         self.next_u64() % n
     }
 }
+
+/// The ranges a device searched, as it logged them.
+pub type RangeLog = std::sync::Arc<std::sync::Mutex<Vec<hashrig::NonceRange>>>;
+
+/// Whether a check meets another job's events or ranges.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum OtherJobs {
+    /// Only the one job ran: anything else fails the test.
+    Forbidden,
+    /// An earlier job was replaced: what belongs to it is left out.
+    Skipped,
+}
+
+/// Collects job `id`'s solutions until it is exhausted; panics on a
+/// duplicate, on a stale or wrong solution, and (when forbidden) on
+/// another job's solution. Returns the nonces and the failed devices.
+pub fn run_to_end(
+    engine: &hashrig::engine::Engine,
+    id: hashrig::engine::JobId,
+    others: OtherJobs,
+) -> (std::collections::BTreeSet<u64>, Vec<String>) {
+    use hashrig::engine::Event;
+    let mut nonces = std::collections::BTreeSet::new();
+    let mut failed = Vec::new();
+    loop {
+        match engine
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .expect("an event")
+        {
+            Event::Solution(s) if s.job != id => {
+                assert!(
+                    others == OtherJobs::Skipped,
+                    "a solution of job {:?}",
+                    s.job
+                );
+            }
+            Event::Solution(s) => {
+                assert!(!s.stale);
+                assert!(s.work.is_met_by(&s.solution.hash));
+                assert!(nonces.insert(s.solution.nonce), "reported twice");
+            }
+            Event::DeviceFailed { device, .. } => failed.push(device),
+            Event::Exhausted(done) if done == id => return (nonces, failed),
+            Event::Exhausted(_) => {}
+        }
+    }
+}
+
+/// The logged ranges, sorted, are disjoint and exactly cover `range`
+/// (ranges outside it are left out when another job's may be there).
+pub fn assert_exact_cover(logs: &[RangeLog], range: hashrig::NonceRange, others: OtherJobs) {
+    let end = range.start + range.count;
+    let mut all: Vec<hashrig::NonceRange> = logs
+        .iter()
+        .flat_map(|l| l.lock().unwrap().clone())
+        .filter(|r| r.count > 0)
+        .filter(|r| others == OtherJobs::Forbidden || (r.start >= range.start && r.start < end))
+        .collect();
+    all.sort_by_key(|r| r.start);
+    let mut at = range.start;
+    for r in &all {
+        assert_eq!(r.start, at, "gap or overlap at {at}");
+        at += r.count;
+    }
+    assert_eq!(at, end);
+}
+
+/// The genesis block's header at `zero_bits` leading zero bits.
+pub fn genesis_job(zero_bits: u32) -> hashrig::Job {
+    const GENESIS: &str = "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c";
+    hashrig::Job::from(hashrig::HeaderJob::new(
+        Header::from_hex(GENESIS).unwrap(),
+        hashrig::Target::from_leading_zero_bits(zero_bits).unwrap(),
+    ))
+}
+
+/// The nonces of `range` that solve `job`, from the CPU search.
+pub fn reference(
+    job: &hashrig::Job,
+    range: hashrig::NonceRange,
+) -> std::collections::BTreeSet<u64> {
+    hashrig::search(job, range, &hashrig::SearchOptions::default())
+        .unwrap()
+        .solutions
+        .iter()
+        .map(|s| s.nonce)
+        .collect()
+}
