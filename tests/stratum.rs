@@ -10,7 +10,7 @@ mod testpool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hashrig::engine::{CpuUse, Engine, EngineOptions};
+use hashrig::engine::{CpuUse, Engine, EngineOptions, Pauser};
 use hashrig::stratum::{
     Pool, PoolChange, PoolEvent, PoolMiner, PoolOptions, PoolState, ShareResult,
 };
@@ -668,4 +668,55 @@ fn stop_flushes_and_returns() {
     );
     let s = miner.stats();
     assert_eq!(s[0].accepted as usize, p.accepted());
+}
+
+/// The operator's pause (the API's control, the C ABI, a daemon) holds
+/// through the pool miner's own pause and resume: a reconnection with a new
+/// job does not set the devices hashing again.
+#[test]
+fn the_operators_pause_outlasts_a_reconnection() {
+    let (p, miner) = mining_on_a_default_pool();
+    let engine = miner.engine().clone();
+    engine.pause();
+    p.refuse(true);
+    p.drop_connections();
+    assert!(
+        wait_until(|| miner.stats()[0].state != PoolState::Mining),
+        "the pool never went away"
+    );
+    let connections = p.connections();
+    p.refuse(false);
+    // Back on the pool, with a job: the miner lifts its own pause.
+    assert!(p.wait_for(WAIT, |p| p.connections() > connections));
+    assert!(
+        wait_until(
+            || miner.stats()[0].state == PoolState::Mining && !engine.is_paused_by(Pauser::Source)
+        ),
+        "the miner did not resume"
+    );
+    assert!(engine.is_paused_by(Pauser::Operator));
+    let hashes = |e: &Engine| e.stats().iter().map(|d| d.hashes).sum::<u64>();
+    std::thread::sleep(Duration::from_millis(300));
+    let before = hashes(&engine);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(hashes(&engine), before, "hashing while the operator paused");
+    let accepted = p.accepted();
+    engine.resume();
+    assert!(
+        p.wait_for(WAIT, |p| p.accepted() > accepted),
+        "no share after resume"
+    );
+    miner.stop(Duration::from_secs(2));
+}
+
+/// Polls `f` for up to WAIT seconds.
+fn wait_until(mut f: impl FnMut() -> bool) -> bool {
+    let until = Instant::now() + Duration::from_secs(WAIT);
+    while Instant::now() < until {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
 }

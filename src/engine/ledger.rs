@@ -180,7 +180,8 @@ impl DeviceSlot {
 
 pub(super) struct State {
     pub current: Option<Current>,
-    pub paused: bool,
+    /// Who holds the engine paused: it hashes only while nobody does.
+    pub paused_by: [bool; 2],
     pub stopping: bool,
     pub next_id: u64,
     pub devices: Vec<DeviceSlot>,
@@ -188,6 +189,13 @@ pub(super) struct State {
     pub job_switches: LatencyHistogram,
     /// Events made under the lock, delivered once it is released.
     pub outbox: Vec<Event>,
+}
+
+impl State {
+    /// Whether anybody holds the engine paused.
+    pub fn paused(&self) -> bool {
+        self.paused_by.iter().any(|&p| p)
+    }
 }
 
 impl State {
@@ -326,7 +334,7 @@ fn take_task(shared: &Shared, index: usize) -> Option<Task> {
             shared.release(st);
             return None;
         }
-        if !st.paused && st.devices[index].held.is_none() {
+        if !st.paused() && st.devices[index].held.is_none() {
             if let Some(task) = carve(shared, &mut st, index) {
                 shared.release(st);
                 return Some(task);

@@ -51,6 +51,18 @@ pub use crate::Found;
 pub use device::{Device, DeviceDetails, DeviceKind};
 pub use stats::{DeviceState, DeviceStats, LatencyHistogram};
 
+/// Who pauses an engine. Each holds its own pause; the devices hash only
+/// while nobody does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pauser {
+    /// Whoever runs the engine: [`Engine::pause`] and [`Engine::resume`]
+    /// (the command line, the API's control, the C ABI).
+    Operator = 0,
+    /// A source of work that has none to give, such as a pool miner
+    /// between jobs or without a usable pool.
+    Source = 1,
+}
+
 use crate::{CpuKernel, Error, Job, NonceRange, PreparedJob, Solution};
 use ledger::{Current, DeviceSlot, Shared, State};
 
@@ -346,7 +358,7 @@ impl Engine {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 current: None,
-                paused: false,
+                paused_by: [false; 2],
                 stopping: false,
                 next_id: 1,
                 devices: slots,
@@ -478,7 +490,7 @@ impl Engine {
                     DeviceState::Failed(reason.clone())
                 } else if let Some(reason) = &d.held {
                     DeviceState::Held(reason.clone())
-                } else if st.paused {
+                } else if st.paused() {
                     DeviceState::Paused
                 } else if d.running.is_some() {
                     DeviceState::Hashing
@@ -498,22 +510,46 @@ impl Engine {
     }
 
     /// Stops handing out work; devices leave their ranges within about one
-    /// batch and the unfinished parts wait in the pool.
+    /// batch and the unfinished parts wait for [`resume`](Self::resume).
+    /// The operator's pause ([`Pauser::Operator`]).
     pub fn pause(&self) {
+        self.pause_by(Pauser::Operator);
+    }
+
+    /// Continues after [`pause`](Self::pause), unless a work source still
+    /// holds the engine paused.
+    pub fn resume(&self) {
+        self.resume_by(Pauser::Operator);
+    }
+
+    /// Pauses on behalf of `who`. The engine hashes only while nobody
+    /// holds it paused, so a work source that resumes (a pool with a new
+    /// job) does not undo the operator's pause, nor the other way round.
+    pub fn pause_by(&self, who: Pauser) {
         let mut st = self.lock();
-        st.paused = true;
+        st.paused_by[who as usize] = true;
         st.cancel_running();
     }
 
-    /// Continues after [`pause`](Self::pause).
-    pub fn resume(&self) {
-        self.lock().paused = false;
-        self.shared.wake.notify_all();
+    /// Lifts `who`'s pause; hashing goes on once nobody holds one.
+    pub fn resume_by(&self, who: Pauser) {
+        let mut st = self.lock();
+        st.paused_by[who as usize] = false;
+        let go = !st.paused();
+        drop(st);
+        if go {
+            self.shared.wake.notify_all();
+        }
     }
 
-    /// Whether the engine is paused.
+    /// Whether anybody holds the engine paused.
     pub fn is_paused(&self) -> bool {
-        self.lock().paused
+        self.lock().paused()
+    }
+
+    /// Whether `who` holds the engine paused.
+    pub fn is_paused_by(&self, who: Pauser) -> bool {
+        self.lock().paused_by[who as usize]
     }
 
     /// Holds device `index` (in [`stats`](Self::stats)' order) out of the

@@ -24,7 +24,7 @@ use super::message::{self, request, Incoming, Notify, Reconnect, Submit};
 use super::roller::{Origins, Roller};
 use super::session::{self, Hello, HelloError, Session, FIRST_SUBMIT_ID};
 use super::url::{Pool, PoolUrl};
-use crate::engine::{Engine, Event, JobId, Work};
+use crate::engine::{Engine, Event, JobId, Pauser, Work};
 use crate::{Error, Header, Job};
 
 /// How a [`PoolMiner`] behaves. The defaults are what a rig wants; tests
@@ -348,7 +348,7 @@ impl Shared {
         if !st.paused {
             st.paused = true;
             drop(st);
-            self.engine.pause();
+            self.engine.pause_by(Pauser::Source);
             self.send(PoolEvent::Mining {
                 paused: true,
                 reason: reason.to_string(),
@@ -361,7 +361,7 @@ impl Shared {
         if st.paused {
             st.paused = false;
             drop(st);
-            self.engine.resume();
+            self.engine.resume_by(Pauser::Source);
             self.send(PoolEvent::Mining {
                 paused: false,
                 reason: "a pool gave work".into(),
@@ -412,7 +412,8 @@ impl PoolMiner {
             })
             .collect();
         let (tx, rx) = mpsc::sync_channel(EVENT_QUEUE);
-        engine.pause();
+        // No work until a pool sends a job.
+        engine.pause_by(Pauser::Source);
         let shared = Arc::new(Shared {
             engine,
             options,
