@@ -1,13 +1,15 @@
 //! The GPU backend: one long-lived context per device (pipelines and
 //! buffers built once) and a batched nonce search that queues the next
-//! batch shortly before the running one ends. `adapters` finds and selects adapters, `calibrate` measures
-//! launch settings, `shader` holds the WGSL source, its uniforms and their
-//! CPU twins.
+//! batch shortly before the running one ends. `adapters` finds and selects
+//! adapters on every backend, `calibrate` measures launch settings,
+//! `shader` holds the WGSL source and its uniforms (and, in its tests,
+//! their CPU twins), `cost` counts the kernel's operations per nonce.
 
 mod adapters;
 pub mod calibrate;
 pub mod cost;
 pub mod shader;
+#[cfg(test)]
 mod twin;
 mod worker;
 
@@ -77,6 +79,14 @@ struct InFlight {
     count: u32,
     index: wgpu::SubmissionIndex,
     queued: Instant,
+}
+
+impl InFlight {
+    /// When the batch started on the device: when it was queued, or when
+    /// the batch before it finished (`last_done`) if that was later.
+    fn began(&self, last_done: Option<Instant>) -> Instant {
+        last_done.map_or(self.queued, |done| done.max(self.queued))
+    }
 }
 
 /// Sleeps until `at`, waking every millisecond to see whether `cancelled`.
@@ -621,21 +631,12 @@ impl GpuDevice {
                 });
                 next += count as u64;
             }
-            let Some(InFlight {
-                slot: slot_index,
-                first,
-                count,
-                index,
-                queued,
-            }) = in_flight.pop_front()
-            else {
+            let Some(done) = in_flight.pop_front() else {
                 break;
             };
-            let offsets = self.read_results(&self.slots[slot_index], index)?;
-            // The batch ran from when it was queued, or from when the one
-            // before it finished if that was later.
+            let (first, count, began) = (done.first, done.count, done.began(last_done));
+            let offsets = self.read_results(&self.slots[done.slot], done.index)?;
             let now = Instant::now();
-            let began = last_done.map_or(queued, |done| done.max(queued));
             let took = now - began;
             self.per_nonce_ns[kernel].store(
                 (took.as_nanos() as f64 / count.max(1) as f64).to_bits(),
@@ -687,9 +688,8 @@ impl GpuDevice {
         if ns <= 0.0 || !ns.is_finite() {
             return None;
         }
-        let began = last_done.map_or(running.queued, |done| done.max(running.queued));
         let expected = Duration::from_secs_f64((ns * running.count as f64 / 1e9).min(3600.0));
-        Some(began + expected)
+        Some(running.began(last_done) + expected)
     }
 
     /// Moves the batch size towards 85% of `batch_time` after a batch of

@@ -1,12 +1,12 @@
-//! The WGSL kernel's host side: the generated shader source, the uniform
-//! structs it reads (mirrored field by field in shaders/sha256d.wgsl), and
-//! a CPU twin of each entry point that follows the shader's arithmetic on
-//! the same uniform, for tests that need no adapter.
+//! The WGSL kernel's host side: the generated shader source and the
+//! uniform structs it reads (mirrored field by field in
+//! shaders/sha256d.wgsl). Its tests hold a CPU twin of each entry point
+//! that follows the shader's arithmetic on the same uniform, with no
+//! adapter.
 
 use bytemuck::{Pod, Zeroable};
 
 use crate::job::{GenericWork, HeaderWork, NonceEndian};
-use crate::sha256::{self, IV};
 
 /// The WGSL source with its straight-line parts written out by build.rs.
 pub const SHADER_SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/sha256d.wgsl"));
@@ -20,7 +20,7 @@ pub const WORKGROUP_SIZE: u32 = 64;
 /// u32 stored little-endian, in groups of four (one `vec4<u32>` each).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
-pub struct HeaderUniform {
+pub(crate) struct HeaderUniform {
     /// H0..H7 after the first 64 header bytes (`midstate_lo`, `midstate_hi`).
     pub midstate: [u32; 8],
     /// a..h after rounds 0..2 of the second block (`after3_lo`, `after3_hi`).
@@ -55,7 +55,8 @@ impl HeaderUniform {
     }
 
     /// The uniform of `job` for a batch (what the search writes).
-    pub fn for_job(
+    #[cfg(test)]
+    pub(crate) fn for_job(
         job: &crate::HeaderJob,
         first: u32,
         count: u32,
@@ -75,7 +76,7 @@ impl HeaderUniform {
 /// The generic job uniform, `GenericParams` in the shader.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
-pub struct GenericUniform {
+pub(crate) struct GenericUniform {
     /// State after the prefix's whole blocks (`midstate_lo`, `midstate_hi`).
     pub midstate: [u32; 8],
     /// Blocks after the midstate, nonce word index, nonce byte offset in
@@ -119,7 +120,8 @@ impl GenericUniform {
 
 impl GenericUniform {
     /// The uniform of `job` for a batch, and the shader's `blocks` buffer.
-    pub fn for_job(
+    #[cfg(test)]
+    pub(crate) fn for_job(
         job: &crate::GenericJob,
         first: u64,
         count: u32,
@@ -139,57 +141,146 @@ pub(crate) fn generic_blocks(work: &GenericWork) -> Vec<u32> {
     work.blocks.iter().flatten().copied().collect()
 }
 
-/// CPU twin of `search_header`: the offsets (from the batch's first nonce)
-/// the shader reports, in order, before any capacity limit. It runs the
-/// generator's own straight-line rounds, compiled as Rust (see `twin.rs`).
-pub fn header_twin(u: &HeaderUniform) -> Vec<u32> {
-    super::twin::search_header(u)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sha256::{self, IV};
+    use crate::{GenericJob, Header, HeaderJob, Job, Target};
 
-/// CPU twin of `search_generic`, with the shader's nonce placement
-/// arithmetic on the uniform and the flattened blocks.
-pub fn generic_twin(u: &GenericUniform, blocks: &[u32]) -> Vec<u32> {
-    let [nblocks, word, byte, flags] = u.layout;
-    let shift = byte * 8;
-    let [lo0, hi0, count, _] = u.batch;
-    let mut found = Vec::new();
-    for offset in 0..count {
-        let lo = lo0.wrapping_add(offset);
-        let hi = hi0.wrapping_add((lo < lo0) as u32);
-        let (n0, n1) = if flags & 2 != 0 {
-            (hi, lo)
-        } else {
-            (lo.swap_bytes(), hi.swap_bytes())
-        };
-        let p0 = n0 >> shift;
-        let p1 = if shift != 0 {
-            (n0 << (32 - shift)) | (n1 >> shift)
-        } else {
-            n1
-        };
-        let p2 = if shift != 0 { n1 << (32 - shift) } else { 0 };
-        let mut s = u.midstate;
-        for j in 0..nblocks {
-            let base = j * 16;
-            let mut m = [0u32; 16];
-            for (k, mk) in m.iter_mut().enumerate() {
-                let g = base + k as u32;
-                let patch = [(word, p0), (word + 1, p1), (word + 2, p2)]
-                    .iter()
-                    .filter(|(at, _)| *at == g)
-                    .fold(0, |acc, (_, p)| acc | p);
-                *mk = blocks[g as usize] | patch;
+    /// CPU twin of `search_header`: the offsets (from the batch's first nonce)
+    /// the shader reports, in order, before any capacity limit. It runs the
+    /// generator's own straight-line rounds, compiled as Rust (see `twin.rs`).
+    fn header_twin(u: &HeaderUniform) -> Vec<u32> {
+        crate::gpu::twin::search_header(u)
+    }
+
+    /// CPU twin of `search_generic`, with the shader's nonce placement
+    /// arithmetic on the uniform and the flattened blocks.
+    fn generic_twin(u: &GenericUniform, blocks: &[u32]) -> Vec<u32> {
+        let [nblocks, word, byte, flags] = u.layout;
+        let shift = byte * 8;
+        let [lo0, hi0, count, _] = u.batch;
+        let mut found = Vec::new();
+        for offset in 0..count {
+            let lo = lo0.wrapping_add(offset);
+            let hi = hi0.wrapping_add((lo < lo0) as u32);
+            let (n0, n1) = if flags & 2 != 0 {
+                (hi, lo)
+            } else {
+                (lo.swap_bytes(), hi.swap_bytes())
+            };
+            let p0 = n0 >> shift;
+            let p1 = if shift != 0 {
+                (n0 << (32 - shift)) | (n1 >> shift)
+            } else {
+                n1
+            };
+            let p2 = if shift != 0 { n1 << (32 - shift) } else { 0 };
+            let mut s = u.midstate;
+            for j in 0..nblocks {
+                let base = j * 16;
+                let mut m = [0u32; 16];
+                for (k, mk) in m.iter_mut().enumerate() {
+                    let g = base + k as u32;
+                    let patch = [(word, p0), (word + 1, p1), (word + 2, p2)]
+                        .iter()
+                        .filter(|(at, _)| *at == g)
+                        .fold(0, |acc, (_, p)| acc | p);
+                    *mk = blocks[g as usize] | patch;
+                }
+                sha256::compress(&mut s, &m);
             }
-            sha256::compress(&mut s, &m);
+            if flags & 1 != 0 {
+                let d = sha256::digest_block(&s);
+                s = IV;
+                sha256::compress(&mut s, &d);
+            }
+            if s[0] <= u.check[0] {
+                found.push(offset);
+            }
         }
-        if flags & 1 != 0 {
-            let d = sha256::digest_block(&s);
-            s = IV;
-            sha256::compress(&mut s, &d);
+        found
+    }
+
+    /// SplitMix64, for reproducible random jobs.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next_u64(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
         }
-        if s[0] <= u.check[0] {
-            found.push(offset);
+
+        fn bytes(&mut self, n: usize) -> Vec<u8> {
+            (0..n).map(|_| self.next_u64() as u8).collect()
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.next_u64() % n
         }
     }
-    found
+
+    /// The generator's straight-line header rounds, compiled as Rust,
+    /// report exactly the nonces the reference hash says pass the early
+    /// exit: a mistake in build.rs fails here, on every machine.
+    #[test]
+    fn header_twin_matches_reference() {
+        let mut rng = Rng(5);
+        for _ in 0..4 {
+            let header = Header::from_bytes(&rng.bytes(80)).unwrap();
+            let job = HeaderJob::new(header, Target::from_leading_zero_bits(8).unwrap());
+            let first = rng.next_u64() as u32 & 0x7fff_ffff;
+            let work_job = Job::from(job.clone());
+            let want: Vec<u32> = (0..20_000u32)
+                .filter(|&o| {
+                    let d = work_job.digest((first + o) as u64).unwrap();
+                    u32::from_le_bytes(d.as_bytes()[28..32].try_into().unwrap()) <= 0x00ff_ffff
+                })
+                .collect();
+            let u = HeaderUniform::for_job(&job, first, 20_000, 1, 64);
+            assert_eq!(header_twin(&u), want);
+        }
+    }
+
+    /// The generic kernel's nonce placement, on the uniform the host
+    /// writes, against the reference.
+    #[test]
+    fn generic_twin_matches_reference() {
+        let mut rng = Rng(6);
+        for trial in 0..8 {
+            let (pl, sl) = (rng.below(140) as usize, rng.below(60) as usize);
+            let job = GenericJob {
+                prefix: rng.bytes(pl),
+                suffix: rng.bytes(sl),
+                nonce_endian: if trial % 2 == 0 {
+                    NonceEndian::Little
+                } else {
+                    NonceEndian::Big
+                },
+                double: trial % 3 == 0,
+                target: Target::from_leading_zero_bits(6).unwrap(),
+            };
+            let first = if trial == 1 {
+                u32::MAX as u64 - 100
+            } else {
+                rng.next_u64()
+            };
+            let (u, blocks) = GenericUniform::for_job(&job, first, 3000, 1, 64);
+            let want: Vec<u32> = (0..3000u64)
+                .filter(|&o| job.digest(first.wrapping_add(o)).as_bytes()[0] < 4)
+                .map(|o| o as u32)
+                .collect();
+            assert_eq!(generic_twin(&u, &blocks), want, "trial {trial}");
+        }
+    }
+
+    /// The uniform structs match the WGSL layout: 8 and 5 vec4<u32>.
+    #[test]
+    fn uniform_sizes_match_the_shader() {
+        assert_eq!(std::mem::size_of::<HeaderUniform>(), 8 * 16);
+        assert_eq!(std::mem::size_of::<GenericUniform>(), 5 * 16);
+    }
 }
