@@ -171,19 +171,21 @@ unsafe fn engine_options(options: *const HashrigOptions) -> Result<EngineOptions
     if options.is_null() {
         return Err(null("options"));
     }
-    // SAFETY: non-null and readable (caller's contract); the size is
-    // checked before any other field is trusted.
-    let o = unsafe { &*options };
-    if o.size as usize != std::mem::size_of::<HashrigOptions>() {
+    // SAFETY: non-null, and every version of the struct starts with its
+    // `size` (caller's contract): only that field is read until it says
+    // the whole struct is there.
+    let size = unsafe { std::ptr::addr_of!((*options).size).read() };
+    if size as usize != std::mem::size_of::<HashrigOptions>() {
         return Err((
             HASHRIG_ERR_ARGUMENT,
             format!(
-                "options.size is {}, not {} (call hashrig_options_init first)",
-                o.size,
+                "options.size is {size}, not {} (call hashrig_options_init first)",
                 std::mem::size_of::<HashrigOptions>()
             ),
         ));
     }
+    // SAFETY: non-null, and `size` says the caller's struct is this one.
+    let o = unsafe { &*options };
     let mut out = EngineOptions {
         cpu: cpu_use(o.cpu)?,
         gpus: o.gpus != 0,
