@@ -10,11 +10,17 @@ import (
 	"time"
 )
 
-// The genesis block: mined again on the CPU over a window around its nonce.
-func TestMinesTheGenesisBlock(t *testing.T) {
+// genesis is the genesis block's header.
+func genesis() [80]byte {
 	raw, _ := hex.DecodeString("0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c")
 	var header [80]byte
 	copy(header[:], raw)
+	return header
+}
+
+// The genesis block: mined again on the CPU over a window around its nonce.
+func TestMinesTheGenesisBlock(t *testing.T) {
+	header := genesis()
 	e, err := NewEngine(CPUOn, false)
 	if err != nil {
 		t.Fatal(err)
@@ -90,9 +96,7 @@ func TestErrorsBelongToTheirCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	raw, _ := hex.DecodeString("0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c")
-	var header [80]byte
-	copy(header[:], raw)
+	header := genesis()
 	var zero [32]byte
 	var wg sync.WaitGroup
 	failures := make(chan string, 64)
@@ -141,9 +145,7 @@ func TestOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	raw, _ := hex.DecodeString("0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c")
-	var header [80]byte
-	copy(header[:], raw)
+	header := genesis()
 	if _, err := e.SubmitHeader(header, nil, 2083236893-1000, 2000); err != nil {
 		t.Fatal(err)
 	}
