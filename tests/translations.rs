@@ -53,10 +53,10 @@ fn resolved(entry: &str, workgroup_size: u32) -> (Module, ModuleInfo) {
 
 /// The tool's path, or None (with a visible message) when it is missing
 /// and HASHRIG_REQUIRE_SHADER_TOOLS is not set.
-fn tool(name: &str, package: &str) -> Option<&'static str> {
+fn tool<'a>(name: &'a str, package: &str) -> Option<&'a str> {
     let found = Command::new(name).arg("--version").output().is_ok();
     if found {
-        return Some(Box::leak(name.to_string().into_boxed_str()));
+        return Some(name);
     }
     if std::env::var("HASHRIG_REQUIRE_SHADER_TOOLS").as_deref() == Ok("1") {
         panic!("HASHRIG_REQUIRE_SHADER_TOOLS=1 but {name} is missing (Debian: {package})");

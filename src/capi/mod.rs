@@ -213,15 +213,15 @@ unsafe fn engine_options(options: *const HashrigOptions) -> Result<EngineOptions
     if !o.devices.is_null() {
         // SAFETY: non-null and NUL-terminated (caller's contract).
         let devices = unsafe { text(o.devices, "devices")? };
-        out.devices = devices
-            .split(',')
-            .map(str::trim)
-            .filter(|d| !d.is_empty())
-            .map(String::from)
-            .collect();
-        if out.devices.is_empty() {
-            return Err((HASHRIG_ERR_ARGUMENT, "devices: no selector in \"\"".into()));
+        if devices.split(',').all(|d| d.trim().is_empty()) {
+            return Err((
+                HASHRIG_ERR_ARGUMENT,
+                format!("devices: no selector in {devices:?}"),
+            ));
         }
+        // Split by the adapter selection itself, which keeps a whole
+        // adapter name with a comma in it as one selector.
+        out.devices = vec![devices.to_string()];
     }
     if !o.cpu_kernel.is_null() {
         // SAFETY: non-null and NUL-terminated (caller's contract).

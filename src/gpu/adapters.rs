@@ -126,6 +126,14 @@ pub fn adapters() -> Vec<AdapterEntry> {
     entries
 }
 
+/// The backends a selector may name after `@`.
+const SELECTABLE: [wgpu::Backend; 4] = [
+    wgpu::Backend::Vulkan,
+    wgpu::Backend::Metal,
+    wgpu::Backend::Dx12,
+    wgpu::Backend::Gl,
+];
+
 /// The backend's name as selectors and `WGPU_BACKEND` spell it.
 pub fn backend_name(backend: wgpu::Backend) -> &'static str {
     match backend {
@@ -165,7 +173,7 @@ pub fn select(all: &[AdapterEntry], selectors: &[String]) -> Result<Vec<AdapterE
         let (what, backend) = match sel.rsplit_once('@') {
             Some((what, backend)) => {
                 let backend = backend.to_lowercase();
-                if !["vulkan", "metal", "dx12", "gl"].contains(&backend.as_str()) {
+                if !SELECTABLE.iter().any(|&b| backend_name(b) == backend) {
                     return Err(Error::Device(format!(
                         "{sel:?}: unknown backend {backend:?} after '@' (vulkan, metal, dx12, gl)"
                     )));

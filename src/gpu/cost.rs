@@ -43,21 +43,21 @@ impl OpCounts {
         self.alu() + self.compare + self.other + self.data + self.control + self.atomic
     }
 
-    fn add_scaled(&mut self, other: &OpCounts, times: u32) {
-        self.add += other.add * times;
-        self.logic += other.logic * times;
-        self.shift += other.shift * times;
-        self.compare += other.compare * times;
-        self.other += other.other * times;
-        self.data += other.data * times;
-        self.control += other.control * times;
-        self.atomic += other.atomic * times;
+    fn add_all(&mut self, other: &OpCounts) {
+        self.add += other.add;
+        self.logic += other.logic;
+        self.shift += other.shift;
+        self.compare += other.compare;
+        self.other += other.other;
+        self.data += other.data;
+        self.control += other.control;
+        self.atomic += other.atomic;
     }
 
-    /// Counts one SPIR-V instruction; false when it is not an operation
-    /// (a label, a merge annotation, a declaration, a call or a return,
-    /// which are gone once a driver inlines the functions).
-    fn count(&mut self, opcode: u32) -> bool {
+    /// Counts one SPIR-V instruction, if it is an operation: labels, merge
+    /// annotations, declarations, calls and returns are not (they are gone
+    /// once a driver inlines the functions).
+    fn count(&mut self, opcode: u32) {
         let slot = match opcode {
             128 | 130 => &mut self.add,
             197..=200 => &mut self.logic,
@@ -66,11 +66,10 @@ impl OpCounts {
             12 | 124 | 126 | 132..=141 | 169 | 201..=205 => &mut self.other,
             59 | 61 | 62 | 65 | 66 | 80..=83 => &mut self.data,
             245 | 249..=251 => &mut self.control,
-            227..=242 => &mut self.atomic,
-            _ => return false,
+            op if is_atomic(op) => &mut self.atomic,
+            _ => return,
         };
         *slot += 1;
-        true
     }
 }
 
@@ -149,6 +148,11 @@ const OP_LABEL: u32 = 248;
 const OP_BRANCH: u32 = 249;
 const OP_BRANCH_CONDITIONAL: u32 = 250;
 
+/// OpAtomicLoad ..= OpAtomicXor.
+fn is_atomic(opcode: u32) -> bool {
+    (227..=242).contains(&opcode)
+}
+
 /// The module's functions: id → instruction index range.
 fn functions(insts: &[Inst]) -> HashMap<u32, std::ops::Range<usize>> {
     let mut out = HashMap::new();
@@ -184,7 +188,7 @@ fn count_span(
             *calls.entry(callee).or_default() += 1;
             if let Some(range) = funcs.get(&callee) {
                 let inner = count_span(insts, range.clone(), funcs, calls, false);
-                counts.add_scaled(&inner, 1);
+                counts.add_all(&inner);
             }
         } else if inst.opcode == OP_BRANCH && !top {
             // A called function's jump from its prologue block to its
@@ -290,7 +294,7 @@ fn count_header_loop(words: &[u32]) -> Result<SpirvCost, Error> {
         else {
             continue;
         };
-        if taken < merge && (taken..merge).any(|j| (227..=242).contains(&insts[j].opcode)) {
+        if taken < merge && (taken..merge).any(|j| is_atomic(insts[j].opcode)) {
             candidate = taken..merge;
             break;
         }

@@ -95,6 +95,10 @@ int main(void) {
     bad.cpu_threads = 1000000;
     CHECK(hashrig_engine_new_with(&bad, &engine) == HASHRIG_ERR_ARGUMENT, "a million threads accepted");
     bad = o;
+    bad.devices = " , ";
+    CHECK(hashrig_engine_new_with(&bad, &engine) == HASHRIG_ERR_ARGUMENT, "no selector accepted");
+    CHECK(strstr(hashrig_last_error(), "devices") != NULL, "message: %s", hashrig_last_error());
+    bad = o;
     bad.gpus = 1;
     bad.cpu = HASHRIG_CPU_OFF;
     bad.devices = "no-such-adapter";
