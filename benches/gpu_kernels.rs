@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use hashrig::gpu::{adapters, cached_or_calibrate, select, GpuDevice, LaunchConfig};
+use hashrig::gpu::{adapters, cached_or_calibrate, select, AdapterEntry, GpuDevice, LaunchConfig};
 use hashrig::sha256::{IV, K};
 use hashrig::{Header, HeaderJob, Job, Midstate, NonceRange, SearchOptions};
 
@@ -127,14 +127,8 @@ struct Baseline {
 }
 
 impl Baseline {
-    fn new(adapter_name: &str, header: &Header) -> Baseline {
-        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
-        let adapter = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
-            .into_iter()
-            .find(|a| a.get_info().name == adapter_name)
-            .expect("the adapter is still there");
-        let (device, queue) =
-            pollster::block_on(adapter.request_device(&Default::default())).expect("device opens");
+    fn new(entry: &AdapterEntry, header: &Header) -> Baseline {
+        let (device, queue) = entry.request_device("baseline").expect("device opens");
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("baseline"),
             source: wgpu::ShaderSource::Wgsl(baseline_wgsl().into()),
@@ -232,7 +226,7 @@ fn gpu_kernels(c: &mut Criterion) {
         return;
     };
     let header = Header::from_hex(GENESIS).unwrap();
-    let baseline = Baseline::new(&entry.info.name, &header);
+    let baseline = Baseline::new(&entry, &header);
     // hashrig's kernel with the launch settings calibration picks for it.
     let (calibration, _) =
         cached_or_calibrate(&entry, LaunchConfig::default().batch_time, false).expect("calibrates");
@@ -291,7 +285,7 @@ criterion_main!(benches);
 
 /// Ways to write rotate and Ch in WGSL (which has neither), each swapped
 /// into the shader and measured in turn, five rounds, medians printed.
-fn variants(entry: &hashrig::gpu::AdapterEntry, config: LaunchConfig) {
+fn variants(entry: &AdapterEntry, config: LaunchConfig) {
     use hashrig::gpu::shader::SHADER_SOURCE;
     let rotr = "return (x >> n) | (x << (32u - n));";
     let ch = "return g ^ (e & (f ^ g));";

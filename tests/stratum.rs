@@ -440,6 +440,12 @@ fn reconnect_requests_are_followed_only_to_the_same_host() {
         p.wait_for(10, |p| p.connections() >= 2),
         "reconnects to the same pool"
     );
+    // Mining on the new connection (not only accepted by the pool's
+    // listener) before the next request goes out on it.
+    assert!(p.wait_for(WAIT, |p| p
+        .judged()
+        .iter()
+        .any(|j| j.accepted && j.connection >= 2)));
     p.broadcast(&format!(
         r#"{{"id":null,"method":"client.reconnect","params":["127.0.0.1",{},0]}}"#,
         p.addr.port()

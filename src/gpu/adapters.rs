@@ -33,6 +33,24 @@ impl AdapterEntry {
     pub fn label(&self) -> String {
         format!("{} ({:?})", self.info.name, self.info.backend)
     }
+
+    /// Opens a wgpu device on this adapter with the limits hashrig's
+    /// kernels are built for: the downlevel defaults, at the adapter's own
+    /// resolution limits. [`GpuDevice::open`](super::GpuDevice::open)
+    /// uses it, and so can a program that runs its own compute kernels on
+    /// the adapter that hashrig selected (the benches' reference kernels).
+    pub fn request_device(&self, label: &str) -> Result<(wgpu::Device, wgpu::Queue), Error> {
+        pollster::block_on(self.adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some(label),
+            required_limits: wgpu::Limits::downlevel_defaults()
+                .using_resolution(self.adapter.limits()),
+            ..Default::default()
+        }))
+        .map_err(|e| Error::Gpu {
+            adapter: self.label(),
+            reason: format!("cannot open device: {e}"),
+        })
+    }
 }
 
 fn is_software(info: &wgpu::AdapterInfo) -> bool {

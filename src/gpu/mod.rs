@@ -225,14 +225,7 @@ impl GpuDevice {
             adapter: name.clone(),
             reason,
         };
-        let (device, queue) =
-            pollster::block_on(entry.adapter.request_device(&wgpu::DeviceDescriptor {
-                label: Some("hashrig"),
-                required_limits:
-                    wgpu::Limits::downlevel_defaults().using_resolution(entry.adapter.limits()),
-                ..Default::default()
-            }))
-            .map_err(|e| gpu_err(format!("cannot open device: {e}")))?;
+        let (device, queue) = entry.request_device("hashrig")?;
         let fault: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
         {
             let fault = fault.clone();
