@@ -195,6 +195,38 @@ fn gpu_matches_cpu_on_random_generic_jobs() {
     }
 }
 
+/// Long messages after the nonce. Some drivers (llvmpipe) end an
+/// invocation's loops after 65,535 iterations in all, which would hash a
+/// shortened message and miss solutions: a tail of 20,000 blocks at 4
+/// nonces per invocation (80,000 iterations asked for) is searched at
+/// fewer nonces per invocation, and one of 40,000 blocks on the CPU.
+#[test]
+fn gpu_matches_cpu_on_generic_jobs_with_long_messages() {
+    let mut rng = Rng(13);
+    let devices = gpus(LaunchConfig {
+        nonces_per_invocation: 4,
+        ..small_batches()
+    });
+    for blocks in [20_000, 40_000] {
+        let job = Job::from(GenericJob {
+            prefix: rng.bytes(40),
+            suffix: rng.bytes(blocks * 64),
+            nonce_endian: NonceEndian::Little,
+            double: true,
+            target: Target::from_leading_zero_bits(3).unwrap(),
+        });
+        let range = NonceRange::new(rng.next_u64() >> 1, 48);
+        let want = cpu_solutions(&job, range);
+        assert!(!want.is_empty());
+        for gpu in &devices {
+            let got = gpu.search(&job, range, &SearchOptions::default()).unwrap();
+            assert_eq!(got.solutions, want, "{blocks} blocks on {}", gpu.name());
+            assert_eq!(got.hashes, range.count);
+            assert_eq!(gpu.hardware_errors(), 0, "{}", gpu.name());
+        }
+    }
+}
+
 #[test]
 fn gpu_dispatch_beyond_65535_workgroups() {
     // One nonce per invocation, 2^23 nonces per batch: 131,072 workgroups.

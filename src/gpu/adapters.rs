@@ -42,8 +42,8 @@ impl AdapterEntry {
     pub fn request_device(&self, label: &str) -> Result<(wgpu::Device, wgpu::Queue), Error> {
         pollster::block_on(self.adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some(label),
-            required_limits: wgpu::Limits::downlevel_defaults()
-                .using_resolution(self.adapter.limits()),
+            required_limits:
+                wgpu::Limits::downlevel_defaults().using_resolution(self.adapter.limits()),
             ..Default::default()
         }))
         .map_err(|e| Error::Gpu {

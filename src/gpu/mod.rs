@@ -29,12 +29,26 @@ pub use calibrate::{
 };
 pub use worker::GpuWorker;
 
+/// The most nonces one invocation tests.
+pub const MAX_NONCES_PER_INVOCATION: u32 = 4096;
+
+/// The most loop iterations one invocation runs, all loops together. Some
+/// drivers cut an invocation short after a fixed number of them (llvmpipe
+/// and lavapipe stop at 65,535, whatever the loops' conditions say), which
+/// would hash shortened messages and miss solutions; this is half that.
+/// The header kernel runs one iteration per nonce; the generic kernel one
+/// per nonce and one per message block after the midstate, so a generic
+/// job tests fewer nonces per invocation as its message grows, and one
+/// with more blocks than this is searched on the CPU.
+pub const LOOP_BUDGET: u32 = 1 << 15;
+
 /// Launch settings of a device.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LaunchConfig {
     /// Invocations per workgroup (fixed when the pipelines are built).
     pub workgroup_size: u32,
-    /// Nonces each invocation tests.
+    /// Nonces each invocation tests, from 1 to
+    /// [`MAX_NONCES_PER_INVOCATION`] (a value outside is brought inside).
     pub nonces_per_invocation: u32,
     /// Nonces in the first dispatch; later ones adapt to `batch_time`.
     pub batch_nonces: u32,
@@ -355,7 +369,11 @@ impl GpuDevice {
             fault,
             hardware_errors: AtomicU64::new(0),
             batch: AtomicU32::new(config.batch_nonces.max(1)),
-            per: AtomicU32::new(config.nonces_per_invocation.max(1)),
+            per: AtomicU32::new(
+                config
+                    .nonces_per_invocation
+                    .clamp(1, MAX_NONCES_PER_INVOCATION),
+            ),
             per_nonce_ns: [AtomicU64::new(0), AtomicU64::new(0)],
         })
     }
@@ -445,7 +463,8 @@ impl GpuDevice {
     /// Changes the nonces each invocation tests (a uniform value: no
     /// pipeline is rebuilt), from the next batch on.
     pub fn set_nonces_per_invocation(&self, per: u32) {
-        self.per.store(per.clamp(1, 4096), Ordering::Relaxed);
+        self.per
+            .store(per.clamp(1, MAX_NONCES_PER_INVOCATION), Ordering::Relaxed);
     }
 
     /// The nonces per batch now: the configured size at first, then
@@ -479,7 +498,21 @@ impl GpuDevice {
         options: &SearchOptions,
     ) -> Result<Found, Error> {
         self.check_fault()?;
-        let per = self.nonces_per_invocation();
+        let per = match job.work() {
+            KernelWork::Header(_) => self.nonces_per_invocation(),
+            KernelWork::Generic(work) => {
+                // One loop iteration per nonce, and one per block after it.
+                let fits = LOOP_BUDGET / u32::try_from(work.blocks.len() + 1).unwrap_or(u32::MAX);
+                if fits == 0 {
+                    let report = crate::cpu::search_prepared(job, range, options)?;
+                    return Ok(Found {
+                        candidates: report.solutions.iter().map(|s| s.nonce).collect(),
+                        searched: report.hashes,
+                    });
+                }
+                self.nonces_per_invocation().min(fits)
+            }
+        };
         let wg = self.config.workgroup_size;
         let granule = per * wg;
         let cap = self.config.result_capacity;
