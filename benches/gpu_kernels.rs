@@ -12,6 +12,8 @@
 //! (lavapipe on a machine without a GPU). With no adapter at all the bench
 //! prints why and measures nothing.
 
+mod wgsl_kernel;
+
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -19,6 +21,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use hashrig::gpu::{adapters, cached_or_calibrate, select, AdapterEntry, GpuDevice, LaunchConfig};
 use hashrig::sha256::{IV, K};
 use hashrig::{Header, HeaderJob, Job, Midstate, NonceRange, SearchOptions};
+use wgsl_kernel::Kernel;
 
 const GENESIS: &str = "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c";
 const BASELINE_NONCES: u32 = 1 << 20;
@@ -118,29 +121,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 /// The baseline kernel on its own device, ready to dispatch.
-struct Baseline {
-    device: wgpu::Device,
-    queue: wgpu::Queue,
-    pipeline: wgpu::ComputePipeline,
-    bind: wgpu::BindGroup,
-    found: wgpu::Buffer,
-}
+struct Baseline(Kernel);
 
 impl Baseline {
     fn new(entry: &AdapterEntry, header: &Header) -> Baseline {
-        let (device, queue) = entry.request_device("baseline").expect("device opens");
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("baseline"),
-            source: wgpu::ShaderSource::Wgsl(baseline_wgsl().into()),
-        });
-        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some("baseline"),
-            layout: None,
-            module: &module,
-            entry_point: Some("main"),
-            compilation_options: Default::default(),
-            cache: None,
-        });
         let bytes = header.to_bytes();
         let word = |i: usize| u32::from_be_bytes(bytes[64 + 4 * i..68 + 4 * i].try_into().unwrap());
         let mid = Midstate::of_prefix(&bytes[..64]).state;
@@ -158,64 +142,21 @@ impl Baseline {
         params.extend(mid);
         params.extend([word(0), word(1), word(2), 0]);
         params.extend(target_words);
-        let uniform = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("baseline params"),
-            size: 4 * params.len() as u64,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        queue.write_buffer(&uniform, 0, &u32s_to_bytes(&params));
-        let found = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("baseline found"),
-            size: 4 * 65,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("baseline"),
-            layout: &pipeline.get_bind_group_layout(0),
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: uniform.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: found.as_entire_binding(),
-                },
-            ],
-        });
-        Baseline {
-            device,
-            queue,
-            pipeline,
-            bind,
-            found,
-        }
+        let kernel = Kernel::new(
+            entry,
+            "baseline",
+            &baseline_wgsl(),
+            4 * params.len() as u64,
+            4 * 65,
+        );
+        kernel.set_params(&params);
+        Baseline(kernel)
     }
 
     /// One dispatch of `BASELINE_NONCES` nonces, waited for.
     fn dispatch(&self) {
-        let mut encoder = self.device.create_command_encoder(&Default::default());
-        encoder.clear_buffer(&self.found, 0, None);
-        {
-            let mut pass = encoder.begin_compute_pass(&Default::default());
-            pass.set_pipeline(&self.pipeline);
-            pass.set_bind_group(0, &self.bind, &[]);
-            pass.dispatch_workgroups(BASELINE_NONCES / WORKGROUP, 1, 1);
-        }
-        let index = self.queue.submit([encoder.finish()]);
-        self.device
-            .poll(wgpu::PollType::Wait {
-                submission_index: Some(index),
-                timeout: None,
-            })
-            .expect("dispatch finishes");
+        self.0.dispatch(BASELINE_NONCES / WORKGROUP, true);
     }
-}
-
-fn u32s_to_bytes(words: &[u32]) -> Vec<u8> {
-    words.iter().flat_map(|w| w.to_le_bytes()).collect()
 }
 
 fn gpu_kernels(c: &mut Criterion) {

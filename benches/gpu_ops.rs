@@ -32,11 +32,14 @@
 //! without a GPU). With no adapter at all the bench prints why and
 //! measures nothing.
 
+mod wgsl_kernel;
+
 use std::fmt::Write as _;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use hashrig::gpu::{adapters, select, AdapterEntry};
+use wgsl_kernel::Kernel;
 
 const WORKGROUP: u32 = 64;
 /// Half-steps written out in the loop body: the loop count multiplies it.
@@ -76,85 +79,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 /// One chain's kernel on its own device.
 struct Chain {
     name: &'static str,
-    device: wgpu::Device,
-    queue: wgpu::Queue,
-    pipeline: wgpu::ComputePipeline,
-    bind: wgpu::BindGroup,
-    params: wgpu::Buffer,
+    kernel: Kernel,
 }
 
 impl Chain {
     fn new(entry: &AdapterEntry, name: &'static str, pair: &str) -> Chain {
-        let (device, queue) = entry.request_device(name).expect("device opens");
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some(name),
-            source: wgpu::ShaderSource::Wgsl(chain_wgsl(pair).into()),
-        });
-        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(name),
-            layout: None,
-            module: &module,
-            entry_point: Some("main"),
-            compilation_options: Default::default(),
-            cache: None,
-        });
-        let params = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("params"),
-            size: 16,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let out = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("out"),
-            size: 4 * u64::from(WIDE),
-            usage: wgpu::BufferUsages::STORAGE,
-            mapped_at_creation: false,
-        });
-        let bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some(name),
-            layout: &pipeline.get_bind_group_layout(0),
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: params.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: out.as_entire_binding(),
-                },
-            ],
-        });
-        Chain {
-            name,
-            device,
-            queue,
-            pipeline,
-            bind,
-            params,
-        }
+        let kernel = Kernel::new(entry, name, &chain_wgsl(pair), 16, 4 * u64::from(WIDE));
+        Chain { name, kernel }
     }
 
     /// One dispatch of `invocations` running `loops` loops each, waited for.
     fn run(&self, invocations: u32, loops: u32) -> Duration {
-        let words: [u32; 4] = [0x5851_f42d, loops, 0, 0];
-        let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-        self.queue.write_buffer(&self.params, 0, &bytes);
-        let mut encoder = self.device.create_command_encoder(&Default::default());
-        {
-            let mut pass = encoder.begin_compute_pass(&Default::default());
-            pass.set_pipeline(&self.pipeline);
-            pass.set_bind_group(0, &self.bind, &[]);
-            pass.dispatch_workgroups(invocations / WORKGROUP, 1, 1);
-        }
-        let began = Instant::now();
-        let index = self.queue.submit([encoder.finish()]);
-        self.device
-            .poll(wgpu::PollType::Wait {
-                submission_index: Some(index),
-                timeout: None,
-            })
-            .expect("dispatch finishes");
-        began.elapsed()
+        self.kernel.set_params(&[0x5851_f42d, loops, 0, 0]);
+        self.kernel.dispatch(invocations / WORKGROUP, false)
     }
 
     /// The loop count that makes one dispatch of `invocations` last at
