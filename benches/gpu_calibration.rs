@@ -7,15 +7,14 @@
 //!
 //! `cargo bench --bench gpu_calibration`
 
+mod bench_adapter;
+
 use std::time::Duration;
 
-use hashrig::gpu::{adapters, calibrate, measure, select, sweep, GpuDevice};
+use hashrig::gpu::{calibrate, measure, sweep, GpuDevice};
 
 fn main() {
-    let all = adapters();
-    let chosen = select(&all, &[]).expect("valid HASHRIG_DEVICE");
-    let Some(entry) = chosen.first().or(all.first()).cloned() else {
-        eprintln!("gpu_calibration: no GPU adapter found; nothing measured");
+    let Some(entry) = bench_adapter::chosen("gpu_calibration") else {
         return;
     };
     let batch = Duration::from_millis(20);

@@ -12,13 +12,14 @@
 //! (lavapipe on a machine without a GPU). With no adapter at all the bench
 //! prints why and measures nothing.
 
+mod bench_adapter;
 mod wgsl_kernel;
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use hashrig::gpu::{adapters, cached_or_calibrate, select, AdapterEntry, GpuDevice, LaunchConfig};
+use hashrig::gpu::{cached_or_calibrate, AdapterEntry, GpuDevice, LaunchConfig};
 use hashrig::sha256::{IV, K};
 use hashrig::{Header, HeaderJob, Job, Midstate, NonceRange, SearchOptions};
 use wgsl_kernel::Kernel;
@@ -160,10 +161,7 @@ impl Baseline {
 }
 
 fn gpu_kernels(c: &mut Criterion) {
-    let all = adapters();
-    let chosen = select(&all, &[]).expect("valid HASHRIG_DEVICE");
-    let Some(entry) = chosen.first().or(all.first()).cloned() else {
-        eprintln!("gpu_kernels: no GPU adapter found; nothing measured");
+    let Some(entry) = bench_adapter::chosen("gpu_kernels") else {
         return;
     };
     let header = Header::from_hex(GENESIS).unwrap();

@@ -32,13 +32,14 @@
 //! without a GPU). With no adapter at all the bench prints why and
 //! measures nothing.
 
+mod bench_adapter;
 mod wgsl_kernel;
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use hashrig::gpu::{adapters, select, AdapterEntry};
+use hashrig::gpu::AdapterEntry;
 use wgsl_kernel::Kernel;
 
 const WORKGROUP: u32 = 64;
@@ -114,10 +115,7 @@ fn rate(chain: &Chain, invocations: u32, loops: u32) -> f64 {
 }
 
 fn gpu_ops(c: &mut Criterion) {
-    let all = adapters();
-    let chosen = select(&all, &[]).expect("valid HASHRIG_DEVICE");
-    let Some(entry) = chosen.first().or(all.first()).cloned() else {
-        eprintln!("gpu_ops: no GPU adapter found; nothing measured");
+    let Some(entry) = bench_adapter::chosen("gpu_ops") else {
         return;
     };
     let chains: Vec<Chain> = CHAINS

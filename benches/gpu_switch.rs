@@ -8,10 +8,12 @@
 //! The adapter is the one `HASHRIG_DEVICE` names, else the first one found
 //! (lavapipe on a machine without a GPU).
 
+mod bench_adapter;
+
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use hashrig::gpu::{adapters, select, GpuDevice, LaunchConfig};
+use hashrig::gpu::{GpuDevice, LaunchConfig};
 use hashrig::{CancelToken, Header, HeaderJob, Job, NonceRange, SearchOptions};
 
 const GENESIS: &str = "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c";
@@ -35,10 +37,7 @@ fn switch_time(gpu: &GpuDevice, job: &Job, after: Duration) -> Duration {
 }
 
 fn gpu_switch(c: &mut Criterion) {
-    let all = adapters();
-    let chosen = select(&all, &[]).expect("valid HASHRIG_DEVICE");
-    let Some(entry) = chosen.first().or(all.first()).cloned() else {
-        eprintln!("gpu_switch: no GPU adapter found; nothing measured");
+    let Some(entry) = bench_adapter::chosen("gpu_switch") else {
         return;
     };
     let job = Job::from(HeaderJob::from_header(Header::from_hex(GENESIS).unwrap()).unwrap());

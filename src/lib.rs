@@ -36,6 +36,7 @@ mod header;
 pub mod health;
 pub mod hex;
 mod job;
+pub mod pool;
 mod search;
 pub mod selftest;
 pub mod sha256;

@@ -196,8 +196,13 @@ impl Target {
 
     /// The pool difficulty of this target ([`DIFFICULTY_1`] / target), approximately.
     pub fn difficulty(&self) -> f64 {
-        let as_f64 = |b: &[u8; 32]| b.iter().fold(0.0f64, |acc, &x| acc * 256.0 + x as f64);
-        as_f64(&DIFFICULTY_1.0) / as_f64(&self.0)
+        be_to_f64(&DIFFICULTY_1.0) / be_to_f64(&self.0)
+    }
+
+    /// The chance that one hash meets this target: (target + 1) / 2^256,
+    /// approximately.
+    pub fn chance_per_hash(&self) -> f64 {
+        ((be_to_f64(&self.0) + 1.0) / 2f64.powi(256)).min(1.0)
     }
 
     /// The most significant 32 bits, which kernels compare before anything else.
@@ -216,6 +221,21 @@ impl Target {
     /// count leading zeros in).
     pub fn is_met_by_digest(&self, hash: &Digest) -> bool {
         hash.as_bytes() <= &self.0
+    }
+}
+
+/// A big-endian 256-bit number as the nearest `f64` (the one place such
+/// numbers become floating point).
+fn be_to_f64(bytes: &[u8; 32]) -> f64 {
+    bytes.iter().fold(0.0f64, |acc, &b| acc * 256.0 + b as f64)
+}
+
+impl BlockHash {
+    /// The difficulty this hash meets: [`DIFFICULTY_1`] / hash (a hash of
+    /// zero counts as one), approximately: what pools call a share's
+    /// difficulty.
+    pub fn difficulty(&self) -> f64 {
+        be_to_f64(&DIFFICULTY_1.0) / be_to_f64(&self.to_be_bytes()).max(1.0)
     }
 }
 

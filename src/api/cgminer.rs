@@ -18,6 +18,7 @@ use serde_json::{json, Map, Value};
 use super::server::{Conn, Limits, ReadEnd, Server};
 use super::{Rig, Snapshot, Summary};
 use crate::engine::{DeviceKind, DeviceState};
+use crate::pool::PoolState;
 use crate::Error;
 
 /// The cgminer API version this API follows.
@@ -315,8 +316,8 @@ fn pools(s: &Snapshot) -> Vec<Record> {
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            let status = match p.state.as_str() {
-                "failed" => "Dead",
+            let status = match p.state {
+                PoolState::Failed => "Dead",
                 _ => "Alive",
             };
             let mut r: Record = vec![
@@ -333,7 +334,7 @@ fn pools(s: &Snapshot) -> Vec<Record> {
                 ("Last Share Time", json!(p.last_share.unwrap_or(0))),
                 ("Difficulty Accepted", json!(p.accepted_difficulty)),
                 ("Has Stratum", json!(true)),
-                ("Stratum Active", json!(p.up)),
+                ("Stratum Active", json!(p.up())),
                 ("Stratum URL", json!(p.url)),
                 ("Has GBT", json!(false)),
                 (

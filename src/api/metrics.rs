@@ -222,7 +222,7 @@ impl Collector for SnapshotCollector {
                 MetricType::Counter,
                 shares,
             )?;
-            let pool = |p: &super::PoolFigures| vec![("pool", p.url.clone())];
+            let pool = |p: &crate::pool::PoolStats| vec![("pool", p.url.clone())];
             family(
                 e,
                 "hashrig_pool_up",
@@ -230,7 +230,7 @@ impl Collector for SnapshotCollector {
                 MetricType::Gauge,
                 s.pools
                     .iter()
-                    .map(|p| (pool(p), ConstGauge::new(p.up as i64)))
+                    .map(|p| (pool(p), ConstGauge::new(p.up() as i64)))
                     .collect(),
             )?;
             family(

@@ -26,61 +26,20 @@ mod metrics;
 mod server;
 mod summary;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use cgminer::CgminerServer;
 pub use http::ApiServer;
 pub use server::Limits;
-pub use summary::{
-    DeviceSummary, HashrateSummary, PoolSummary, ShareSummary, Summary, TotalSummary,
-};
+pub use summary::{DeviceSummary, HashrateSummary, PoolSummary, Summary, TotalSummary};
 
 use crate::engine::{DeviceStats, Engine, LatencyHistogram};
 use crate::health::{Health, HealthWatch};
+use crate::pool::{PoolStats, PoolWatch, ShareCounts};
 
-/// One pool's figures as the API shows them.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PoolFigures {
-    /// The URL, without password.
-    pub url: String,
-    /// The worker name.
-    pub user: String,
-    /// The connection state (`idle`, `connecting`, `mining`, `failed`).
-    pub state: String,
-    /// Whether the devices mine for it now.
-    pub up: bool,
-    /// The share difficulty it set last.
-    pub difficulty: Option<f64>,
-    /// Shares accepted.
-    pub accepted: u64,
-    /// Shares rejected or never answered.
-    pub rejected: u64,
-    /// Shares not submitted because their job had been replaced.
-    pub stale: u64,
-    /// Shares that were blocks.
-    pub blocks: u64,
-    /// The sum of the accepted shares' difficulties.
-    pub accepted_difficulty: f64,
-    /// When the last share was found (Unix seconds).
-    pub last_share: Option<u64>,
-    /// The last submit's round trip.
-    pub rtt: Option<Duration>,
-}
-
-/// Shares of one device, by outcome.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct DeviceShares {
-    /// Accepted.
-    pub accepted: u64,
-    /// Rejected.
-    pub rejected: u64,
-    /// Stale.
-    pub stale: u64,
-}
-
-type PoolSource = Box<dyn Fn() -> (Vec<PoolFigures>, BTreeMap<String, DeviceShares>) + Send + Sync>;
+/// Where the API reads pool figures from: a pool miner of any protocol.
+type PoolSource = Arc<dyn PoolWatch>;
 
 /// What the API watches: an engine, and optionally its pools, its health
 /// watch and what `stop` does.
@@ -104,9 +63,9 @@ pub struct Snapshot {
     /// Each device's latest sensor readings (empty where unknown).
     pub health: Vec<Health>,
     /// Each device's shares (zero without pools).
-    pub shares: Vec<DeviceShares>,
+    pub shares: Vec<ShareCounts>,
     /// Every pool, in the order given.
-    pub pools: Vec<PoolFigures>,
+    pub pools: Vec<PoolStats>,
     /// Job replacement latency.
     pub job_switches: LatencyHistogram,
 }
@@ -123,42 +82,9 @@ impl Rig {
         }
     }
 
-    /// With the pools `miner` mines on.
-    #[cfg(feature = "stratum")]
-    pub fn with_pools(mut self, miner: Arc<crate::stratum::PoolMiner>) -> Self {
-        self.pools = Some(Box::new(move || {
-            let pools = miner
-                .stats()
-                .into_iter()
-                .map(|p| PoolFigures {
-                    up: p.state == crate::stratum::PoolState::Mining,
-                    state: p.state.as_str().to_string(),
-                    url: p.url,
-                    user: p.user,
-                    difficulty: p.difficulty,
-                    accepted: p.accepted,
-                    rejected: p.rejected,
-                    stale: p.stale,
-                    blocks: p.blocks,
-                    accepted_difficulty: p.accepted_difficulty,
-                    last_share: p.last_share,
-                    rtt: p.rtt,
-                })
-                .collect();
-            let shares = miner
-                .device_shares()
-                .into_iter()
-                .map(|(name, c)| {
-                    let counts = DeviceShares {
-                        accepted: c.accepted,
-                        rejected: c.rejected,
-                        stale: c.stale,
-                    };
-                    (name, counts)
-                })
-                .collect();
-            (pools, shares)
-        }));
+    /// With the pools `miner` mines on (a pool miner of any protocol).
+    pub fn with_pools(mut self, miner: Arc<dyn PoolWatch>) -> Self {
+        self.pools = Some(miner);
         self
     }
 
@@ -184,7 +110,11 @@ impl Rig {
         let devices = self.engine.stats();
         let mut health = self.health.as_ref().map(|h| h.latest()).unwrap_or_default();
         health.resize(devices.len(), Health::default());
-        let (pools, by_name) = self.pools.as_ref().map(|f| f()).unwrap_or_default();
+        let (pools, by_name) = self
+            .pools
+            .as_ref()
+            .map(|p| (p.stats(), p.device_shares()))
+            .unwrap_or_default();
         let shares = devices
             .iter()
             .map(|d| by_name.get(&d.name).copied().unwrap_or_default())

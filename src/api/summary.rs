@@ -3,8 +3,9 @@
 
 use serde::Serialize;
 
-use super::{DeviceShares, Snapshot};
+use super::Snapshot;
 use crate::health::Health;
+use crate::pool::ShareCounts;
 
 /// The whole document.
 #[derive(Clone, Debug, Serialize)]
@@ -43,27 +44,6 @@ pub struct HashrateSummary {
     pub effective: f64,
 }
 
-/// Shares by outcome.
-#[derive(Clone, Copy, Debug, Default, Serialize)]
-pub struct ShareSummary {
-    /// Accepted by a pool.
-    pub accepted: u64,
-    /// Rejected.
-    pub rejected: u64,
-    /// Not submitted (job replaced).
-    pub stale: u64,
-}
-
-impl From<DeviceShares> for ShareSummary {
-    fn from(s: DeviceShares) -> Self {
-        ShareSummary {
-            accepted: s.accepted,
-            rejected: s.rejected,
-            stale: s.stale,
-        }
-    }
-}
-
 /// Every device together.
 #[derive(Clone, Debug, Serialize)]
 pub struct TotalSummary {
@@ -78,7 +58,7 @@ pub struct TotalSummary {
     /// Candidates that failed verification.
     pub hardware_errors: u64,
     /// Shares over every pool.
-    pub shares: ShareSummary,
+    pub shares: ShareCounts,
 }
 
 /// One device.
@@ -110,7 +90,7 @@ pub struct DeviceSummary {
     /// Candidates that failed verification.
     pub hardware_errors: u64,
     /// Its shares.
-    pub shares: ShareSummary,
+    pub shares: ShareCounts,
     /// °C, where known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature_c: Option<f64>,
@@ -148,7 +128,7 @@ pub struct PoolSummary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub difficulty: Option<f64>,
     /// Its shares.
-    pub shares: ShareSummary,
+    pub shares: ShareCounts,
     /// Shares that were blocks.
     pub blocks: u64,
     /// The sum of the accepted shares' difficulties.
@@ -193,7 +173,7 @@ impl Summary {
                         solutions: d.solutions,
                         stale_solutions: d.stale,
                         hardware_errors: d.hardware_errors,
-                        shares: s.shares.get(index).copied().unwrap_or_default().into(),
+                        shares: s.shares.get(index).copied().unwrap_or_default(),
                         temperature_c: health.temperature_c,
                         power_w: health.power_w,
                         fan_rpm: health.fan_rpm,
@@ -211,14 +191,10 @@ impl Summary {
                 index,
                 url: p.url.clone(),
                 user: p.user.clone(),
-                state: p.state.clone(),
-                up: p.up,
+                state: p.state.as_str().to_string(),
+                up: p.up(),
                 difficulty: p.difficulty,
-                shares: ShareSummary {
-                    accepted: p.accepted,
-                    rejected: p.rejected,
-                    stale: p.stale,
-                },
+                shares: p.shares(),
                 blocks: p.blocks,
                 accepted_difficulty: p.accepted_difficulty,
                 last_share: p.last_share,
@@ -238,11 +214,7 @@ impl Summary {
             proofs: devices.iter().map(|d| d.proofs).sum(),
             solutions: devices.iter().map(|d| d.solutions).sum(),
             hardware_errors: devices.iter().map(|d| d.hardware_errors).sum(),
-            shares: ShareSummary {
-                accepted: pools.iter().map(|p| p.shares.accepted).sum(),
-                rejected: pools.iter().map(|p| p.shares.rejected).sum(),
-                stale: pools.iter().map(|p| p.shares.stale).sum(),
-            },
+            shares: pools.iter().map(|p| p.shares).sum(),
         };
         let switches = &s.job_switches;
         Summary {

@@ -229,16 +229,6 @@ pub(super) struct Shared {
     pub options: EngineOptions,
 }
 
-/// The chance that one hash meets `target`: (target + 1) / 2^256.
-fn chance_of(target: &Target) -> f64 {
-    let bytes = target.to_be_bytes();
-    let mut x = 0.0f64;
-    for b in bytes {
-        x = x * 256.0 + b as f64;
-    }
-    ((x + 1.0) / 2f64.powi(256)).min(1.0)
-}
-
 /// The proof target for a device hashing at `rate`: about
 /// `per_second` proofs a second, never harder than the job's target, and
 /// at most 32 zero bits so that every kernel's 32-bit early exit is exact.
@@ -410,7 +400,7 @@ fn carve(shared: &Shared, st: &mut State, index: usize) -> Option<Task> {
     Some(Task {
         id,
         proof: lease.job.with_target(target),
-        chance: chance_of(&target),
+        chance: target.chance_per_hash(),
         lease,
         cancel,
         started: now,

@@ -103,6 +103,20 @@ impl InFlight {
     }
 }
 
+/// A range searched on the CPU instead, its verified solutions standing in
+/// for candidates (for what the kernels cannot take, or cannot report).
+fn found_on_cpu(
+    job: &PreparedJob,
+    range: NonceRange,
+    options: &SearchOptions,
+) -> Result<Found, Error> {
+    let report = crate::cpu::search_prepared(job, range, options)?;
+    Ok(Found {
+        candidates: report.solutions.iter().map(|s| s.nonce).collect(),
+        searched: report.hashes,
+    })
+}
+
 /// Sleeps until `at`, waking every millisecond to see whether `cancelled`.
 fn wait_until(at: Instant, cancelled: &impl Fn() -> bool) {
     loop {
@@ -504,11 +518,7 @@ impl GpuDevice {
                 // One loop iteration per nonce, and one per block after it.
                 let fits = LOOP_BUDGET / u32::try_from(work.blocks.len() + 1).unwrap_or(u32::MAX);
                 if fits == 0 {
-                    let report = crate::cpu::search_prepared(job, range, options)?;
-                    return Ok(Found {
-                        candidates: report.solutions.iter().map(|s| s.nonce).collect(),
-                        searched: report.hashes,
-                    });
+                    return found_on_cpu(job, range, options);
                 }
                 self.nonces_per_invocation().min(fits)
             }
@@ -677,15 +687,15 @@ impl GpuDevice {
                 p.fetch_add(count as u64, Ordering::Relaxed);
             }
             if offsets.len() as u64 > cap as u64 {
-                // More candidates than slots: search this batch again on the CPU.
+                // More candidates than slots: search this batch again on the
+                // CPU, whole (the GPU already counted it as searched).
                 let cpu = SearchOptions {
                     kernel: options.kernel,
                     threads: options.threads,
                     ..Default::default()
                 };
                 let batch = NonceRange::new(first, count as u64);
-                let again = crate::cpu::search_prepared(job, batch, &cpu)?;
-                candidates.extend(again.solutions.iter().map(|s| s.nonce));
+                candidates.extend(found_on_cpu(job, batch, &cpu)?.candidates);
             } else {
                 candidates.extend(offsets.iter().map(|&o| first.wrapping_add(o as u64)));
             }

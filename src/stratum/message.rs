@@ -11,6 +11,11 @@ use serde_json::{json, Value};
 
 use crate::{hex, CompactTarget, Target};
 
+pub use super::outgoing::{
+    authorize_request, configure_params, configure_request, extranonce_subscribe_request, reply,
+    request, subscribe_params, subscribe_request, Submit,
+};
+
 /// The longest line accepted from a pool. Coinbases that pay many
 /// outputs run to tens of kilobytes; nothing legitimate comes near this.
 pub const MAX_LINE: usize = 256 * 1024;
@@ -41,7 +46,7 @@ pub struct ProtocolError {
 }
 
 impl ProtocolError {
-    fn new(context: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub(super) fn new(context: impl Into<String>, reason: impl Into<String>) -> Self {
         ProtocolError {
             context: context.into(),
             reason: reason.into(),
@@ -271,13 +276,13 @@ pub fn words_reversed(bytes: [u8; 32]) -> [u8; 32] {
     out
 }
 
-fn bad(method: &str, e: crate::Error) -> ProtocolError {
+pub(super) fn bad(method: &str, e: crate::Error) -> ProtocolError {
     ProtocolError::new(method, e.to_string())
 }
 
 /// A 32-bit value sent as big-endian hex, 1 to 8 digits (pools do not
 /// always pad to 8).
-fn hex_u32(method: &str, name: &str, text: &str) -> Result<u32, ProtocolError> {
+pub(super) fn hex_u32(method: &str, name: &str, text: &str) -> Result<u32, ProtocolError> {
     let digits = text.trim();
     if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(ProtocolError::new(
@@ -460,111 +465,198 @@ impl Reconnect {
     }
 }
 
-/// A share as `mining.submit` carries it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Submit {
-    /// The worker name (the user given to `mining.authorize`).
-    pub worker: String,
-    /// The pool's job id.
-    pub job_id: String,
-    /// The extranonce2 bytes.
-    pub extranonce2: Vec<u8>,
-    /// The header's time.
-    pub ntime: u32,
-    /// The header's nonce.
-    pub nonce: u32,
-    /// The rolled version bits (the header's version XOR the job's), sent
-    /// only when version rolling was negotiated.
-    pub version_bits: Option<u32>,
-}
+/// The id of a request from the pool, echoed in the reply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestId(Value);
 
-impl Submit {
-    /// The JSON-RPC params: `[worker, job_id, extranonce2, ntime, nonce
-    /// (, version_bits)]`, the 32-bit values as 8 big-endian hex digits.
-    pub fn params(&self) -> Value {
-        let mut p = vec![
-            json!(self.worker),
-            json!(self.job_id),
-            json!(hex::encode(&self.extranonce2)),
-            json!(format!("{:08x}", self.ntime)),
-            json!(format!("{:08x}", self.nonce)),
-        ];
-        if let Some(bits) = self.version_bits {
-            p.push(json!(format!("{bits:08x}")));
-        }
-        Value::Array(p)
+impl RequestId {
+    /// The reply line carrying `result` (newline included).
+    pub fn reply(&self, result: &str) -> String {
+        reply(&self.0, json!(result), None)
     }
 
-    /// Parses submit params, for proxies and pool-side tools.
-    pub fn from_params(params: &Value) -> Result<Submit, ProtocolError> {
-        const M: &str = "mining.submit";
-        let p = params
-            .as_array()
-            .filter(|p| p.len() >= 5)
-            .ok_or_else(|| ProtocolError::new(M, "params is not a list of 5 or 6"))?;
-        let s = |i: usize, name: &str| -> Result<&str, ProtocolError> {
-            p[i].as_str()
-                .ok_or_else(|| ProtocolError::new(M, format!("{name} is not a string")))
-        };
-        Ok(Submit {
-            worker: s(0, "worker")?.to_string(),
-            job_id: s(1, "job_id")?.to_string(),
-            extranonce2: hex::decode("extranonce2", s(2, "extranonce2")?).map_err(|e| bad(M, e))?,
-            ntime: hex_u32(M, "ntime", s(3, "ntime")?)?,
-            nonce: hex_u32(M, "nonce", s(4, "nonce")?)?,
-            version_bits: match p.get(5) {
-                Some(v) => Some(hex_u32(
-                    M,
-                    "version_bits",
-                    v.as_str()
-                        .ok_or_else(|| ProtocolError::new(M, "version_bits is not a string"))?,
-                )?),
-                None => None,
+    /// The error reply line (newline included).
+    pub fn refuse(&self, code: i64, message: &str) -> String {
+        reply(&self.0, Value::Null, Some((code, message)))
+    }
+}
+
+/// The result a pool gave to one of our requests.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply(Value);
+
+impl Reply {
+    /// Whether it is `true` (an accepted share, a granted authorization).
+    pub fn is_true(&self) -> bool {
+        self.0 == Value::Bool(true)
+    }
+
+    /// The result read as `mining.subscribe`'s.
+    pub fn subscription(&self) -> Result<Subscription, ProtocolError> {
+        Subscription::from_result(&self.0)
+    }
+
+    /// The result read as `mining.configure`'s: the version-rolling mask
+    /// granted, or `None` when declined.
+    pub fn granted_mask(&self) -> Result<Option<u32>, ProtocolError> {
+        granted_mask(&self.0)
+    }
+
+    /// The result as text for a message, at most `max` characters.
+    pub fn describe(&self, max: usize) -> String {
+        clip(&self.0.to_string(), max)
+    }
+}
+
+/// One line from the pool, parsed into what it means: the only shape of
+/// the pool's messages that leaves this module.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServerMessage {
+    /// The answer to one of our requests.
+    Response {
+        /// Our request's id.
+        id: u64,
+        /// The result (`null` on error).
+        result: Reply,
+        /// The pool's error, if any.
+        error: Option<RpcError>,
+    },
+    /// `mining.notify`: a new job.
+    Notify(Notify),
+    /// `mining.set_difficulty`: the share difficulty from the next job on.
+    SetDifficulty(f64),
+    /// `mining.set_extranonce`: extranonce1 and the extranonce2 size from
+    /// the next job on.
+    SetExtranonce(Vec<u8>, usize),
+    /// `mining.set_version_mask`: the version bits that may be rolled now.
+    SetVersionMask(u32),
+    /// `client.reconnect`.
+    Reconnect(Reconnect),
+    /// `client.show_message`, its text clipped.
+    ShowMessage(String),
+    /// `client.get_version`: the pool asks for the user agent.
+    GetVersion(RequestId),
+    /// `mining.ping`.
+    Ping(RequestId),
+    /// A request hashrig does not serve (it gets an error reply).
+    UnknownRequest {
+        /// The id to answer.
+        id: RequestId,
+        /// The method, clipped.
+        method: String,
+    },
+    /// A notification hashrig does not know (it is ignored).
+    UnknownNotification(String),
+}
+
+impl ServerMessage {
+    /// Parses one line (without its newline): the envelope, then the
+    /// params of the method it names.
+    pub fn parse(line: &str) -> Result<ServerMessage, ProtocolError> {
+        match Incoming::parse(line)? {
+            Incoming::Response { id, result, error } => Ok(ServerMessage::Response {
+                id,
+                result: Reply(result),
+                error,
+            }),
+            Incoming::Call { id, method, params } => ServerMessage::call(id, method, &params),
+        }
+    }
+
+    fn call(
+        id: Option<Value>,
+        method: String,
+        params: &Value,
+    ) -> Result<ServerMessage, ProtocolError> {
+        Ok(match method.as_str() {
+            "mining.notify" => ServerMessage::Notify(Notify::from_params(params)?),
+            "mining.set_difficulty" => {
+                ServerMessage::SetDifficulty(difficulty_from_params(params)?)
+            }
+            "mining.set_extranonce" => {
+                let (en1, size) = extranonce_from_params(params)?;
+                ServerMessage::SetExtranonce(en1, size)
+            }
+            "mining.set_version_mask" => {
+                ServerMessage::SetVersionMask(version_mask_from_params(params)?)
+            }
+            "client.reconnect" => ServerMessage::Reconnect(Reconnect::from_params(params)?),
+            "client.show_message" => ServerMessage::ShowMessage(
+                params
+                    .as_array()
+                    .and_then(|p| p.first())
+                    .map(|v| clip(v.as_str().unwrap_or(&v.to_string()), 500))
+                    .unwrap_or_default(),
+            ),
+            _ => match id {
+                Some(id) => {
+                    let id = RequestId(id);
+                    match method.as_str() {
+                        "client.get_version" => ServerMessage::GetVersion(id),
+                        "mining.ping" => ServerMessage::Ping(id),
+                        _ => ServerMessage::UnknownRequest { id, method },
+                    }
+                }
+                // A request without an id cannot be answered.
+                None => ServerMessage::UnknownNotification(method),
             },
         })
-    }
-}
-
-/// A request line (newline included).
-pub fn request(id: u64, method: &str, params: Value) -> String {
-    let mut line = json!({"id": id, "method": method, "params": params}).to_string();
-    line.push('\n');
-    line
-}
-
-/// A reply line to a pool's request (newline included).
-pub fn reply(id: &Value, result: Value, error: Option<(i64, &str)>) -> String {
-    let error = match error {
-        Some((code, message)) => json!([code, message, null]),
-        None => Value::Null,
-    };
-    let mut line = json!({"id": id, "result": result, "error": error}).to_string();
-    line.push('\n');
-    line
-}
-
-/// `mining.configure` params asking for BIP 310 version rolling.
-pub fn configure_params(mask: u32) -> Value {
-    json!([
-        ["version-rolling"],
-        {
-            "version-rolling.mask": format!("{mask:08x}"),
-            "version-rolling.min-bit-count": MIN_ROLLING_BITS
-        }
-    ])
-}
-
-/// `mining.subscribe` params: the user agent, and the session to resume.
-pub fn subscribe_params(agent: &str, session: Option<&str>) -> Value {
-    match session {
-        Some(s) => json!([agent, s]),
-        None => json!([agent]),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_lines_become_typed_messages() {
+        let parse = |line: &str| ServerMessage::parse(line).unwrap();
+        assert_eq!(
+            parse(r#"{"id":null,"method":"mining.set_difficulty","params":[0.5]}"#),
+            ServerMessage::SetDifficulty(0.5)
+        );
+        assert_eq!(
+            parse(r#"{"id":null,"method":"mining.set_extranonce","params":["f000",4]}"#),
+            ServerMessage::SetExtranonce(vec![0xf0, 0], 4)
+        );
+        assert_eq!(
+            parse(r#"{"method":"mining.set_version_mask","params":["1fffe000"]}"#),
+            ServerMessage::SetVersionMask(0x1fff_e000)
+        );
+        assert_eq!(
+            parse(r#"{"id":null,"method":"client.show_message","params":["hi\nthere"]}"#),
+            ServerMessage::ShowMessage("hi there".into())
+        );
+        let ServerMessage::Ping(id) = parse(r#"{"id":7,"method":"mining.ping","params":[]}"#)
+        else {
+            panic!("a ping")
+        };
+        let reply: Value = serde_json::from_str(&id.reply("pong")).unwrap();
+        assert_eq!(reply, json!({"id": 7, "result": "pong", "error": null}));
+        let ServerMessage::UnknownRequest { id, method } =
+            parse(r#"{"id":"x","method":"mining.frobnicate"}"#)
+        else {
+            panic!("an unknown request")
+        };
+        assert_eq!(method, "mining.frobnicate");
+        assert!(id
+            .refuse(20, "unsupported method")
+            .contains("[20,\"unsupported method\",null]"));
+        assert_eq!(
+            parse(r#"{"method":"mining.ping"}"#),
+            ServerMessage::UnknownNotification("mining.ping".into())
+        );
+        let ServerMessage::Response { id, result, error } =
+            parse(r#"{"id":101,"result":true,"error":null}"#)
+        else {
+            panic!("a response")
+        };
+        assert_eq!((id, result.is_true(), error), (101, true, None));
+        // A known method with bad params is an error naming the method.
+        let e =
+            ServerMessage::parse(r#"{"method":"mining.set_difficulty","params":[0]}"#).unwrap_err();
+        assert!(e.to_string().starts_with("mining.set_difficulty"), "{e}");
+    }
 
     #[test]
     fn subscribe_shapes() {

@@ -22,7 +22,7 @@
 //! let miner = PoolMiner::start(engine, PoolOptions::new(vec![pool]))?;
 //! while let Some(event) = miner.recv_timeout(Duration::from_secs(60)) {
 //!     if let PoolEvent::Share(s) = event {
-//!         println!("share {:08x}: {}", s.submit.nonce, s.result.as_str());
+//!         println!("share {:08x}: {}", s.header.nonce, s.result.as_str());
 //!     }
 //! }
 //! miner.stop(Duration::from_secs(2));
@@ -30,18 +30,22 @@
 //! ```
 
 mod assembly;
+mod client;
+mod connection;
 mod link;
 pub mod message;
 mod miner;
+mod outgoing;
 mod roller;
 mod session;
 mod url;
 
-pub use assembly::{extranonce2_bytes, spread_bits, PoolJob};
-pub use message::{Notify, ProtocolError, RpcError, Submit, Subscription};
-pub use miner::{
-    PoolChange, PoolEvent, PoolMiner, PoolOptions, PoolState, PoolStats, ShareCounts, ShareReport,
-    ShareResult,
+/// The pool layer's vocabulary ([`crate::pool`]), which this protocol reports in.
+pub use crate::pool::{
+    PoolChange, PoolEvent, PoolMiner, PoolState, PoolStats, ShareCounts, ShareReport, ShareResult,
 };
+pub use assembly::{extranonce2_bytes, spread_bits, PoolJob};
+pub use message::{Notify, ProtocolError, RpcError, ServerMessage, Submit, Subscription};
+pub use miner::PoolOptions;
 pub use roller::NTIME_ROLL_LIMIT;
 pub use url::{Pool, PoolUrl};

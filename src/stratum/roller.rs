@@ -71,6 +71,18 @@ impl Origins {
     }
 }
 
+/// How far the rolling of one pool job's work has got, shared by every
+/// roller of that work: a job sent again (`clean_jobs` false, as pools do
+/// after `set_difficulty`), or the same work under a new job id, goes on
+/// from here instead of hashing its headers a second time.
+#[derive(Debug, Default)]
+pub struct Place {
+    /// The next extranonce2 not handed to any roller.
+    extranonce2: u128,
+    /// How far the time is rolled for it.
+    ntime_offset: u32,
+}
+
 /// Rolls one pool job into headers for the engine.
 pub struct Roller {
     job: Arc<PoolJob>,
@@ -79,21 +91,34 @@ pub struct Roller {
     session: u64,
     pool: usize,
     epoch: u64,
-    /// The next (extranonce2, version index, time offset) to hand out.
-    extranonce2: u128,
+    place: Arc<Mutex<Place>>,
+    /// The (extranonce2, time offset) being rolled, its next version index,
+    /// and its merkle root, computed once for all its versions.
+    current: Option<(u128, u32)>,
     version: u64,
-    ntime_offset: u32,
-    /// The extranonce2's merkle root, computed once for all its versions.
     root: Option<Digest>,
 }
 
 impl Roller {
     /// A roller starting at extranonce2 zero.
+    #[cfg(test)]
     pub fn new(
         job: Arc<PoolJob>,
         target: Target,
         origins: Arc<Mutex<Origins>>,
+        ids: (u64, usize, u64),
+    ) -> Roller {
+        Roller::resuming(job, target, origins, ids, Arc::default())
+    }
+
+    /// A roller going on from `place`, where earlier rollers of the same
+    /// work stopped.
+    pub fn resuming(
+        job: Arc<PoolJob>,
+        target: Target,
+        origins: Arc<Mutex<Origins>>,
         (session, pool, epoch): (u64, usize, u64),
+        place: Arc<Mutex<Place>>,
     ) -> Roller {
         Roller {
             job,
@@ -102,9 +127,9 @@ impl Roller {
             session,
             pool,
             epoch,
-            extranonce2: 0,
+            place,
+            current: None,
             version: 0,
-            ntime_offset: 0,
             root: None,
         }
     }
@@ -116,26 +141,36 @@ impl Roller {
         }
     }
 
+    /// Takes the next extranonce2 (and time offset) nobody has rolled, or
+    /// `None` when the time-roll limit is reached.
+    fn claim(&self) -> Option<(u128, u32)> {
+        let mut place = self.place.lock().expect("not poisoned");
+        if place.ntime_offset > NTIME_ROLL_LIMIT {
+            return None;
+        }
+        let claimed = (place.extranonce2, place.ntime_offset);
+        if place.extranonce2 == self.extranonce2_space() - 1 {
+            place.extranonce2 = 0;
+            place.ntime_offset += 1;
+        } else {
+            place.extranonce2 += 1;
+        }
+        Some(claimed)
+    }
+
     /// The next header job, or `None` when the job's space (within the
     /// time-roll limit) is used up.
     pub fn next_header(&mut self) -> Option<Job> {
-        if self.version >= self.job.version_count() {
+        if self.current.is_none() || self.version >= self.job.version_count() {
+            self.current = Some(self.claim()?);
             self.version = 0;
             self.root = None;
-            if self.extranonce2 == self.extranonce2_space() - 1 {
-                self.extranonce2 = 0;
-                self.ntime_offset += 1;
-            } else {
-                self.extranonce2 += 1;
-            }
         }
-        if self.ntime_offset > NTIME_ROLL_LIMIT {
-            return None;
-        }
-        let en2 = extranonce2_bytes(self.extranonce2, self.job.extranonce2_size);
+        let (extranonce2, ntime_offset) = self.current?;
         let root = match self.root {
             Some(r) => r,
             None => {
+                let en2 = extranonce2_bytes(extranonce2, self.job.extranonce2_size);
                 let r = self.job.merkle_root(&en2);
                 self.origins.lock().expect("not poisoned").insert(
                     &r,
@@ -153,7 +188,7 @@ impl Roller {
         };
         let version = self.job.rolled_version(self.version);
         self.version += 1;
-        let ntime = self.job.notify.ntime.wrapping_add(self.ntime_offset);
+        let ntime = self.job.notify.ntime.wrapping_add(ntime_offset);
         let header = self.job.header_with_root(root, ntime, version);
         Some(Job::Header(HeaderJob::new(header, self.target)))
     }
@@ -229,6 +264,46 @@ mod tests {
         assert_eq!(hs[256].time, 1001);
         let distinct: HashSet<_> = hs.iter().map(|h| h.to_bytes()).collect();
         assert_eq!(distinct.len(), hs.len());
+    }
+
+    #[test]
+    fn a_job_sent_again_goes_on_where_the_first_stopped() {
+        let origins = Arc::new(Mutex::new(Origins::default()));
+        let place = Arc::new(Mutex::new(Place::default()));
+        let take = |r: &mut Roller, n: usize| -> Vec<crate::Header> {
+            (0..n)
+                .map_while(|_| r.next_header())
+                .map(|j| match j {
+                    Job::Header(h) => h.header,
+                    Job::Generic(_) => unreachable!("a header job"),
+                })
+                .collect()
+        };
+        let first_job = job(0x0000_6000, 2);
+        let mut first = Roller::resuming(
+            first_job.clone(),
+            Target::MAX,
+            origins.clone(),
+            (1, 0, 0),
+            place.clone(),
+        );
+        // Part way into an extranonce2's versions, as a device would be.
+        let mut seen: HashSet<_> = take(&mut first, 10).iter().map(|h| h.to_bytes()).collect();
+        // The same work again under another id and difficulty.
+        let mut again = (*first_job).clone();
+        again.notify.job_id = "2".into();
+        again.notify.clean_jobs = false;
+        again.difficulty = 2.0;
+        let mut second = Roller::resuming(Arc::new(again), Target::MAX, origins, (1, 0, 0), place);
+        for h in take(&mut second, 1000)
+            .iter()
+            .chain(take(&mut first, 1000).iter())
+        {
+            assert!(seen.insert(h.to_bytes()), "header {h:?} handed out twice");
+        }
+        // A fresh roller (other work) starts over.
+        let (fresh, _) = headers(job(0x0000_6000, 2), 1);
+        assert_eq!(fresh[0].time, 1000);
     }
 
     #[test]

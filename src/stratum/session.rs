@@ -9,12 +9,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
 use super::link::{self, LinkReader, LinkWriter};
 use super::message::{
-    self, configure_params, request, subscribe_params, Incoming, ProtocolError, RpcError,
-    Subscription, BIP320_MASK,
+    authorize_request, configure_request, extranonce_subscribe_request, subscribe_request,
+    ProtocolError, Reply, RpcError, ServerMessage, Subscription, BIP320_MASK,
 };
 use super::url::{Pool, PoolUrl};
 
@@ -64,7 +62,7 @@ pub struct Session {
     /// The version bits the pool let us roll (0: none).
     pub version_mask: u32,
     /// What arrived before the handshake finished, in order.
-    pub backlog: VecDeque<Result<Incoming, ProtocolError>>,
+    pub backlog: VecDeque<Result<ServerMessage, ProtocolError>>,
     /// Round-trip time of the subscribe request.
     pub rtt: Duration,
 }
@@ -104,7 +102,7 @@ impl From<io::Error> for HelloError {
 
 /// An answer to one of the handshake's requests.
 struct Answer {
-    result: Value,
+    result: Reply,
     error: Option<RpcError>,
 }
 
@@ -114,11 +112,7 @@ pub fn open(hello: &Hello<'_>) -> Result<Session, HelloError> {
     let mut backlog = VecDeque::new();
     let mut version_mask = 0;
     if hello.configure {
-        writer.write_line(&request(
-            CONFIGURE_ID,
-            "mining.configure",
-            configure_params(BIP320_MASK),
-        ))?;
+        writer.write_line(&configure_request(CONFIGURE_ID, BIP320_MASK))?;
         match wait_for(
             &mut reader,
             &mut backlog,
@@ -131,7 +125,8 @@ pub fn open(hello: &Hello<'_>) -> Result<Session, HelloError> {
                 error: None,
             })) => {
                 // A malformed grant is treated as a refusal.
-                version_mask = message::granted_mask(&result)
+                version_mask = result
+                    .granted_mask()
                     .ok()
                     .flatten()
                     .map_or(0, |m| m & BIP320_MASK);
@@ -144,11 +139,7 @@ pub fn open(hello: &Hello<'_>) -> Result<Session, HelloError> {
         }
     }
     let sent = Instant::now();
-    writer.write_line(&request(
-        SUBSCRIBE_ID,
-        "mining.subscribe",
-        subscribe_params(hello.agent, hello.resume),
-    ))?;
+    writer.write_line(&subscribe_request(SUBSCRIBE_ID, hello.agent, hello.resume))?;
     let answer = wait_for(
         &mut reader,
         &mut backlog,
@@ -163,19 +154,17 @@ pub fn open(hello: &Hello<'_>) -> Result<Session, HelloError> {
             "mining.subscribe refused: {e}"
         )));
     }
-    let subscription = Subscription::from_result(&answer.result)
+    let subscription: Subscription = answer
+        .result
+        .subscription()
         .map_err(|e| HelloError::Refused(e.to_string()))?;
     if hello.url.extranonce_subscribe {
-        writer.write_line(&request(
-            EXTRANONCE_SUBSCRIBE_ID,
-            "mining.extranonce.subscribe",
-            Value::Array(Vec::new()),
-        ))?;
+        writer.write_line(&extranonce_subscribe_request(EXTRANONCE_SUBSCRIBE_ID))?;
     }
-    writer.write_line(&request(
+    writer.write_line(&authorize_request(
         AUTHORIZE_ID,
-        "mining.authorize",
-        serde_json::json!([hello.pool.user, hello.pool.pass]),
+        &hello.pool.user,
+        &hello.pool.pass,
     ))?;
     let answer = wait_for(
         &mut reader,
@@ -185,11 +174,11 @@ pub fn open(hello: &Hello<'_>) -> Result<Session, HelloError> {
         hello.stop,
     )?
     .ok_or_else(|| deadline("mining.authorize"))?;
-    if answer.error.is_some() || answer.result != Value::Bool(true) {
+    if answer.error.is_some() || !answer.result.is_true() {
         let why = answer
             .error
             .map(|e| e.to_string())
-            .unwrap_or_else(|| message::clip(&answer.result.to_string(), 80));
+            .unwrap_or_else(|| answer.result.describe(80));
         return Err(HelloError::Refused(format!(
             "mining.authorize refused for {}: {why}",
             hello.pool.user
@@ -216,7 +205,7 @@ fn deadline(method: &str) -> HelloError {
 /// (`None`), or the connection fails. Everything else is kept in `backlog`.
 fn wait_for(
     reader: &mut LinkReader,
-    backlog: &mut VecDeque<Result<Incoming, ProtocolError>>,
+    backlog: &mut VecDeque<Result<ServerMessage, ProtocolError>>,
     id: u64,
     wait: Duration,
     stop: &AtomicBool,
@@ -232,8 +221,8 @@ fn wait_for(
         if line.trim().is_empty() {
             continue;
         }
-        match Incoming::parse(&line) {
-            Ok(Incoming::Response {
+        match ServerMessage::parse(&line) {
+            Ok(ServerMessage::Response {
                 id: got,
                 result,
                 error,

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use hashrig::stratum::{Pool, PoolChange, PoolEvent, PoolMiner, PoolOptions, PoolStats, PoolUrl};
+use hashrig::pool::{PoolChange, PoolEvent, PoolStats, ShareCounts, ShareResult};
+use hashrig::stratum::{Pool, PoolMiner, PoolOptions, PoolUrl};
 use serde::Serialize;
 
 use crate::args::{self, DeviceArgs};
@@ -184,9 +185,8 @@ impl Report for MiningLine {
 #[derive(Serialize)]
 struct PoolSummary {
     url: String,
-    accepted: u64,
-    rejected: u64,
-    stale: u64,
+    #[serde(flatten)]
+    shares: ShareCounts,
     blocks: u64,
     connections: u64,
 }
@@ -197,9 +197,8 @@ struct Summary {
     seconds: f64,
     hashes: u64,
     mhs: f64,
-    accepted: u64,
-    rejected: u64,
-    stale: u64,
+    #[serde(flatten)]
+    shares: ShareCounts,
     blocks: u64,
     hardware_errors: u64,
     device: String,
@@ -211,7 +210,7 @@ impl Report for Summary {
     fn text(&self) -> String {
         format!(
             "{} accepted, {} rejected, {} stale shares ({} blocks); {} hashes in {:.1} s ({:.2} MH/s) on {}",
-            self.accepted, self.rejected, self.stale, self.blocks, self.hashes, self.seconds, self.mhs, self.device
+            self.shares.accepted, self.shares.rejected, self.shares.stale, self.blocks, self.hashes, self.seconds, self.mhs, self.device
         )
     }
     fn text_on_stderr(&self) -> bool {
@@ -333,24 +332,20 @@ pub(crate) fn mine_pool(
     let devices = engine.stats();
     let hashes: u64 = devices.iter().map(|d| d.hashes).sum();
     let stats = miner.stats();
-    let total = |f: fn(&PoolStats) -> u64| stats.iter().map(f).sum::<u64>();
+
     out.emit(&Summary {
         seconds,
         hashes,
         mhs: hashes as f64 / seconds.max(1e-9) / 1e6,
-        accepted: total(|s| s.accepted),
-        rejected: total(|s| s.rejected),
-        stale: total(|s| s.stale),
-        blocks: total(|s| s.blocks),
+        shares: stats.iter().map(PoolStats::shares).sum(),
+        blocks: stats.iter().map(|s| s.blocks).sum(),
         hardware_errors: devices.iter().map(|d| d.hardware_errors).sum(),
         device: names.join(" + "),
         pools: stats
             .iter()
             .map(|s| PoolSummary {
                 url: s.url.clone(),
-                accepted: s.accepted,
-                rejected: s.rejected,
-                stale: s.stale,
+                shares: s.shares(),
                 blocks: s.blocks,
                 connections: s.connections,
             })
@@ -364,18 +359,16 @@ fn emit(out: &mut Output, event: PoolEvent) -> Result<()> {
         PoolEvent::Pool { pool, url, change } => out.emit(&pool_line(pool, url, change)),
         PoolEvent::Share(s) => {
             let (code, message) = match &s.result {
-                hashrig::stratum::ShareResult::Rejected { code, message } => {
-                    (*code, Some(message.clone()))
-                }
+                ShareResult::Rejected { code, message } => (*code, Some(message.clone())),
                 _ => (None, None),
             };
             out.emit(&ShareLine {
                 pool: s.pool,
                 job: s.job_id.clone(),
-                nonce: format!("{:08x}", s.submit.nonce),
-                extranonce2: hashrig::hex::encode(&s.submit.extranonce2),
-                ntime: format!("{:08x}", s.submit.ntime),
-                version_bits: s.submit.version_bits.map(|b| format!("{b:08x}")),
+                nonce: format!("{:08x}", s.header.nonce),
+                extranonce2: hashrig::hex::encode(&s.extranonce2),
+                ntime: format!("{:08x}", s.header.time),
+                version_bits: s.version_bits.map(|b| format!("{b:08x}")),
                 difficulty: s.difficulty,
                 target_difficulty: s.target_difficulty,
                 result: s.result.as_str(),

@@ -1,0 +1,54 @@
+//! The pool layer's vocabulary, the same for every way of getting work
+//! (Stratum v1 today; a new protocol adds a connection and its messages
+//! beside [`crate::stratum`] and reports through these types): a pool's
+//! state and figures ([`PoolStats`]), shares by outcome ([`ShareCounts`],
+//! [`ShareResult`]), the events a miner reports ([`PoolEvent`]), and what
+//! a monitor reads from a miner ([`PoolWatch`]).
+//!
+//! The layer itself is written once for every protocol ([`PoolMiner`]):
+//! the pool list in priority order, failover with backoff and the return
+//! to the first pool (`failover.rs`), the share path that checks each
+//! solution against its pool job on the CPU reference and books the
+//! pool's answer (`miner.rs`, `book.rs`), and the devices paused while no
+//! pool is usable. A protocol plugs in by writing its connection and its
+//! messages: a `Protocol` that connects and hands back a `Link`, which
+//! turns what the pool sends into calls on a `Feed` (`protocol.rs`,
+//! `feed.rs`); Stratum v1 in [`crate::stratum`] is the example.
+//!
+//! Always compiled, with no protocol's crates: the API, the C ABI and the
+//! command line render these types and keep no copies of their own.
+
+// The miner itself is built with a protocol to run it (Stratum v1, the
+// `stratum` feature); the vocabulary always.
+#[cfg(feature = "stratum")]
+pub(crate) mod book;
+mod events;
+#[cfg(feature = "stratum")]
+mod failover;
+#[cfg(feature = "stratum")]
+mod feed;
+mod figures;
+#[cfg(feature = "stratum")]
+mod miner;
+#[cfg(feature = "stratum")]
+pub(crate) mod protocol;
+
+use std::collections::BTreeMap;
+
+pub use events::{PoolChange, PoolEvent, ShareReport};
+#[cfg(feature = "stratum")]
+pub(crate) use feed::Feed;
+pub use figures::{PoolState, PoolStats, ShareCounts, ShareResult};
+#[cfg(feature = "stratum")]
+pub use miner::PoolMiner;
+#[cfg(feature = "stratum")]
+pub(crate) use miner::Settings;
+
+/// What a monitor reads from a pool miner, at one moment.
+pub trait PoolWatch: Send + Sync {
+    /// Every pool's figures, in the order given.
+    fn stats(&self) -> Vec<PoolStats>;
+    /// Shares by the device that found them (over every pool), keyed by
+    /// the device names of the engine's statistics.
+    fn device_shares(&self) -> BTreeMap<String, ShareCounts>;
+}

@@ -1,0 +1,138 @@
+//! Where a protocol plugs into the pool layer. A protocol writes two
+//! things: a [`Protocol`] that connects to one pool of its list and runs
+//! its handshake, and the [`Link`] that handshake gives, which turns what
+//! the pool sends into calls on a [`Feed`] (jobs, difficulty, answers) and
+//! writes the shares the layer hands it. Everything else (the pool list in
+//! priority order, failover with backoff and the return to the first
+//! pool, the share path that checks every solution against its pool job
+//! on the CPU reference and counts the answer, the devices paused while no
+//! pool is usable) is the layer's, the same for every protocol.
+
+use std::io;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use super::events::PoolChange;
+use super::feed::Feed;
+use crate::{Header, Target};
+
+/// One way of getting work: connects to the pools of one list.
+pub(crate) trait Protocol: Send + Sync + 'static {
+    /// Connects to pool `pool` and runs the handshake until it can mine.
+    /// A `probe` checks in the background whether a better pool works
+    /// again: it resumes nothing and follows no redirect.
+    fn open(&self, pool: usize, probe: bool, cx: &Opening<'_>) -> Result<Box<dyn Link>, Opened>;
+
+    /// The pool asked to be reached elsewhere: follow it where allowed,
+    /// and say what was done (the reason the connection ends).
+    fn redirect(&self, pool: usize, to: &Redirect) -> String;
+
+    /// The miner moves away from `pool`: forget where it redirected to.
+    fn forget_redirect(&self, pool: usize);
+
+    /// The share a solved header stands for, rebuilt from its pool job,
+    /// or `None` when its job is forgotten (older than any pool takes).
+    fn draft(&self, header: &Header) -> Option<Draft>;
+}
+
+/// What a handshake may use: the stop flag, and a way to say what it
+/// worked around.
+pub(crate) struct Opening<'a> {
+    /// Set when the miner is stopping.
+    pub stop: &'a AtomicBool,
+    /// Reports a note about the pool (a `message` event).
+    pub note: &'a dyn Fn(String),
+}
+
+/// Why a connection could not be made ready.
+#[derive(Debug)]
+pub(crate) enum Opened {
+    /// It failed; the reason.
+    Failed(String),
+    /// The miner is stopping.
+    Stopped,
+}
+
+/// A pool's request to be reached elsewhere.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Redirect {
+    /// The host, when one is named.
+    pub host: Option<String>,
+    /// The port, when one is named.
+    pub port: Option<u16>,
+    /// Seconds to wait first.
+    pub wait: u64,
+}
+
+/// What a handshake agreed, once per connection.
+pub(crate) struct Handshake {
+    /// The handshake's round trip.
+    pub rtt: Duration,
+    /// The version bits the pool lets the miner roll (0: none).
+    pub version_mask: u32,
+    /// The event that says what was agreed.
+    pub authorized: PoolChange,
+}
+
+/// Writes shares on a connection; the share thread holds it.
+pub(crate) trait ShareWriter: Send + Sync {
+    /// Writes `draft` as request `id`, with `version_bits` when rolling.
+    fn submit(&self, id: u64, draft: &Draft, version_bits: Option<u32>) -> io::Result<()>;
+    /// Closes the connection (the reading side then ends too).
+    fn shutdown(&self);
+}
+
+/// A connection ready to mine.
+pub(crate) trait Link: Send {
+    /// What the handshake agreed.
+    fn handshake(&self) -> Handshake;
+
+    /// The writer for shares.
+    fn writer(&self) -> std::sync::Arc<dyn ShareWriter>;
+
+    /// Reads what the pool sends next, waiting at most one poll, and acts
+    /// on it through `feed`. `Ok(false)` when nothing came; `Err` when the
+    /// connection ends.
+    fn step(&mut self, feed: &mut Feed<'_>) -> Result<bool, End>;
+}
+
+/// A solved header as the share its pool job makes of it.
+#[derive(Clone, Debug)]
+pub(crate) struct Draft {
+    /// The pool (index in the list).
+    pub pool: usize,
+    /// The connection the job came on.
+    pub session: u64,
+    /// The clean-job epoch of the job.
+    pub epoch: u64,
+    /// The pool's job id.
+    pub job_id: String,
+    /// The extranonce2 in the header's coinbase (empty where the pool
+    /// gave the merkle root).
+    pub extranonce2: Vec<u8>,
+    /// The header's version bits XOR the job's.
+    pub rolled: u32,
+    /// The header rebuilt from the pool job alone (to compare with the
+    /// solved one).
+    pub rebuilt: Header,
+    /// The share target and the network target of the job.
+    pub share_target: Target,
+    /// The network target.
+    pub network_target: Target,
+    /// The share difficulty asked for.
+    pub target_difficulty: f64,
+}
+
+/// How one connection ended.
+pub(crate) enum End {
+    /// It failed or closed; try again (after a backoff).
+    Lost(String),
+    /// The pool misbehaves (rejects everything, no jobs): move on.
+    Failing(String),
+    /// A better pool works again: this is its ready connection.
+    Switch(usize, Box<dyn Link>),
+    /// The pool asked to be reached again (maybe elsewhere) after a wait.
+    Redirect(Redirect),
+    /// The miner is stopping.
+    Stop,
+}

@@ -1,0 +1,178 @@
+//! Stratum v1 as a protocol of the pool layer ([`crate::pool`]): the
+//! handshake to one pool of the list (without `mining.configure` for a
+//! pool that closes the connection on it, resuming the last session),
+//! `client.reconnect` followed to the same host (elsewhere only where
+//! allowed), and a solved header turned back into its share through the
+//! merkle roots the roller recorded.
+
+use std::sync::{Arc, Mutex};
+
+use super::connection::Connection;
+use super::link::LinkWriter;
+use super::message::Submit;
+use super::miner::PoolOptions;
+use super::roller::Origins;
+use super::session::{self, Hello, HelloError};
+use super::url::PoolUrl;
+use crate::pool::protocol::{Draft, Link, Opened, Opening, Protocol, Redirect, ShareWriter};
+use crate::Header;
+
+/// What Stratum v1 remembers per pool across connections.
+#[derive(Default, Clone)]
+struct Memory {
+    /// The pool closed the connection on `mining.configure`.
+    no_configure: bool,
+    /// The session id to resume.
+    resume: Option<String>,
+    /// Where `client.reconnect` sent the miner.
+    redirect: Option<PoolUrl>,
+}
+
+/// Stratum v1 over the pools of one [`PoolOptions`].
+pub(crate) struct StratumV1 {
+    pub options: PoolOptions,
+    tls: Arc<rustls::ClientConfig>,
+    /// Headers handed out, by merkle root.
+    pub origins: Arc<Mutex<Origins>>,
+    memory: Mutex<Vec<Memory>>,
+}
+
+impl StratumV1 {
+    pub fn new(options: PoolOptions) -> Result<StratumV1, crate::Error> {
+        let tls = super::link::tls_config(options.extra_ca_pem.as_deref())?;
+        let memory = Mutex::new(vec![Memory::default(); options.pools.len()]);
+        Ok(StratumV1 {
+            options,
+            tls,
+            origins: Arc::new(Mutex::new(Origins::default())),
+            memory,
+        })
+    }
+
+    fn memory(&self) -> std::sync::MutexGuard<'_, Vec<Memory>> {
+        self.memory.lock().expect("not poisoned")
+    }
+
+    fn hello(
+        &self,
+        pool: usize,
+        probe: bool,
+        cx: &Opening<'_>,
+    ) -> Result<session::Session, HelloError> {
+        let p = &self.options.pools[pool];
+        let memory = self.memory()[pool].clone();
+        let url = match (&memory.redirect, probe) {
+            (Some(to), false) => to.clone(),
+            _ => p.url.clone(),
+        };
+        let hello = Hello {
+            pool: p,
+            url: &url,
+            tls: &self.tls,
+            configure: self.options.version_rolling && !memory.no_configure,
+            resume: if probe {
+                None
+            } else {
+                memory.resume.as_deref()
+            },
+            agent: &self.options.agent,
+            poll: self.options.poll,
+            stop: cx.stop,
+        };
+        match session::open(&hello) {
+            Err(HelloError::ClosedOnConfigure) if !probe => {
+                self.memory()[pool].no_configure = true;
+                (cx.note)(
+                    "the pool closed the connection on mining.configure; trying without version rolling".into(),
+                );
+                self.hello(pool, probe, cx)
+            }
+            other => other,
+        }
+    }
+}
+
+impl Protocol for StratumV1 {
+    fn open(&self, pool: usize, probe: bool, cx: &Opening<'_>) -> Result<Box<dyn Link>, Opened> {
+        match self.hello(pool, probe, cx) {
+            Ok(session) => {
+                self.memory()[pool].resume = session.subscription.session_id.clone();
+                let worker = self.options.pools[pool].user.clone();
+                Ok(Box::new(Connection::new(self, pool, session, worker)))
+            }
+            Err(HelloError::Stopped) => Err(Opened::Stopped),
+            Err(e) => Err(Opened::Failed(e.to_string())),
+        }
+    }
+
+    fn redirect(&self, pool: usize, to: &Redirect) -> String {
+        let p = &self.options.pools[pool].url;
+        let same_host = to.host.as_ref().is_none_or(|h| *h == p.host);
+        if !(same_host || self.options.allow_redirect) {
+            return "the pool asked to reconnect to another host (not followed without --allow-redirect); reconnecting here".into();
+        }
+        let mut memory = self.memory();
+        let mut url = memory[pool].redirect.clone().unwrap_or_else(|| p.clone());
+        if let Some(h) = &to.host {
+            url.host = h.clone();
+        }
+        if let Some(port) = to.port.filter(|&p| p != 0) {
+            url.port = port;
+        }
+        memory[pool].redirect = Some(url.clone());
+        format!("the pool asked to reconnect to {url}")
+    }
+
+    fn forget_redirect(&self, pool: usize) {
+        self.memory()[pool].redirect = None;
+    }
+
+    fn draft(&self, header: &Header) -> Option<Draft> {
+        let origin = self
+            .origins
+            .lock()
+            .expect("not poisoned")
+            .get(&header.merkle_root)
+            .cloned()?;
+        let job = &origin.job;
+        let rebuilt = job
+            .header(&origin.extranonce2, header.time, header.version as u32)
+            .with_nonce(header.nonce);
+        Some(Draft {
+            pool: origin.pool,
+            session: origin.session,
+            epoch: origin.epoch,
+            job_id: job.notify.job_id.clone(),
+            extranonce2: origin.extranonce2.clone(),
+            rolled: header.version as u32 ^ job.notify.version,
+            rebuilt,
+            share_target: job.share_target().ok()?,
+            network_target: job.network_target().ok()?,
+            target_difficulty: job.difficulty,
+        })
+    }
+}
+
+/// Writes shares as `mining.submit` lines.
+pub(crate) struct SubmitWriter {
+    pub writer: LinkWriter,
+    pub worker: String,
+}
+
+impl ShareWriter for SubmitWriter {
+    fn submit(&self, id: u64, draft: &Draft, version_bits: Option<u32>) -> std::io::Result<()> {
+        let submit = Submit {
+            worker: self.worker.clone(),
+            job_id: draft.job_id.clone(),
+            extranonce2: draft.extranonce2.clone(),
+            ntime: draft.rebuilt.time,
+            nonce: draft.rebuilt.nonce,
+            version_bits,
+        };
+        self.writer.write_line(&submit.request(id))
+    }
+
+    fn shutdown(&self) {
+        self.writer.shutdown();
+    }
+}

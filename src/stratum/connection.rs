@@ -1,0 +1,248 @@
+//! One Stratum v1 connection after its handshake: the pool's lines read
+//! as typed messages and turned into jobs for the engine (through the
+//! pool layer's [`Feed`]), the difficulty, extranonce and version mask
+//! that come with them, answers to shares, and the pool's own requests.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use super::assembly::PoolJob;
+use super::client::{StratumV1, SubmitWriter};
+use super::message::{self, Notify, ServerMessage};
+use super::roller::{Origins, Place, Roller};
+use super::session::Session;
+use crate::engine::Work;
+use crate::pool::book::Verdict;
+use crate::pool::protocol::{End, Handshake, Link, Redirect, ShareWriter};
+use crate::pool::{Feed, PoolChange};
+
+/// How many recent works a connection remembers where it got to.
+const PLACES_KEPT: usize = 16;
+
+/// The work a job describes, whatever its id, flags and difficulty: two
+/// jobs with the same work share header space.
+#[derive(Clone, PartialEq, Eq)]
+struct WorkKey {
+    notify: Notify,
+    extranonce1: Vec<u8>,
+    extranonce2_size: usize,
+}
+
+impl WorkKey {
+    fn of(job: &PoolJob) -> WorkKey {
+        let mut notify = job.notify.clone();
+        notify.job_id.clear();
+        notify.clean_jobs = false;
+        WorkKey {
+            notify,
+            extranonce1: job.extranonce1.clone(),
+            extranonce2_size: job.extranonce2_size,
+        }
+    }
+}
+
+/// A live Stratum v1 connection.
+pub(crate) struct Connection {
+    session: Session,
+    writer: Arc<SubmitWriter>,
+    origins: Arc<Mutex<Origins>>,
+    agent: String,
+    difficulty: f64,
+    pending_difficulty: Option<f64>,
+    extranonce1: Vec<u8>,
+    extranonce2_size: usize,
+    pending_extranonce: Option<(Vec<u8>, usize)>,
+    version_mask: u32,
+    current: Option<Arc<PoolJob>>,
+    /// Where the rolling of recent works got to, newest last.
+    places: VecDeque<(WorkKey, Arc<Mutex<Place>>)>,
+}
+
+impl Connection {
+    pub fn new(v1: &StratumV1, _pool: usize, session: Session, worker: String) -> Connection {
+        let writer = Arc::new(SubmitWriter {
+            writer: session.writer.clone(),
+            worker,
+        });
+        Connection {
+            extranonce1: session.subscription.extranonce1.clone(),
+            extranonce2_size: session.subscription.extranonce2_size,
+            version_mask: session.version_mask,
+            session,
+            writer,
+            origins: v1.origins.clone(),
+            agent: v1.options.agent.clone(),
+            difficulty: 1.0,
+            pending_difficulty: None,
+            pending_extranonce: None,
+            current: None,
+            places: VecDeque::new(),
+        }
+    }
+
+    /// A notification or request from the pool.
+    fn call(
+        &mut self,
+        feed: &mut Feed<'_>,
+        message: ServerMessage,
+        read_at: Instant,
+    ) -> std::io::Result<Result<(), End>> {
+        match message {
+            ServerMessage::Response { id, result, error } => {
+                let verdict = match error {
+                    None if result.is_true() => Verdict::Accepted,
+                    Some(e) => Verdict::Rejected(e.code, e.message),
+                    None => Verdict::Rejected(None, result.describe(200)),
+                };
+                return Ok(feed.answer(id, verdict));
+            }
+            ServerMessage::Notify(n) => self.new_job(feed, n, read_at),
+            ServerMessage::SetDifficulty(d) => {
+                self.pending_difficulty = Some(d);
+                feed.difficulty(d);
+            }
+            ServerMessage::SetExtranonce(en1, size) => self.pending_extranonce = Some((en1, size)),
+            ServerMessage::SetVersionMask(mask) if self.session.version_mask != 0 => {
+                let mask = mask & message::BIP320_MASK;
+                self.version_mask = mask;
+                feed.version_mask(mask);
+                // At once: the current job goes on under the new mask.
+                if let Some(job) = self.current.clone() {
+                    let mut job = (*job).clone();
+                    job.version_mask = mask;
+                    job.notify.clean_jobs = false;
+                    self.hand_out(feed, job, read_at);
+                }
+            }
+            ServerMessage::SetVersionMask(_) => feed
+                .note("ignored mining.set_version_mask: version rolling was not negotiated".into()),
+            ServerMessage::Reconnect(r) => {
+                return Ok(Err(End::Redirect(Redirect {
+                    host: r.host,
+                    port: r.port,
+                    wait: r.wait,
+                })))
+            }
+            ServerMessage::ShowMessage(text) => feed.note(format!("pool says: {text}")),
+            ServerMessage::GetVersion(id) => {
+                self.session.writer.write_line(&id.reply(&self.agent))?
+            }
+            ServerMessage::Ping(id) => self.session.writer.write_line(&id.reply("pong"))?,
+            ServerMessage::UnknownRequest { id, method } => {
+                self.session
+                    .writer
+                    .write_line(&id.refuse(20, "unsupported method"))?;
+                feed.note(format!("answered unknown request {method:?} with an error"));
+            }
+            ServerMessage::UnknownNotification(method) => {
+                feed.note(format!("ignored unknown notification {method:?}"))
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    /// A `mining.notify`: the difficulty and extranonce announced since the
+    /// last job take effect, and the job goes to the engine.
+    fn new_job(&mut self, feed: &mut Feed<'_>, notify: Notify, read_at: Instant) {
+        if let Some(d) = self.pending_difficulty.take() {
+            self.difficulty = d;
+        }
+        if let Some((en1, size)) = self.pending_extranonce.take() {
+            self.extranonce1 = en1;
+            self.extranonce2_size = size;
+        }
+        feed.job_arrived();
+        let job = PoolJob {
+            notify,
+            extranonce1: self.extranonce1.clone(),
+            extranonce2_size: self.extranonce2_size,
+            difficulty: self.difficulty,
+            version_mask: self.version_mask,
+        };
+        self.hand_out(feed, job, read_at);
+    }
+
+    /// Where the rolling of `job`'s work got to: on from there when the
+    /// same work was handed out before on this connection.
+    fn place(&mut self, job: &PoolJob) -> Arc<Mutex<Place>> {
+        let key = WorkKey::of(job);
+        if let Some((_, place)) = self.places.iter().find(|(k, _)| *k == key) {
+            return place.clone();
+        }
+        let place = Arc::new(Mutex::new(Place::default()));
+        self.places.push_back((key, place.clone()));
+        if self.places.len() > PLACES_KEPT {
+            self.places.pop_front();
+        }
+        place
+    }
+
+    /// Gives a pool job to the engine, replacing what it mines.
+    fn hand_out(&mut self, feed: &mut Feed<'_>, job: PoolJob, read_at: Instant) {
+        let Ok(target) = job.share_target() else {
+            return;
+        };
+        // The first job of a connection voids whatever came before it.
+        let clean = job.notify.clean_jobs || self.current.is_none();
+        let epoch = feed.epoch(clean);
+        if clean {
+            self.origins
+                .lock()
+                .expect("not poisoned")
+                .retain_epoch(epoch);
+        }
+        let place = self.place(&job);
+        let job = Arc::new(job);
+        self.current = Some(job.clone());
+        let job_id = job.notify.job_id.clone();
+        let ids = (feed.session(), feed.pool(), epoch);
+        let mut roller = Roller::resuming(job, target, self.origins.clone(), ids, place);
+        let Some(first) = roller.next_header() else {
+            feed.note(format!(
+                "job {job_id} not mined: its header space is used up"
+            ));
+            return;
+        };
+        feed.mine(Work::new(first).then(roller), job_id, clean, read_at);
+    }
+}
+
+impl Link for Connection {
+    fn handshake(&self) -> Handshake {
+        let s = &self.session;
+        Handshake {
+            rtt: s.rtt,
+            version_mask: s.version_mask,
+            authorized: PoolChange::Authorized {
+                extranonce1: crate::hex::encode(&s.subscription.extranonce1),
+                extranonce2_size: s.subscription.extranonce2_size,
+                version_mask: s.version_mask,
+            },
+        }
+    }
+
+    fn writer(&self) -> Arc<dyn ShareWriter> {
+        self.writer.clone()
+    }
+
+    fn step(&mut self, feed: &mut Feed<'_>) -> Result<bool, End> {
+        let (item, read_at) = match self.session.backlog.pop_front() {
+            Some(item) => (item, Instant::now()),
+            None => match self.session.reader.read_line() {
+                Ok(Some(line)) if line.trim().is_empty() => return Ok(true),
+                Ok(Some(line)) => (ServerMessage::parse(&line), Instant::now()),
+                Ok(None) => return Ok(false),
+                Err(e) => return Err(End::Lost(e.to_string())),
+            },
+        };
+        match item {
+            Ok(message) => match self.call(feed, message, read_at) {
+                Ok(result) => result?,
+                Err(e) => return Err(End::Lost(format!("writing to the pool: {e}"))),
+            },
+            Err(e) => feed.note(format!("ignored: {e}")),
+        }
+        Ok(true)
+    }
+}
