@@ -604,6 +604,26 @@ fn control_needs_the_configured_token() {
 }
 
 #[test]
+fn head_is_answered_and_the_request_limit_is_kept() {
+    let rig = bench_rig(&[]);
+    let api = rig.api.unwrap();
+    // HEAD: GET's status and headers, no body.
+    for path in ["/summary", "/metrics"] {
+        let (status, body) = http(api, "HEAD", path, &[]);
+        assert_eq!(status, 200, "HEAD {path}: {body}");
+        assert!(body.is_empty(), "HEAD {path} sent a body: {body:?}");
+    }
+    // A head over 16 KiB is refused, even when it arrives whole at once.
+    let big = format!("X-Filler: {}", "a".repeat(20 * 1024));
+    let (status, _) = http(api, "GET", "/summary", &[&big]);
+    assert_eq!(status, 413);
+    // Just under the limit is served.
+    let fits = format!("X-Filler: {}", "a".repeat(15 * 1024));
+    let (status, body) = http(api, "GET", "/summary", &[&fits]);
+    assert_eq!(status, 200, "{body}");
+}
+
+#[test]
 fn hostile_api_clients_do_not_stop_mining() {
     let rig = bench_rig(&[]);
     let api = rig.api.unwrap();
@@ -890,6 +910,12 @@ fn the_systemd_unit_verifies_and_its_command_parses() {
     assert_eq!(words.next(), Some("/usr/local/bin/hashrig"));
     let args: Vec<&str> = words.collect();
     assert!(unit.contains("Restart=on-failure") && unit.contains("KillSignal=SIGTERM"));
+    // A bad config (exit 2) stops the service instead of restarting it
+    // every few seconds.
+    assert!(
+        unit.lines().any(|l| l.trim() == "RestartPreventExitStatus=2"),
+        "the unit restarts on exit 2"
+    );
     // The unit's command line with the example configuration: it parses
     // (`--help` stops right after parsing).
     let dir = scratch("unit");

@@ -726,3 +726,69 @@ fn wait_until(mut f: impl FnMut() -> bool) -> bool {
     }
     false
 }
+
+#[test]
+fn a_job_sent_again_is_not_hashed_again() {
+    let p = TestPool::start(Behaviour::default());
+    let miner = start(options(&[p.url()]));
+    assert!(p.wait_for(WAIT, |p| p.accepted() >= 1));
+    let (id, _) = p.notify(true);
+    let hashes = |m: &PoolMiner| m.engine().stats().iter().map(|d| d.hashes).sum::<u64>();
+    std::thread::sleep(Duration::from_millis(300));
+    let (before_hashes, before_shares) = (hashes(&miner), p.judged().len());
+    // The same job every 100 ms after the same difficulty, as varDiff
+    // pools send it: each time a device would start it over at
+    // extranonce2 0 and nonce 0 if it did not keep its place.
+    let until = Instant::now() + Duration::from_secs(4);
+    while Instant::now() < until {
+        p.set_difficulty(Behaviour::default().difficulty);
+        p.renotify(&id);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let searched = hashes(&miner) - before_hashes;
+    let shares = p.judged().len() - before_shares;
+    // Shares expected from the hashes searched: difficulty 1 is 2^32
+    // hashes a share.
+    let expected = searched as f64 / (Behaviour::default().difficulty * 2f64.powi(32));
+    assert!(expected > 20.0, "too little hashed to judge: {searched} hashes");
+    assert!(
+        shares as f64 > 0.5 * expected,
+        "{shares} shares from {searched} hashes, where {expected:.0} were due: work was repeated"
+    );
+    assert_all_accepted(&p);
+    let headers: Vec<_> = p.judged().iter().filter_map(|j| j.header).collect();
+    let distinct: std::collections::HashSet<_> = headers.iter().map(|h| h.block_hash()).collect();
+    assert_eq!(distinct.len(), headers.len(), "a header was submitted twice");
+}
+
+#[test]
+fn a_stop_is_reported_as_stopping_not_as_a_lost_pool() {
+    let (_p, miner) = mining_on_a_default_pool();
+    drain(&miner);
+    miner.stop(Duration::from_secs(2));
+    let events = drain(&miner);
+    for e in &events {
+        match e {
+            PoolEvent::Mining { paused: true, reason } => {
+                panic!("a stop reported as a pause: {reason}")
+            }
+            PoolEvent::Pool {
+                change: PoolChange::Disconnected(why),
+                ..
+            } => assert_eq!(why, "hashrig is stopping"),
+            _ => {}
+        }
+    }
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            PoolEvent::Pool {
+                change: PoolChange::Disconnected(_),
+                ..
+            }
+        )),
+        "the stop is not reported: {events:?}"
+    );
+    assert_eq!(miner.stats()[0].state, PoolState::Idle);
+}

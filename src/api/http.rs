@@ -1,4 +1,4 @@
-//! The HTTP API: `GET /metrics`, `GET /summary`, and `POST /control/pause`,
+//! The HTTP API: `GET /metrics`, `GET /summary` (and `HEAD` of both), and `POST /control/pause`,
 //! `/control/resume` and `/control/stop` with `Authorization: Bearer
 //! <token>`. HTTP/1.1 with one request per connection (`Connection:
 //! close`), a 16 KiB request limit and a 2 s deadline.
@@ -136,7 +136,9 @@ fn respond(conn: &mut Conn, status: &str, content_type: &str, extra: &str, body:
         body.len()
     );
     let _ = conn.stream.write_all(head.as_bytes());
-    let _ = conn.stream.write_all(body.as_bytes());
+    if !conn.head_only {
+        let _ = conn.stream.write_all(body.as_bytes());
+    }
     let _ = conn.stream.flush();
 }
 
@@ -151,11 +153,14 @@ fn handle(rig: &Rig, token: Option<&str>, conn: &mut Conn) {
         ReadEnd::Complete => {}
         ReadEnd::TooLarge => {
             let limit = conn.limits.max_request;
-            return error(
+            error(
                 conn,
                 "413 Content Too Large",
                 &format!("requests are limited to {limit} bytes"),
             );
+            // Closing with the rest unread would reset the connection and
+            // could lose the answer: read a little more first, bounded.
+            return conn.linger();
         }
         ReadEnd::Eof | ReadEnd::TimedOut => {
             return error(conn, "408 Request Timeout", "incomplete request")
@@ -164,7 +169,10 @@ fn handle(rig: &Rig, token: Option<&str>, conn: &mut Conn) {
     let Some(request) = parse(&buf) else {
         return error(conn, "400 Bad Request", "not an HTTP request");
     };
-    match (request.method.as_str(), request.path.as_str()) {
+    // HEAD is GET without the body (RFC 9110 9.3.2).
+    conn.head_only = request.method == "HEAD";
+    let method = if conn.head_only { "GET" } else { request.method.as_str() };
+    match (method, request.path.as_str()) {
         ("GET", "/metrics") => {
             // OpenMetrics for those that ask for it (Prometheus does), the
             // classic text format for everyone else.
@@ -227,7 +235,7 @@ fn handle(rig: &Rig, token: Option<&str>, conn: &mut Conn) {
         | (_, "/control/pause" | "/control/resume" | "/control/stop") => error(
             conn,
             "405 Method Not Allowed",
-            "GET /metrics and /summary, POST /control/…",
+            "GET (or HEAD) /metrics and /summary, POST /control/…",
         ),
         _ => error(
             conn,

@@ -44,6 +44,8 @@ impl Default for Limits {
 pub(super) struct Conn {
     pub stream: TcpStream,
     pub limits: Limits,
+    /// Answers carry their head only (an HTTP `HEAD` request).
+    pub head_only: bool,
     started: Instant,
 }
 
@@ -66,11 +68,13 @@ impl Conn {
     pub fn read_request(&mut self, buf: &mut Vec<u8>, complete: impl Fn(&[u8]) -> bool) -> ReadEnd {
         let mut chunk = [0u8; 4096];
         loop {
-            if complete(buf) {
-                return ReadEnd::Complete;
-            }
+            // The size first: a request over the limit is refused even
+            // when it arrived whole in one read.
             if buf.len() > self.limits.max_request {
                 return ReadEnd::TooLarge;
+            }
+            if complete(buf) {
+                return ReadEnd::Complete;
             }
             let left = self
                 .limits
@@ -87,6 +91,27 @@ impl Conn {
                 Ok(n) => buf.extend_from_slice(&chunk[..n]),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => return ReadEnd::TimedOut,
+            }
+        }
+    }
+}
+
+impl Conn {
+    /// After an early answer: closes the sending side and reads what the
+    /// client still sends, at most 64 KiB for at most 200 ms, so that the
+    /// close does not reset the connection before the answer is read.
+    pub fn linger(&mut self) {
+        let _ = self.stream.shutdown(std::net::Shutdown::Write);
+        let until = Instant::now() + Duration::from_millis(200);
+        let mut chunk = [0u8; 4096];
+        let mut left: usize = 64 * 1024;
+        while left > 0 && Instant::now() < until {
+            let _ = self
+                .stream
+                .set_read_timeout(Some(until.saturating_duration_since(Instant::now()).max(Duration::from_millis(1))));
+            match self.stream.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => left = left.saturating_sub(n),
             }
         }
     }
@@ -230,6 +255,7 @@ fn serve(
         let mut conn = Conn {
             stream,
             limits,
+            head_only: false,
             started,
         };
         // A handler that panics loses its connection, not the server.

@@ -74,6 +74,18 @@ impl Failover {
             .pool_event(pool, PoolChange::Disconnected(why.to_string()));
     }
 
+    /// The miner stops: say so, once, for the pool it was on.
+    fn stopped(&self, pool: usize) {
+        let was_live = self.shared.lock().book.stats[pool].state != PoolState::Idle;
+        self.set_state(pool, PoolState::Idle, None);
+        if was_live {
+            self.shared.pool_event(
+                pool,
+                PoolChange::Disconnected("hashrig is stopping".into()),
+            );
+        }
+    }
+
     fn run(&mut self) {
         let settings = self.shared.settings.clone();
         let mut failures = 0u32;
@@ -95,8 +107,13 @@ impl Failover {
                 Err(Opened::Stopped) => End::Stop,
                 Err(Opened::Failed(why)) => End::Lost(why),
             };
+            // A connection that ends because the miner stops is not lost.
+            let end = if self.stopping() { End::Stop } else { end };
             match end {
-                End::Stop => break,
+                End::Stop => {
+                    self.stopped(pool);
+                    break;
+                }
                 End::Switch(to, l) => {
                     self.set_state(pool, PoolState::Idle, None);
                     self.shared.pool_event(

@@ -243,6 +243,13 @@ impl TestPool {
         (job.id, Instant::now())
     }
 
+    /// Sends job `id` again with `clean_jobs` false, as pools do after
+    /// `mining.set_difficulty`.
+    pub fn renotify(&self, id: &str) {
+        let job = self.job(id).expect("a job sent before");
+        self.broadcast(&notify_line(&job, false));
+    }
+
     /// While set, connections are closed as soon as they are accepted.
     pub fn refuse(&self, on: bool) {
         self.refuse.store(on, Ordering::Relaxed);
