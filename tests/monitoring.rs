@@ -898,6 +898,87 @@ fn a_config_file_sets_options_and_flags_override_it() {
 }
 
 #[test]
+fn config_check_refuses_what_mine_refuses_naming_the_line_and_key() {
+    let dir = scratch("config-check");
+    let config = dir.join("rig.toml");
+    let pool = "[[pool]]\nurl = \"stratum+tcp://127.0.0.1:1\"\nuser = \"w\"\n";
+    for (text, line, key) in [
+        ("backend = \"quantum\"\n", 1, "backend"),
+        ("threads = 0\n", 1, "threads"),
+        ("threads = 1000000\n", 1, "threads"),
+        ("[api]\nlisten = \"not an address\"\n", 2, "api.listen"),
+        ("[api]\nlisten = \"127.0.0.1:99999\"\n", 2, "api.listen"),
+        ("cpu_kernel = \"avx9000\"\n", 1, "cpu_kernel"),
+        ("batch_ms = 0\n", 1, "batch_ms"),
+        ("[temperature]\nlimit = 10000\n", 2, "temperature.limit"),
+        ("[temperature]\nlimit = -300\n", 2, "temperature.limit"),
+        ("[temperature]\nlimit = 80\nresume = 90\n", 3, "temp-resume"),
+        (
+            "[[pool]]\nurl = \"http://pool.example.com:80\"\nuser = \"w\"\n",
+            2,
+            "pool.url",
+        ),
+    ] {
+        let text = if text.contains("[[pool]]") {
+            text.to_string()
+        } else {
+            format!("{text}{pool}")
+        };
+        std::fs::write(&config, &text).unwrap();
+        let mut messages = Vec::new();
+        for args in [
+            vec!["config", "--check", config.to_str().unwrap()],
+            vec![
+                "mine",
+                "--backend",
+                "cpu",
+                "--config",
+                config.to_str().unwrap(),
+            ],
+        ] {
+            let out = Command::new(env!("CARGO_BIN_EXE_hashrig"))
+                .args(&args)
+                .env("XDG_CACHE_HOME", &dir)
+                .output()
+                .unwrap();
+            let err = String::from_utf8(out.stderr).unwrap();
+            assert_eq!(out.status.code(), Some(2), "{args:?} on {text:?}: {err}");
+            assert_eq!(err.lines().count(), 1, "{err}");
+            let wanted = format!("config {}: line {line} (", config.display());
+            assert!(err.contains(&wanted), "{wanted:?} not in {err}");
+            assert!(err.contains(key), "{key:?} not in {err}");
+            assert!(
+                !err.contains("--"),
+                "a flag named instead of the key: {err}"
+            );
+            messages.push(err);
+        }
+        assert_eq!(messages[0], messages[1], "config --check and mine disagree");
+    }
+    // Secrets are never printed.
+    std::fs::write(
+        &config,
+        "[api]\ntoken = \"t0ken-secret\"\n[[pool]]\nurl = \"stratum+tcp://u:urlsecret@127.0.0.1:1\"\nuser = \"w\"\npass = \"passsecret\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hashrig"))
+        .args(["config", "--check", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for secret in ["t0ken-secret", "urlsecret", "passsecret"] {
+        assert!(!shown.contains(secret), "{secret} printed: {shown}");
+    }
+    assert!(shown.contains("--pool=stratum+tcp://"), "{shown}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn the_systemd_unit_verifies_and_its_command_parses() {
     let unit =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/hashrig.service"))
@@ -913,7 +994,8 @@ fn the_systemd_unit_verifies_and_its_command_parses() {
     // A bad config (exit 2) stops the service instead of restarting it
     // every few seconds.
     assert!(
-        unit.lines().any(|l| l.trim() == "RestartPreventExitStatus=2"),
+        unit.lines()
+            .any(|l| l.trim() == "RestartPreventExitStatus=2"),
         "the unit restarts on exit 2"
     );
     // The unit's command line with the example configuration: it parses

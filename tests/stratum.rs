@@ -751,7 +751,10 @@ fn a_job_sent_again_is_not_hashed_again() {
     // Shares expected from the hashes searched: difficulty 1 is 2^32
     // hashes a share.
     let expected = searched as f64 / (Behaviour::default().difficulty * 2f64.powi(32));
-    assert!(expected > 20.0, "too little hashed to judge: {searched} hashes");
+    assert!(
+        expected > 20.0,
+        "too little hashed to judge: {searched} hashes"
+    );
     assert!(
         shares as f64 > 0.5 * expected,
         "{shares} shares from {searched} hashes, where {expected:.0} were due: work was repeated"
@@ -759,7 +762,11 @@ fn a_job_sent_again_is_not_hashed_again() {
     assert_all_accepted(&p);
     let headers: Vec<_> = p.judged().iter().filter_map(|j| j.header).collect();
     let distinct: std::collections::HashSet<_> = headers.iter().map(|h| h.block_hash()).collect();
-    assert_eq!(distinct.len(), headers.len(), "a header was submitted twice");
+    assert_eq!(
+        distinct.len(),
+        headers.len(),
+        "a header was submitted twice"
+    );
 }
 
 #[test]
@@ -770,7 +777,10 @@ fn a_stop_is_reported_as_stopping_not_as_a_lost_pool() {
     let events = drain(&miner);
     for e in &events {
         match e {
-            PoolEvent::Mining { paused: true, reason } => {
+            PoolEvent::Mining {
+                paused: true,
+                reason,
+            } => {
                 panic!("a stop reported as a pause: {reason}")
             }
             PoolEvent::Pool {

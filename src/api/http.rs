@@ -171,7 +171,11 @@ fn handle(rig: &Rig, token: Option<&str>, conn: &mut Conn) {
     };
     // HEAD is GET without the body (RFC 9110 9.3.2).
     conn.head_only = request.method == "HEAD";
-    let method = if conn.head_only { "GET" } else { request.method.as_str() };
+    let method = if conn.head_only {
+        "GET"
+    } else {
+        request.method.as_str()
+    };
     match (method, request.path.as_str()) {
         ("GET", "/metrics") => {
             // OpenMetrics for those that ask for it (Prometheus does), the

@@ -106,9 +106,11 @@ impl Conn {
         let mut chunk = [0u8; 4096];
         let mut left: usize = 64 * 1024;
         while left > 0 && Instant::now() < until {
-            let _ = self
-                .stream
-                .set_read_timeout(Some(until.saturating_duration_since(Instant::now()).max(Duration::from_millis(1))));
+            let _ = self.stream.set_read_timeout(Some(
+                until
+                    .saturating_duration_since(Instant::now())
+                    .max(Duration::from_millis(1)),
+            ));
             match self.stream.read(&mut chunk) {
                 Ok(0) | Err(_) => return,
                 Ok(n) => left = left.saturating_sub(n),

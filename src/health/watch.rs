@@ -41,7 +41,7 @@ impl Default for HealthOptions {
 impl HealthOptions {
     /// The limit and resume temperatures, checked: the resume temperature
     /// must be under the limit, and both plausible.
-    fn limits(&self) -> Result<Option<(f64, f64)>, Error> {
+    pub fn limits(&self) -> Result<Option<(f64, f64)>, Error> {
         let plausible = |what: &str, t: f64| {
             if t.is_finite() && (0.0..=150.0).contains(&t) {
                 Ok(t)

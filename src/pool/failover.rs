@@ -79,10 +79,8 @@ impl Failover {
         let was_live = self.shared.lock().book.stats[pool].state != PoolState::Idle;
         self.set_state(pool, PoolState::Idle, None);
         if was_live {
-            self.shared.pool_event(
-                pool,
-                PoolChange::Disconnected("hashrig is stopping".into()),
-            );
+            self.shared
+                .pool_event(pool, PoolChange::Disconnected("hashrig is stopping".into()));
         }
     }
 

@@ -74,13 +74,13 @@ pub(crate) fn parse_nonce(text: &str) -> Result<u64, String> {
 
 fn parse_threads(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
-        Ok(0) => Err("threads: must be at least 1".into()),
+        Ok(0) => Err("must be at least 1".into()),
         Ok(n) if n > hashrig::cpu::max_threads() => Err(format!(
-            "threads: {n} is more than {} (16 per core here)",
+            "{n} is more than {} (16 per core here)",
             hashrig::cpu::max_threads()
         )),
         Ok(n) => Ok(n),
-        Err(_) => Err(format!("threads: {text:?} is not a positive integer")),
+        Err(_) => Err(format!("{text:?} is not a positive integer")),
     }
 }
 
@@ -89,7 +89,7 @@ pub(crate) fn parse_batch_ms(text: &str) -> Result<u64, String> {
     match text.trim().parse::<u64>() {
         Ok(n @ 1..=2000) => Ok(n),
         _ => Err(format!(
-            "batch-ms: {text:?} is not a whole number of milliseconds from 1 to 2000"
+            "{text:?} is not a whole number of milliseconds from 1 to 2000"
         )),
     }
 }
@@ -121,23 +121,30 @@ pub(crate) fn parse_target(text: &str) -> Result<Target, hashrig::Error> {
     Target::from_hex(text)
 }
 
-/// Starts an engine on the devices `args` choose: `--backend`, `--device`,
-/// `--cpu`, `--threads`, `--cpu-kernel`, `--batch-ms`. GPUs that fail to
-/// open or fail their self-test are left out with a warning on stderr.
-pub(crate) fn engine(args: &DeviceArgs) -> Result<Engine> {
+/// Whether the CPU hashes, from `--backend` and `--cpu`; refuses the
+/// combinations that leave nothing to hash on or contradict each other
+/// (checked by `config --check` too).
+pub(crate) fn cpu_use(args: &DeviceArgs) -> Result<CpuUse> {
     if args.backend == BackendChoice::Cpu && !args.devices.is_empty() {
         bail!(
             "device: --device selects GPUs, and --backend cpu hashes on the CPU only (drop one of them)"
         );
     }
-    let cpu = match (args.backend, args.cpu) {
+    Ok(match (args.backend, args.cpu) {
         (BackendChoice::Cpu, CpuUse::Off) => {
             bail!("cpu: --backend cpu with --cpu off leaves nothing to hash on")
         }
         (BackendChoice::Cpu, _) | (_, CpuUse::On) => CpuUse::On,
         (BackendChoice::Gpu, CpuUse::Auto) | (_, CpuUse::Off) => CpuUse::Off,
         (BackendChoice::Auto, CpuUse::Auto) => CpuUse::Auto,
-    };
+    })
+}
+
+/// Starts an engine on the devices `args` choose: `--backend`, `--device`,
+/// `--cpu`, `--threads`, `--cpu-kernel`, `--batch-ms`. GPUs that fail to
+/// open or fail their self-test are left out with a warning on stderr.
+pub(crate) fn engine(args: &DeviceArgs) -> Result<Engine> {
+    let cpu = cpu_use(args)?;
     let options = EngineOptions {
         cpu,
         cpu_threads: args.threads,

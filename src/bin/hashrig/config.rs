@@ -6,7 +6,7 @@
 //! command line's replace the file's). Unknown keys and wrong types are
 //! errors naming the key and the line.
 
-use std::path::Path;
+use clap::Parser;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -129,16 +129,26 @@ pub(crate) fn config(a: ConfigCommand) -> Result<u8> {
     let Some(path) = a.check else {
         bail!("config: give --example or --check FILE");
     };
-    let args = arguments(&read(&path)?, "mine", &[]);
-    println!("{}", args.join(" "));
+    // Exactly what `hashrig mine --config FILE` checks before it starts.
+    let argv = vec![
+        "hashrig".to_string(),
+        "mine".to_string(),
+        "--config".to_string(),
+        path.display().to_string(),
+    ];
+    let expanded = expand(argv)?;
+    let mine = match crate::Cli::try_parse_from(&expanded.argv) {
+        Ok(crate::Cli {
+            command: crate::Command::Mine(mine),
+        }) => mine,
+        Ok(_) => unreachable!("parsed as mine"),
+        Err(e) => bail!(expanded.explain(&e, &crate::clap_message(&e))),
+    };
+    if let Err(e) = crate::mine::check(&mine) {
+        bail!(expanded.blame(&crate::one_line(&e)));
+    }
+    println!("{}", expanded.shown_file_args().join(" "));
     Ok(0)
-}
-
-/// Reads and checks a file.
-fn read(path: &Path) -> Result<Config> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("config: cannot read {}", path.display()))?;
-    parse(&text).with_context(|| format!("config: {}", path.display()))
 }
 
 /// Parses a file's text; an error names the key and the line.
@@ -169,68 +179,256 @@ fn given(typed: &[String], flag: &str) -> bool {
         .any(|a| a == flag || a.starts_with(&format!("{flag}=")))
 }
 
+/// Where in the file a key is: its table (`api`, `pool`…, or none for the
+/// top level), which `[[pool]]` entry, and the key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Key {
+    table: Option<&'static str>,
+    entry: usize,
+    name: &'static str,
+}
+
+const fn top(name: &'static str) -> Key {
+    Key {
+        table: None,
+        entry: 0,
+        name,
+    }
+}
+
+const fn in_table(table: &'static str, name: &'static str) -> Key {
+    Key {
+        table: Some(table),
+        entry: 0,
+        name,
+    }
+}
+
+/// The line (1-based) and text where `key` is set in `text`.
+fn line_of(text: &str, key: Key) -> Option<(usize, String)> {
+    let mut table: Option<String> = None;
+    let mut entries = 0usize;
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.split('#').next().unwrap_or("").trim();
+        if let Some(name) = line.strip_prefix("[[").and_then(|l| l.strip_suffix("]]")) {
+            let name = name.trim().to_string();
+            if Some(name.as_str()) == key.table {
+                entries += 1;
+            }
+            table = Some(name);
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            table = Some(name.trim().to_string());
+            continue;
+        }
+        let Some((k, _)) = line.split_once('=') else {
+            continue;
+        };
+        let here = table.as_deref() == key.table
+            && (key.table != Some("pool") || entries == key.entry + 1);
+        if here && k.trim().trim_matches('"') == key.name {
+            return Some((i + 1, line.chars().take(80).collect()));
+        }
+    }
+    None
+}
+
 /// The command-line arguments the file stands for, for `command`, leaving
-/// out lists the typed arguments give themselves.
-fn arguments(c: &Config, command: &str, typed: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut one = |flag: &str, value: Option<String>| {
+/// out lists the typed arguments give themselves; each with the key it
+/// came from.
+fn arguments_with_keys(c: &Config, command: &str, typed: &[String]) -> Vec<(String, Key)> {
+    let mut out: Vec<(String, Key)> = Vec::new();
+    let mut one = |flag: &str, value: Option<String>, key: Key| {
         if let Some(v) = value {
-            out.push(format!("{flag}={v}"));
+            out.push((format!("{flag}={v}"), key));
         }
     };
-    one("--backend", c.backend.clone());
-    one("--cpu", c.cpu.clone());
-    one("--threads", c.threads.map(|t| t.to_string()));
-    one("--cpu-kernel", c.cpu_kernel.clone());
-    one("--batch-ms", c.batch_ms.map(|t| t.to_string()));
+    one("--backend", c.backend.clone(), top("backend"));
+    one("--cpu", c.cpu.clone(), top("cpu"));
+    one(
+        "--threads",
+        c.threads.map(|t| t.to_string()),
+        top("threads"),
+    );
+    one("--cpu-kernel", c.cpu_kernel.clone(), top("cpu_kernel"));
+    one(
+        "--batch-ms",
+        c.batch_ms.map(|t| t.to_string()),
+        top("batch_ms"),
+    );
     if let Some(api) = &c.api {
-        one("--api", api.listen.clone());
-        one("--api-token", api.token.clone());
-        one("--cgminer-api", api.cgminer.clone());
+        one("--api", api.listen.clone(), in_table("api", "listen"));
+        one("--api-token", api.token.clone(), in_table("api", "token"));
+        one(
+            "--cgminer-api",
+            api.cgminer.clone(),
+            in_table("api", "cgminer"),
+        );
     }
     if let Some(t) = &c.temperature {
-        one("--temp-limit", t.limit.map(|v| v.to_string()));
-        one("--temp-resume", t.resume.map(|v| v.to_string()));
+        let key = |name| in_table("temperature", name);
+        one("--temp-limit", t.limit.map(|v| v.to_string()), key("limit"));
+        one(
+            "--temp-resume",
+            t.resume.map(|v| v.to_string()),
+            key("resume"),
+        );
     }
     if !given(typed, "--device") {
         for d in c.devices.iter().flatten() {
-            out.push(format!("--device={d}"));
+            out.push((format!("--device={d}"), top("devices")));
         }
     }
     let mining_a_header = given(typed, "--header");
     if command == "mine" && !mining_a_header && !given(typed, "--pool") {
-        for p in &c.pool {
-            out.push(format!("--pool={}", p.url));
-            out.push(format!("--user={}", p.user));
-            out.push(format!("--pass={}", p.pass.as_deref().unwrap_or("x")));
+        for (entry, p) in c.pool.iter().enumerate() {
+            let key = |name| Key {
+                table: Some("pool"),
+                entry,
+                name,
+            };
+            out.push((format!("--pool={}", p.url), key("url")));
+            out.push((format!("--user={}", p.user), key("user")));
+            let pass = p.pass.as_deref().unwrap_or("x");
+            out.push((format!("--pass={pass}"), key("pass")));
         }
     }
     if command == "mine" && !mining_a_header {
         if let Some(s) = &c.stratum {
             if !given(typed, "--pool-ca") {
                 if let Some(ca) = &s.ca {
-                    out.push(format!("--pool-ca={ca}"));
+                    out.push((format!("--pool-ca={ca}"), in_table("stratum", "ca")));
                 }
             }
             if s.allow_redirect == Some(true) && !given(typed, "--allow-redirect") {
-                out.push("--allow-redirect".into());
+                let key = in_table("stratum", "allow_redirect");
+                out.push(("--allow-redirect".into(), key));
             }
             if s.version_rolling == Some(false) && !given(typed, "--no-version-rolling") {
-                out.push("--no-version-rolling".into());
+                let key = in_table("stratum", "version_rolling");
+                out.push(("--no-version-rolling".into(), key));
             }
         }
     }
     out
 }
 
+/// [`arguments_with_keys`] without the keys.
+#[cfg(test)]
+fn arguments(c: &Config, command: &str, typed: &[String]) -> Vec<String> {
+    arguments_with_keys(c, command, typed)
+        .into_iter()
+        .map(|(a, _)| a)
+        .collect()
+}
+
+/// A command line with `--config FILE` expanded, and where the file's
+/// arguments came from.
+pub(crate) struct Expanded {
+    /// The whole command line, the file's arguments first.
+    pub argv: Vec<String>,
+    file: Option<FileArgs>,
+}
+
+struct FileArgs {
+    path: String,
+    text: String,
+    args: Vec<(String, Key)>,
+}
+
+impl Expanded {
+    /// clap's one-line message for `error`, naming the file, the line and
+    /// the key where the bad value came from the file.
+    pub fn explain(&self, error: &clap::Error, message: &str) -> String {
+        use clap::error::{ContextKind, ContextValue};
+        let Some(file) = &self.file else {
+            return message.to_string();
+        };
+        let (Some(ContextValue::String(arg)), Some(ContextValue::String(value))) = (
+            error.get(ContextKind::InvalidArg),
+            error.get(ContextKind::InvalidValue),
+        ) else {
+            return message.to_string();
+        };
+        let flag = arg.split([' ', '=']).next().unwrap_or(arg);
+        let from_file = file
+            .args
+            .iter()
+            .find(|(a, _)| a.strip_prefix(flag).and_then(|v| v.strip_prefix('=')) == Some(value));
+        let Some((_, key)) = from_file else {
+            return message.to_string();
+        };
+        let name = match key.table {
+            Some(t) => format!("{t}.{}", key.name),
+            None => key.name.to_string(),
+        };
+        let message = message.replace(&format!("'{arg}'"), &name);
+        match line_of(&file.text, *key) {
+            Some((n, line)) => format!("config {}: line {n} ({line}): {message}", file.path),
+            None => format!("config {}: {message}", file.path),
+        }
+    }
+
+    /// A one-line error from the checks after parsing (they start with the
+    /// option's name, as in `temp-resume: …`), with the file, line and key
+    /// in front where that option came from the file.
+    pub fn blame(&self, message: &str) -> String {
+        let Some(file) = &self.file else {
+            return message.to_string();
+        };
+        let Some((name, _)) = message.split_once(": ") else {
+            return message.to_string();
+        };
+        let flag = format!("--{name}");
+        let typed = &self.argv[2 + file.args.len()..];
+        let key = file
+            .args
+            .iter()
+            .find(|(a, _)| a == &flag || a.starts_with(&format!("{flag}=")))
+            .map(|(_, k)| *k);
+        match key {
+            Some(key) if !given(typed, &flag) => match line_of(&file.text, key) {
+                Some((n, line)) => format!("config {}: line {n} ({line}): {message}", file.path),
+                None => format!("config {}: {message}", file.path),
+            },
+            _ => message.to_string(),
+        }
+    }
+
+    /// The file's arguments as they can be shown: passwords and tokens
+    /// hidden, pool URLs without their password.
+    pub fn shown_file_args(&self) -> Vec<String> {
+        let Some(file) = &self.file else {
+            return Vec::new();
+        };
+        file.args.iter().map(|(a, _)| shown(a)).collect()
+    }
+}
+
+/// An argument with any secret in it hidden.
+fn shown(arg: &str) -> String {
+    let Some((flag, value)) = arg.split_once('=') else {
+        return arg.to_string();
+    };
+    match flag {
+        "--api-token" | "--pass" => format!("{flag}=<hidden>"),
+        "--pool" => match value.parse::<hashrig::stratum::PoolUrl>() {
+            Ok(url) => format!("{flag}={url}"),
+            Err(_) => format!("{flag}=<not a pool URL>"),
+        },
+        _ => arg.to_string(),
+    }
+}
+
 /// The command line with `--config FILE` expanded: the file's arguments
 /// go right after the command's name, before the typed ones (which win).
-pub(crate) fn expand(argv: Vec<String>) -> Result<Vec<String>> {
+pub(crate) fn expand(argv: Vec<String>) -> Result<Expanded> {
     let Some(command) = argv.get(1).cloned() else {
-        return Ok(argv);
+        return Ok(Expanded { argv, file: None });
     };
     if !matches!(command.as_str(), "mine" | "pow" | "bench") {
-        return Ok(argv);
+        return Ok(Expanded { argv, file: None });
     }
     let typed = &argv[2..];
     let mut path = None;
@@ -242,13 +440,19 @@ pub(crate) fn expand(argv: Vec<String>) -> Result<Vec<String>> {
         }
     }
     let Some(path) = path else {
-        return Ok(argv);
+        return Ok(Expanded { argv, file: None });
     };
-    let file = read(Path::new(&path))?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("config: cannot read {path}"))?;
+    let config = parse(&text).with_context(|| format!("config {path}"))?;
+    let args = arguments_with_keys(&config, &command, typed);
     let mut out = argv[..2].to_vec();
-    out.extend(arguments(&file, &command, typed));
+    out.extend(args.iter().map(|(a, _)| a.clone()));
     out.extend_from_slice(typed);
-    Ok(out)
+    Ok(Expanded {
+        argv: out,
+        file: Some(FileArgs { path, text, args }),
+    })
 }
 
 #[cfg(test)]

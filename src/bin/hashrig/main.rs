@@ -28,13 +28,13 @@ mod status;
     args_override_self = true,
     arg_required_else_help = true
 )]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
-    command: Command,
+    pub command: Command,
 }
 
 #[derive(Subcommand)]
-enum Command {
+pub(crate) enum Command {
     /// Search a Bitcoin header's nonce field for a block hash at or below a
     /// target, or mine on Stratum pools (--pool) until interrupted.
     // Negative numbers reach the value parsers, which say what range is
@@ -107,14 +107,14 @@ fn runtime_dir() {}
 
 fn main() -> ExitCode {
     runtime_dir();
-    let argv = match config::expand(std::env::args().collect()) {
-        Ok(argv) => argv,
+    let expanded = match config::expand(std::env::args().collect()) {
+        Ok(expanded) => expanded,
         Err(e) => {
             eprintln!("hashrig: {}", one_line(&e));
             return ExitCode::from(EXIT_ERROR);
         }
     };
-    let cli = match Cli::try_parse_from(argv) {
+    let cli = match Cli::try_parse_from(&expanded.argv) {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
             // --help and --version.
@@ -127,17 +127,7 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
         Err(e) => {
-            // clap's message up to its usage block, folded into one line.
-            let text = e.to_string();
-            let message: Vec<&str> = text
-                .lines()
-                .take_while(|l| !l.trim().is_empty())
-                .map(str::trim)
-                .collect();
-            eprintln!(
-                "hashrig: {}",
-                message.join(" ").trim_start_matches("error: ")
-            );
+            eprintln!("hashrig: {}", expanded.explain(&e, &clap_message(&e)));
             return ExitCode::from(EXIT_ERROR);
         }
     };
@@ -163,10 +153,21 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("hashrig: {}", one_line(&e));
+            eprintln!("hashrig: {}", expanded.blame(&one_line(&e)));
             ExitCode::from(EXIT_ERROR)
         }
     }
+}
+
+/// clap's message up to its usage block, folded into one line.
+pub(crate) fn clap_message(e: &clap::Error) -> String {
+    let text = e.to_string();
+    let message: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    message.join(" ").trim_start_matches("error: ").to_string()
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -176,7 +177,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-fn one_line(e: &anyhow::Error) -> String {
+pub(crate) fn one_line(e: &anyhow::Error) -> String {
     e.chain()
         .map(|c| c.to_string())
         .collect::<Vec<_>>()

@@ -190,7 +190,20 @@ impl Report for Summary {
     }
 }
 
+/// What `mine` checks before it starts anything, and all that `config
+/// --check` checks: the devices' options, the temperature limits, and the
+/// pools (where no header is given).
+pub(crate) fn check(a: &MineArgs) -> Result<()> {
+    crate::args::cpu_use(&a.device)?;
+    crate::monitor::health_options(&a.monitor)?;
+    if a.header.is_none() {
+        crate::pool::pool_options(&a.pool)?;
+    }
+    Ok(())
+}
+
 pub(crate) fn mine(a: MineArgs) -> Result<u8> {
+    check(&a)?;
     let Some(header) = a.header else {
         return crate::pool::mine_pool(&a.pool, &a.device, &a.monitor, a.json);
     };

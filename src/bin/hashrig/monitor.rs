@@ -127,6 +127,17 @@ impl Report for HealthLine {
     }
 }
 
+/// The health watch's options, checked (by `config --check` too).
+pub(crate) fn health_options(args: &MonitorArgs) -> Result<HealthOptions> {
+    let options = HealthOptions {
+        temp_limit: args.temp_limit,
+        temp_resume: args.temp_resume,
+        ..Default::default()
+    };
+    options.limits()?;
+    Ok(options)
+}
+
 /// The running monitors of one command.
 pub(crate) struct Monitor {
     pub health: Arc<HealthWatch>,
@@ -141,14 +152,7 @@ impl Monitor {
         args: &MonitorArgs,
         pools: Option<Arc<PoolMiner>>,
     ) -> Result<Monitor> {
-        let health = Arc::new(HealthWatch::start(
-            engine,
-            HealthOptions {
-                temp_limit: args.temp_limit,
-                temp_resume: args.temp_resume,
-                ..Default::default()
-            },
-        )?);
+        let health = Arc::new(HealthWatch::start(engine, health_options(args)?)?);
         let mut rig = Rig::new(engine.clone()).with_health(health.clone());
         if let Some(miner) = pools {
             rig = rig.with_pools(miner);

@@ -278,14 +278,13 @@ fn pool_line(pool: usize, url: String, change: PoolChange) -> PoolLine {
     }
 }
 
-/// Mines on the pools until SIGINT or SIGTERM; exit 0.
-pub(crate) fn mine_pool(
-    a: &PoolArgs,
-    device: &DeviceArgs,
-    watch: &MonitorArgs,
-    json: bool,
-) -> Result<u8> {
+/// The pool options the arguments stand for, checked (by `config
+/// --check` too): at least one pool, each URL and credential, the CA file.
+pub(crate) fn pool_options(a: &PoolArgs) -> Result<PoolOptions> {
     let pools = pools(a)?;
+    if pools.is_empty() {
+        bail!("pool: give --pool URL (or [[pool]] in the config file), or --header to search one header");
+    }
     let mut options = PoolOptions::new(pools);
     options.allow_redirect = a.allow_redirect;
     options.version_rolling = !a.no_version_rolling;
@@ -293,6 +292,17 @@ pub(crate) fn mine_pool(
         options.extra_ca_pem =
             Some(std::fs::read(path).with_context(|| format!("pool-ca: {}", path.display()))?);
     }
+    Ok(options)
+}
+
+/// Mines on the pools until SIGINT or SIGTERM; exit 0.
+pub(crate) fn mine_pool(
+    a: &PoolArgs,
+    device: &DeviceArgs,
+    watch: &MonitorArgs,
+    json: bool,
+) -> Result<u8> {
+    let options = pool_options(a)?;
     let engine = Arc::new(args::engine(device)?);
     let names: Vec<String> = engine.stats().iter().map(|d| d.name.clone()).collect();
     let started = Instant::now();
