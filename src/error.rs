@@ -16,8 +16,10 @@ pub enum CompactError {
     Zero(u32),
 }
 
-/// Everything that can go wrong in hashrig.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+/// Everything that can go wrong in hashrig: one variant per kind of
+/// failure a caller would handle differently, each naming what failed and
+/// keeping its cause ([`std::error::Error::source`]).
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// Text that should be hex is not.
@@ -66,9 +68,10 @@ pub enum Error {
         /// The nonce it reported.
         nonce: u64,
     },
-    /// No GPU adapter that can be used was found or selected.
-    #[error("gpu: {0}")]
-    NoGpu(String),
+    /// No device of any kind could be started (no usable GPU, and the CPU
+    /// not asked for).
+    #[error("{0}")]
+    NoDevice(String),
     /// A GPU failed: device lost, validation error, or a batch that timed out.
     #[error("gpu {adapter}: {reason}")]
     Gpu {
@@ -91,7 +94,38 @@ pub enum Error {
     /// A pool URL, credentials or pool option that cannot be used.
     #[error("pool: {0}")]
     Pool(String),
-    /// Anything else about the job.
-    #[error("{0}")]
-    Invalid(String),
+    /// An option out of its range, or at odds with another.
+    #[error("{option}: {reason}")]
+    Options {
+        /// The option, as the command line names it.
+        option: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A server could not listen on its address.
+    #[error("{what}: cannot listen on {addr}: {source}")]
+    Listen {
+        /// The server (`api`, `cgminer-api`).
+        what: &'static str,
+        /// The address asked for.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A thread could not be started.
+    #[error("cannot start {what}: {source}")]
+    Spawn {
+        /// What the thread was for.
+        what: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A CPU thread pool could not be built.
+    #[error("cannot start {threads} CPU threads: {reason}")]
+    ThreadPool {
+        /// How many were asked for.
+        threads: usize,
+        /// What the thread pool said.
+        reason: String,
+    },
 }

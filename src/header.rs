@@ -106,13 +106,16 @@ mod tests {
     #[test]
     fn wrong_length_names_the_field() {
         let err = Header::from_hex("00").unwrap_err();
-        assert_eq!(
-            err,
-            Error::Length {
-                field: "header",
-                expected: 80,
-                actual: 1
-            }
+        assert!(
+            matches!(
+                err,
+                Error::Length {
+                    field: "header",
+                    expected: 80,
+                    actual: 1
+                }
+            ),
+            "{err:?}"
         );
     }
 }

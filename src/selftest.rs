@@ -14,7 +14,7 @@ pub const GENESIS_HEADER_HEX: &str = "010000000000000000000000000000000000000000
 const BLOCK_100000_HEX: &str = "0100000050120119172a610421a6c3011dd330d9df07b63616c2cc1f1cd00200000000006657a9252aacd5c0b2940996ecff952228c3067cc38d4885efb5a4ac4247e9f337221b4d4c86041b0f2b5710";
 
 /// One device's self-test result.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug)]
 pub struct Outcome {
     /// `cpu <kernel>` or `gpu <adapter> (<backend>)`.
     pub device: String,
@@ -132,7 +132,7 @@ mod tests {
     #[test]
     fn every_cpu_kernel_passes() {
         for kernel in CpuKernel::available() {
-            assert_eq!(cpu(kernel), Ok(()), "{kernel}");
+            assert!(cpu(kernel).is_ok(), "{kernel}: {:?}", cpu(kernel));
         }
     }
 

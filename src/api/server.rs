@@ -131,16 +131,18 @@ pub(super) struct Server {
 impl Server {
     /// Binds `addr` and serves each connection with `handler`.
     pub fn start(
-        name: &str,
+        name: &'static str,
         addr: SocketAddr,
         limits: Limits,
         handler: Handler,
     ) -> Result<Server, Error> {
-        let listener = TcpListener::bind(addr)
-            .map_err(|e| Error::Invalid(format!("{name}: cannot listen on {addr}: {e}")))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| Error::Invalid(format!("{name}: {e}")))?;
+        let listen = |source| Error::Listen {
+            what: name,
+            addr,
+            source,
+        };
+        let listener = TcpListener::bind(addr).map_err(listen)?;
+        let addr = listener.local_addr().map_err(listen)?;
         let done = Arc::new(AtomicBool::new(false));
         let (tx, rx) = mpsc::sync_channel::<(TcpStream, Instant)>(limits.queue.max(1));
         let rx = Arc::new(Mutex::new(rx));
@@ -148,7 +150,10 @@ impl Server {
             std::thread::Builder::new()
                 .name(label)
                 .spawn(f)
-                .map_err(|e| Error::Invalid(format!("{name}: cannot start a thread: {e}")))
+                .map_err(|source| Error::Spawn {
+                    what: format!("a thread of the {name} server"),
+                    source,
+                })
         };
         let mut threads = Vec::new();
         for i in 0..limits.workers.max(1) {

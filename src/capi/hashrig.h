@@ -73,7 +73,7 @@ typedef struct hashrig_options {
     int32_t cpu;          /* HASHRIG_CPU_* (default HASHRIG_CPU_AUTO) */
     int32_t gpus;         /* nonzero to use GPUs (default 1) */
     uint32_t cpu_threads; /* CPU hashing threads; 0: every core (one fewer beside GPUs) */
-    uint32_t batch_ms;    /* GPU batch time in milliseconds; 0: the default, 20 */
+    uint32_t batch_ms;    /* GPU batch time in milliseconds, 1 to 2000; 0: the default, 20 */
     const char *devices;  /* GPU selectors as `hashrig --device` takes them,
                            * comma-separated ("0", "nvidia", "llvmpipe@gl");
                            * NULL: automatic */

@@ -192,22 +192,9 @@ unsafe fn engine_options(options: *const HashrigOptions) -> Result<EngineOptions
         ..Default::default()
     };
     if o.cpu_threads != 0 {
-        let max = crate::cpu::max_threads();
-        if o.cpu_threads as usize > max {
-            return Err((
-                HASHRIG_ERR_ARGUMENT,
-                format!("cpu_threads: {} is more than {max}", o.cpu_threads),
-            ));
-        }
         out.cpu_threads = Some(o.cpu_threads as usize);
     }
     if o.batch_ms != 0 {
-        if o.batch_ms > 10_000 {
-            return Err((
-                HASHRIG_ERR_ARGUMENT,
-                format!("batch_ms: {} is more than 10000", o.batch_ms),
-            ));
-        }
         out.batch_time = Duration::from_millis(o.batch_ms as u64);
     }
     if !o.devices.is_null() {
@@ -231,6 +218,9 @@ unsafe fn engine_options(options: *const HashrigOptions) -> Result<EngineOptions
             .map_err(|e: Error| (HASHRIG_ERR_ARGUMENT, format!("cpu_kernel: {e}")))?;
         out.cpu_kernel = Some(kernel);
     }
+    // The same checks as every other front door.
+    out.validate()
+        .map_err(|e| (HASHRIG_ERR_ARGUMENT, e.to_string()))?;
     Ok(out)
 }
 

@@ -99,16 +99,22 @@ impl CpuSearcher {
         let kernel = CpuKernel::resolve(kernel)?;
         let threads = threads.unwrap_or_else(default_threads).max(1);
         if threads > max_threads() {
-            return Err(Error::Invalid(format!(
-                "threads: {threads} is more than {} (16 per core here)",
-                max_threads()
-            )));
+            return Err(Error::Options {
+                option: "threads",
+                reason: format!(
+                    "{threads} is more than {} (16 per core here)",
+                    max_threads()
+                ),
+            });
         }
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("hashrig-cpu-{i}"))
             .build()
-            .map_err(|e| Error::Invalid(format!("cannot start {threads} threads: {e}")))?;
+            .map_err(|e| Error::ThreadPool {
+                threads,
+                reason: e.to_string(),
+            })?;
         let fns = kernel.fns().ok_or_else(|| kernel.unsupported())?;
         Ok(CpuSearcher { pool, kernel, fns })
     }

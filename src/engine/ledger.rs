@@ -4,16 +4,15 @@
 //! (candidates judged once, on the reference), judging a device by its
 //! errors and proofs, and the watchdog that takes hung devices out.
 
-use std::collections::{HashSet, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, TrySendError};
+use std::collections::HashSet;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::stats::{LatencyHistogram, Meter};
-use super::{
-    Device, DeviceDetails, DeviceKind, EngineOptions, Event, FoundSolution, JobId, JobSource,
-};
+use super::delivery::Delivery;
+use super::device::{Device, DeviceDetails, DeviceKind};
+use super::options::EngineOptions;
+use super::stats::{DeviceState, DeviceStats, LatencyHistogram, Meter};
+use super::work::{Event, FoundSolution, JobId, JobSource};
 use crate::search::verify_candidates;
 use crate::{CancelToken, Error, Found, NonceRange, PreparedJob, Target};
 
@@ -196,6 +195,34 @@ impl State {
     pub fn paused(&self) -> bool {
         self.paused_by.iter().any(|&p| p)
     }
+
+    /// Every device's statistics and state, in the engine's order.
+    pub fn stats(&self) -> Vec<DeviceStats> {
+        self.devices
+            .iter()
+            .map(|d| {
+                let state = if let Some(reason) = &d.failed {
+                    DeviceState::Failed(reason.clone())
+                } else if let Some(reason) = &d.held {
+                    DeviceState::Held(reason.clone())
+                } else if self.paused() {
+                    DeviceState::Paused
+                } else if d.running.is_some() {
+                    DeviceState::Hashing
+                } else {
+                    DeviceState::Idle
+                };
+                d.meter.stats(
+                    d.name.clone(),
+                    d.kind,
+                    d.details.clone(),
+                    state,
+                    d.job,
+                    d.job_switch,
+                )
+            })
+            .collect()
+    }
 }
 
 impl State {
@@ -213,19 +240,7 @@ impl State {
 pub(super) struct Shared {
     pub state: Mutex<State>,
     pub wake: Condvar,
-    /// Bounded: a device whose events find it full waits for the reader.
-    pub events: mpsc::SyncSender<Event>,
-    /// Events that found the queue full once the engine was stopping (no
-    /// reader to wait for any more); read after the queue's.
-    pub overflow: Mutex<VecDeque<Event>>,
-    /// Events in the order they were made under the lock, waiting to be
-    /// sent; whoever holds `delivering` sends them, oldest first, so that
-    /// the reader sees them in that order (a job's solutions before its
-    /// end, from whichever devices).
-    pub queue: Mutex<VecDeque<Event>>,
-    pub delivering: Mutex<()>,
-    /// Mirrors `State::stopping`, for delivery outside the lock.
-    pub stopping: AtomicBool,
+    pub delivery: Delivery,
     pub options: EngineOptions,
 }
 
@@ -239,6 +254,24 @@ fn proof_target(job: &PreparedJob, rate: f64, per_second: f64) -> Target {
 }
 
 impl Shared {
+    /// The shared state of an engine over devices with these slots, idle.
+    pub fn new(devices: Vec<DeviceSlot>, options: EngineOptions) -> Shared {
+        Shared {
+            state: Mutex::new(State {
+                current: None,
+                paused_by: [false; 2],
+                stopping: false,
+                next_id: 1,
+                devices,
+                job_switches: LatencyHistogram::job_switches(),
+                outbox: Vec::new(),
+            }),
+            wake: Condvar::new(),
+            delivery: Delivery::new(),
+            options,
+        }
+    }
+
     pub fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().expect("not poisoned")
     }
@@ -249,47 +282,9 @@ impl Shared {
         if st.outbox.is_empty() {
             return;
         }
-        let events = std::mem::take(&mut st.outbox);
-        // Queued before the lock goes, so the queue has the lock's order.
-        self.queue.lock().expect("not poisoned").extend(events);
+        self.delivery.queue(std::mem::take(&mut st.outbox));
         drop(st);
-        self.deliver();
-    }
-
-    /// Delivers events made under the lock; called with the lock released.
-    /// While the queue is full the calling device waits for the reader, so
-    /// that an easy target never piles events up in memory; nothing is
-    /// dropped (once the engine stops, they wait in the overflow).
-    fn deliver(&self) {
-        let _turn = self.delivering.lock().expect("not poisoned");
-        loop {
-            let next = self.queue.lock().expect("not poisoned").pop_front();
-            let Some(mut event) = next else {
-                return;
-            };
-            // Once events overflow, later ones follow them, in order.
-            let mut overflow = self.overflow.lock().expect("not poisoned");
-            if !overflow.is_empty() {
-                overflow.push_back(event);
-                continue;
-            }
-            drop(overflow);
-            loop {
-                match self.events.try_send(event) {
-                    Ok(()) => break,
-                    // A dropped receiver only means nobody listens any more.
-                    Err(TrySendError::Disconnected(_)) => return,
-                    Err(TrySendError::Full(back)) => {
-                        if self.stopping.load(Ordering::Relaxed) {
-                            self.overflow.lock().expect("not poisoned").push_back(back);
-                            break;
-                        }
-                        event = back;
-                        std::thread::sleep(std::time::Duration::from_millis(1));
-                    }
-                }
-            }
-        }
+        self.delivery.deliver();
     }
 }
 

@@ -30,14 +30,14 @@
 //! # Ok::<(), hashrig::Error>(())
 //! ```
 
+mod delivery;
 mod device;
 mod ledger;
+mod options;
 mod stats;
+mod work;
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -48,236 +48,19 @@ pub use crate::cpu::CpuDevice;
 pub use crate::gpu::GpuWorker;
 /// What a device reports for one range (also at the crate root).
 pub use crate::Found;
+pub use delivery::EVENT_QUEUE;
 pub use device::{Device, DeviceDetails, DeviceKind};
+pub use options::{CpuUse, EngineOptions, BATCH_TIMES};
 pub use stats::{DeviceState, DeviceStats, LatencyHistogram};
+pub use work::{Event, FoundSolution, JobId, JobSource, Pauser, RollTime, Work};
 
-/// Who pauses an engine. Each holds its own pause; the devices hash only
-/// while nobody does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Pauser {
-    /// Whoever runs the engine: [`Engine::pause`] and [`Engine::resume`]
-    /// (the command line, the API's control, the C ABI).
-    Operator = 0,
-    /// A source of work that has none to give, such as a pool miner
-    /// between jobs or without a usable pool.
-    Source = 1,
-}
-
-use crate::{CpuKernel, Error, Job, NonceRange, PreparedJob, Solution};
+use crate::{Error, PreparedJob};
 use ledger::{Current, DeviceSlot, Shared, State};
-
-/// Events the engine keeps for its reader; beyond them the devices wait.
-pub const EVENT_QUEUE: usize = 4096;
-
-/// Identifies a submitted job.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct JobId(pub u64);
-
-/// Supplies the next job when one's nonce space is used up, for example
-/// the same block with the extranonce, the time or the version bits
-/// rolled. Called on an engine thread with the engine's lock held: it must
-/// not call back into the engine.
-pub trait JobSource: Send {
-    /// The job after `done`, or `None` to stop.
-    fn next_job(&mut self, done: &Job) -> Option<Job>;
-}
-
-impl<F: FnMut(&Job) -> Option<Job> + Send> JobSource for F {
-    fn next_job(&mut self, done: &Job) -> Option<Job> {
-        self(done)
-    }
-}
-
-/// A header job source that adds one second to the header's time field:
-/// what `hashrig bench` and `hashrig mine` roll when 2^32 nonces run out.
-/// It gives no next job for generic jobs.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct RollTime;
-
-impl JobSource for RollTime {
-    fn next_job(&mut self, done: &Job) -> Option<Job> {
-        match done {
-            Job::Header(j) => {
-                let mut next = j.clone();
-                next.header.time = next.header.time.wrapping_add(1);
-                Some(Job::Header(next))
-            }
-            Job::Generic(_) => None,
-        }
-    }
-}
-
-/// What to mine: a job, the part of its nonce space to search (all of it
-/// by default), and optionally where the next job comes from.
-pub struct Work {
-    job: Job,
-    span: Span,
-    source: Option<Box<dyn JobSource>>,
-}
-
-/// The part of the first job's nonce space that a [`Work`] searches.
-#[derive(Clone, Copy, Debug)]
-enum Span {
-    /// Exactly these nonces.
-    Range(NonceRange),
-    /// From this nonce to the end of the nonce space.
-    From(u64),
-}
-
-impl Work {
-    /// The whole nonce space of `job`, stopping when it is searched.
-    pub fn new(job: Job) -> Self {
-        Work {
-            job,
-            span: Span::From(0),
-            source: None,
-        }
-    }
-
-    /// Only `range` of the first job.
-    pub fn range(mut self, range: NonceRange) -> Self {
-        self.span = Span::Range(range);
-        self
-    }
-
-    /// The first job from nonce `start` to the end of its nonce space: what
-    /// a search "with no count" means (usually followed by
-    /// [`then(RollTime)`](Self::then) for a header).
-    pub fn from_nonce(mut self, start: u64) -> Self {
-        self.span = Span::From(start);
-        self
-    }
-
-    /// Whether the span lies in the first job's nonce space: what
-    /// [`Engine::submit`] checks first, for callers that want to know
-    /// before they start an engine.
-    pub fn check(&self) -> Result<(), Error> {
-        self.bounds().map(|_| ())
-    }
-
-    /// `[start, end)` of the first job's nonce space, checked.
-    fn bounds(&self) -> Result<(u64, u128), Error> {
-        match self.span {
-            Span::Range(r) => {
-                r.check(&self.job)?;
-                Ok((r.start, r.end()))
-            }
-            Span::From(start) if (start as u128) < self.job.nonce_space() => {
-                Ok((start, self.job.nonce_space()))
-            }
-            Span::From(start) => Err(Error::Range(format!(
-                "start {start} is past the end of the nonce space ({})",
-                self.job.nonce_space()
-            ))),
-        }
-    }
-
-    /// When a job's range is used up, asks `source` for the next job (whose
-    /// whole nonce space is then searched) instead of stopping.
-    pub fn then(mut self, source: impl JobSource + 'static) -> Self {
-        self.source = Some(Box::new(source));
-        self
-    }
-}
-
-/// A verified solution as the engine reports it.
-#[derive(Clone, Debug)]
-pub struct FoundSolution {
-    /// The submitted job it belongs to.
-    pub job: JobId,
-    /// The exact job solved: the submitted one or one its source rolled.
-    pub work: Arc<Job>,
-    /// The nonce and its reference hash.
-    pub solution: Solution,
-    /// The device that found it.
-    pub device: String,
-    /// True when the job had already been replaced: the solution is
-    /// reported for the record and must not be used as current.
-    pub stale: bool,
-    /// When the engine verified it and reported it.
-    pub found: std::time::Instant,
-}
-
-/// What the engine reports.
-#[derive(Clone, Debug)]
-pub enum Event {
-    /// A verified solution.
-    Solution(FoundSolution),
-    /// Every nonce of the job (and of its source's jobs) has been searched.
-    Exhausted(JobId),
-    /// A device was taken out of service.
-    DeviceFailed {
-        /// The device.
-        device: String,
-        /// Why.
-        reason: String,
-    },
-}
-
-/// Whether the CPU hashes beside the GPUs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
-pub enum CpuUse {
-    /// Only when no GPU is usable.
-    #[default]
-    Auto,
-    /// Always.
-    On,
-    /// Never (an engine with no GPU then has no device and fails to start).
-    Off,
-}
-
-/// How an engine is built.
-#[derive(Clone, Debug)]
-pub struct EngineOptions {
-    /// Whether the CPU hashes.
-    pub cpu: CpuUse,
-    /// CPU hashing threads; by default every core, or every core but one
-    /// when GPUs run too (that core verifies results and feeds the GPUs).
-    pub cpu_threads: Option<usize>,
-    /// The CPU kernel; the fastest by default.
-    pub cpu_kernel: Option<CpuKernel>,
-    /// Whether GPUs are used at all.
-    pub gpus: bool,
-    /// GPU selectors (index, part of the name, PCI bus id); empty for the
-    /// automatic choice.
-    pub devices: Vec<String>,
-    /// The batch duration aimed at on GPUs.
-    pub batch_time: Duration,
-    /// Ignore cached GPU calibrations and measure again.
-    pub recalibrate: bool,
-    /// Proofs of work each device should find per second (they set each
-    /// device's internal proof target).
-    pub proofs_per_second: f64,
-    /// Candidates failing verification after which a device is taken out.
-    pub hardware_error_limit: u64,
-    /// How long a range may take beyond twenty times its expected time
-    /// before its device counts as hung.
-    pub watchdog: Duration,
-}
-
-impl Default for EngineOptions {
-    fn default() -> Self {
-        EngineOptions {
-            cpu: CpuUse::Auto,
-            cpu_threads: None,
-            cpu_kernel: None,
-            gpus: true,
-            devices: Vec::new(),
-            batch_time: Duration::from_millis(20),
-            recalibrate: false,
-            proofs_per_second: 256.0,
-            hardware_error_limit: 16,
-            watchdog: Duration::from_secs(10),
-        }
-    }
-}
 
 /// Runs jobs on a set of devices. Thread-safe: share it behind an `Arc`.
 /// Dropping it stops every device.
 pub struct Engine {
     shared: Arc<Shared>,
-    events: Mutex<mpsc::Receiver<Event>>,
     threads: Mutex<Vec<(usize, JoinHandle<()>)>>,
     watchdog: Mutex<Option<JoinHandle<()>>>,
     warnings: Vec<String>,
@@ -289,28 +72,20 @@ impl Engine {
     /// cached; each self-tested first, and one that fails is left out with
     /// a warning) and the CPU. Fails when no device is left.
     pub fn start(options: EngineOptions) -> Result<Engine, Error> {
+        options.validate()?;
         let mut devices: Vec<Box<dyn Device>> = Vec::new();
         #[cfg_attr(not(feature = "gpu"), allow(unused_mut))]
         let mut warnings = Vec::new();
         #[cfg(feature = "gpu")]
         if options.gpus {
-            let all = crate::gpu::adapters();
-            for entry in crate::gpu::select(&all, &options.devices)? {
-                let opened = crate::gpu::cached_or_calibrate(
-                    &entry,
-                    options.batch_time,
-                    options.recalibrate,
-                )
-                .and_then(|(calibration, cache_warnings)| {
-                    warnings.extend(cache_warnings);
-                    let d = crate::gpu::GpuDevice::open(&entry, calibration.config)?;
-                    d.self_test()?;
-                    Ok(d)
-                });
-                match opened {
-                    Ok(d) => devices.push(Box::new(GpuWorker::new(d))),
-                    Err(e) => warnings.push(format!("leaving out {}: {e}", entry.label())),
-                }
+            let opened = crate::gpu::open_selected(
+                &options.devices,
+                options.batch_time,
+                options.recalibrate,
+            )?;
+            warnings = opened.warnings;
+            for d in opened.devices {
+                devices.push(Box::new(GpuWorker::new(d)));
             }
         }
         let gpus = devices.len();
@@ -334,7 +109,7 @@ impl Engine {
             } else {
                 warnings.join("; ")
             };
-            return Err(Error::NoGpu(format!(
+            return Err(Error::NoDevice(format!(
                 "{why} (software adapters such as llvmpipe are used only when named, \
                  as in --device llvmpipe or llvmpipe@gl)"
             )));
@@ -350,48 +125,38 @@ impl Engine {
         devices: Vec<Box<dyn Device>>,
         options: EngineOptions,
     ) -> Result<Engine, Error> {
+        options.validate()?;
         if devices.is_empty() {
             return Err(Error::Device("an engine needs at least one device".into()));
         }
-        let (tx, rx) = mpsc::sync_channel(EVENT_QUEUE);
         let slots = devices.iter().map(|d| DeviceSlot::new(&**d)).collect();
-        let shared = Arc::new(Shared {
-            state: Mutex::new(State {
-                current: None,
-                paused_by: [false; 2],
-                stopping: false,
-                next_id: 1,
-                devices: slots,
-                job_switches: LatencyHistogram::job_switches(),
-                outbox: Vec::new(),
-            }),
-            wake: Condvar::new(),
-            events: tx,
-            overflow: Mutex::new(VecDeque::new()),
-            queue: Mutex::new(VecDeque::new()),
-            delivering: Mutex::new(()),
-            stopping: AtomicBool::new(false),
-            options,
-        });
+        let shared = Arc::new(Shared::new(slots, options));
+        let spawn = |what: String, name: String, f: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(name)
+                .spawn(f)
+                .map_err(|source| Error::Spawn { what, source })
+        };
         let mut threads = Vec::new();
         for (index, device) in devices.into_iter().enumerate() {
             let shared = shared.clone();
-            let handle = std::thread::Builder::new()
-                .name(format!("hashrig-device-{index}"))
-                .spawn(move || ledger::worker(shared, index, device))
-                .map_err(|e| Error::Invalid(format!("cannot start a device thread: {e}")))?;
+            let handle = spawn(
+                format!("the thread of device {index}"),
+                format!("hashrig-device-{index}"),
+                Box::new(move || ledger::worker(shared, index, device)),
+            )?;
             threads.push((index, handle));
         }
         let watchdog = {
             let shared = shared.clone();
-            std::thread::Builder::new()
-                .name("hashrig-watchdog".into())
-                .spawn(move || ledger::watchdog(shared))
-                .map_err(|e| Error::Invalid(format!("cannot start the watchdog: {e}")))?
+            spawn(
+                "the watchdog".into(),
+                "hashrig-watchdog".into(),
+                Box::new(move || ledger::watchdog(shared)),
+            )?
         };
         Ok(Engine {
             shared,
-            events: Mutex::new(rx),
             threads: Mutex::new(threads),
             watchdog: Mutex::new(Some(watchdog)),
             warnings: Vec::new(),
@@ -407,9 +172,9 @@ impl Engine {
     /// leaves the old job within about one batch, and solutions of the old
     /// job found after this call are reported as stale.
     pub fn submit(&self, work: Work) -> Result<JobId, Error> {
-        let bounds = work.bounds()?;
+        let (job, bounds, source) = work.into_parts()?;
         // Prepared once, before the lock, and shared by every device.
-        let job = PreparedJob::new(work.job);
+        let job = PreparedJob::new(job);
         let mut st = self.lock();
         let id = JobId(st.next_id);
         st.next_id += 1;
@@ -417,7 +182,7 @@ impl Engine {
         for d in &mut st.devices {
             d.done.clear();
         }
-        st.current = Some(Current::new(id, job, bounds, work.source));
+        st.current = Some(Current::new(id, job, bounds, source));
         drop(st);
         self.shared.wake.notify_all();
         Ok(id)
@@ -430,7 +195,7 @@ impl Engine {
             if let Some(event) = self.recv_timeout(Duration::from_millis(50)) {
                 return Some(event);
             }
-            if self.shared.stopping.load(Ordering::Relaxed) {
+            if self.is_stopped() {
                 // What came in meanwhile, then nothing more.
                 return self.try_recv();
             }
@@ -444,69 +209,23 @@ impl Engine {
     /// makes the devices wait (no solution is dropped), so memory stays
     /// flat however easy the target.
     pub fn recv_timeout(&self, timeout: Duration) -> Option<Event> {
-        let events = self.events.lock().expect("not poisoned");
-        match events.try_recv() {
-            Ok(event) => return Some(event),
-            Err(mpsc::TryRecvError::Disconnected) => return None,
-            Err(mpsc::TryRecvError::Empty) => {}
-        }
-        if let Some(event) = self.overflow() {
-            return Some(event);
-        }
-        events
-            .recv_timeout(timeout)
-            .ok()
-            .or_else(|| self.overflow())
+        self.shared.delivery.recv_timeout(timeout)
     }
 
     /// The next event if one is waiting.
     pub fn try_recv(&self) -> Option<Event> {
-        let events = self.events.lock().expect("not poisoned");
-        events.try_recv().ok().or_else(|| self.overflow())
+        self.shared.delivery.try_recv()
     }
 
     /// Whether [`stop`](Self::stop) was called: no event comes after those
     /// already waiting.
     pub fn is_stopped(&self) -> bool {
-        self.shared.stopping.load(Ordering::Relaxed)
-    }
-
-    /// An event that found the queue full while the engine stopped.
-    fn overflow(&self) -> Option<Event> {
-        self.shared
-            .overflow
-            .lock()
-            .expect("not poisoned")
-            .pop_front()
+        self.shared.delivery.is_stopped()
     }
 
     /// Every device's statistics, in the order the devices were given.
     pub fn stats(&self) -> Vec<DeviceStats> {
-        let st = self.lock();
-        st.devices
-            .iter()
-            .map(|d| {
-                let state = if let Some(reason) = &d.failed {
-                    DeviceState::Failed(reason.clone())
-                } else if let Some(reason) = &d.held {
-                    DeviceState::Held(reason.clone())
-                } else if st.paused() {
-                    DeviceState::Paused
-                } else if d.running.is_some() {
-                    DeviceState::Hashing
-                } else {
-                    DeviceState::Idle
-                };
-                d.meter.stats(
-                    d.name.clone(),
-                    d.kind,
-                    d.details.clone(),
-                    state,
-                    d.job,
-                    d.job_switch,
-                )
-            })
-            .collect()
+        self.lock().stats()
     }
 
     /// Stops handing out work; devices leave their ranges within about one
@@ -598,7 +317,7 @@ impl Engine {
         {
             let mut st = self.lock();
             st.stopping = true;
-            self.shared.stopping.store(true, Ordering::Relaxed);
+            self.shared.delivery.stop();
             st.cancel_running();
         }
         self.shared.wake.notify_all();

@@ -8,6 +8,7 @@
 mod adapters;
 pub mod calibrate;
 pub mod cost;
+mod opening;
 pub mod shader;
 #[cfg(test)]
 mod twin;
@@ -27,6 +28,7 @@ pub use calibrate::{
     cache_path, cached_or_calibrate, calibrate, kernel_version, measure, sweep, Calibration,
     NONCES_PER_INVOCATION, WORKGROUP_SIZES,
 };
+pub use opening::{open_selected, Opened};
 pub use worker::GpuWorker;
 
 /// The most nonces one invocation tests.

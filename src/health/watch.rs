@@ -42,27 +42,30 @@ impl HealthOptions {
     /// The limit and resume temperatures, checked: the resume temperature
     /// must be under the limit, and both plausible.
     pub fn limits(&self) -> Result<Option<(f64, f64)>, Error> {
-        let plausible = |what: &str, t: f64| {
+        let plausible = |what: &'static str, t: f64| {
             if t.is_finite() && (0.0..=150.0).contains(&t) {
                 Ok(t)
             } else {
-                Err(Error::Invalid(format!(
-                    "{what}: {t} is not a temperature between 0 and 150 °C"
-                )))
+                Err(Error::Options {
+                    option: what,
+                    reason: format!("{t} is not a temperature between 0 and 150 °C"),
+                })
             }
         };
         match (self.temp_limit, self.temp_resume) {
             (None, None) => Ok(None),
-            (None, Some(_)) => Err(Error::Invalid(
-                "temp-resume: needs a temperature limit (temp-limit)".into(),
-            )),
+            (None, Some(_)) => Err(Error::Options {
+                option: "temp-resume",
+                reason: "needs a temperature limit (temp-limit)".into(),
+            }),
             (Some(limit), resume) => {
                 let limit = plausible("temp-limit", limit)?;
                 let resume = plausible("temp-resume", resume.unwrap_or(limit - 5.0).max(0.0))?;
                 if resume >= limit {
-                    return Err(Error::Invalid(format!(
-                        "temp-resume: {resume} °C must be under the limit of {limit} °C"
-                    )));
+                    return Err(Error::Options {
+                        option: "temp-resume",
+                        reason: format!("{resume} °C must be under the limit of {limit} °C"),
+                    });
                 }
                 Ok(Some((limit, resume)))
             }
@@ -128,11 +131,10 @@ impl HealthWatch {
         let limits = options.limits()?;
         let names: Vec<String> = engine.stats().into_iter().map(|d| d.name).collect();
         if sensors.len() != names.len() {
-            return Err(Error::Invalid(format!(
-                "{} sensors for {} devices",
-                sensors.len(),
-                names.len()
-            )));
+            return Err(Error::Options {
+                option: "sensors",
+                reason: format!("{} sensors for {} devices", sensors.len(), names.len()),
+            });
         }
         let first: Vec<Health> = sensors
             .iter()
@@ -160,7 +162,10 @@ impl HealthWatch {
                         sleep_unless(&done, interval);
                     }
                 })
-                .map_err(|e| Error::Invalid(format!("cannot start the health watch: {e}")))?
+                .map_err(|source| Error::Spawn {
+                    what: "the health watch".into(),
+                    source,
+                })?
         };
         Ok(HealthWatch {
             sensors,

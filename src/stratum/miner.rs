@@ -63,14 +63,46 @@ impl PoolOptions {
     }
 }
 
+impl PoolOptions {
+    /// Checks every option: what [`PoolMiner::start`] calls first.
+    pub fn validate(&self) -> Result<(), Error> {
+        let bad = |option: &'static str, reason: &str| {
+            Err(Error::Options {
+                option,
+                reason: reason.to_string(),
+            })
+        };
+        if self.pools.is_empty() {
+            return Err(Error::Pool("no pool given".into()));
+        }
+        if self.backoff_start.is_zero() || self.backoff_max < self.backoff_start {
+            return bad(
+                "backoff",
+                "the first wait must be longer than zero and at most the longest",
+            );
+        }
+        if self.failures_before_switch == 0 {
+            return bad("failures-before-switch", "must be at least 1");
+        }
+        if self.reject_limit == 0 {
+            return bad("reject-limit", "must be at least 1");
+        }
+        if self.poll.is_zero() || self.job_timeout.is_zero() || self.primary_check.is_zero() {
+            return bad(
+                "timeouts",
+                "the poll, the job timeout and the primary check must be longer than zero",
+            );
+        }
+        Ok(())
+    }
+}
+
 impl PoolMiner {
     /// Starts mining on `options.pools` with `engine`. The engine is paused
     /// until a pool gives work; the miner takes the engine's events (read
     /// them through [`recv_timeout`](Self::recv_timeout) instead).
     pub fn start(engine: Arc<Engine>, options: PoolOptions) -> Result<PoolMiner, Error> {
-        if options.pools.is_empty() {
-            return Err(Error::Pool("no pool given".into()));
-        }
+        options.validate()?;
         let stats = options
             .pools
             .iter()

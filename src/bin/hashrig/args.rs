@@ -74,22 +74,26 @@ pub(crate) fn parse_nonce(text: &str) -> Result<u64, String> {
 
 fn parse_threads(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
-        Ok(0) => Err("must be at least 1".into()),
+        Ok(0) => Err("threads: must be at least 1".into()),
         Ok(n) if n > hashrig::cpu::max_threads() => Err(format!(
-            "{n} is more than {} (16 per core here)",
+            "threads: {n} is more than {} (16 per core here)",
             hashrig::cpu::max_threads()
         )),
         Ok(n) => Ok(n),
-        Err(_) => Err(format!("{text:?} is not a positive integer")),
+        Err(_) => Err(format!("threads: {text:?} is not a positive integer")),
     }
 }
 
 /// A GPU batch time in whole milliseconds, 1 to 2000.
 pub(crate) fn parse_batch_ms(text: &str) -> Result<u64, String> {
+    let (low, high) = (
+        hashrig::engine::BATCH_TIMES.start().as_millis() as u64,
+        hashrig::engine::BATCH_TIMES.end().as_millis() as u64,
+    );
     match text.trim().parse::<u64>() {
-        Ok(n @ 1..=2000) => Ok(n),
+        Ok(n) if (low..=high).contains(&n) => Ok(n),
         _ => Err(format!(
-            "{text:?} is not a whole number of milliseconds from 1 to 2000"
+            "batch-ms: {text:?} is not a whole number of milliseconds from {low} to {high}"
         )),
     }
 }
@@ -157,7 +161,9 @@ pub(crate) fn engine(args: &DeviceArgs) -> Result<Engine> {
     };
     let engine = match Engine::start(options) {
         Ok(e) => e,
-        Err(hashrig::Error::NoGpu(why)) => bail!("--backend gpu: {why}"),
+        Err(hashrig::Error::NoDevice(why)) if args.backend == BackendChoice::Gpu => {
+            bail!("--backend gpu: {why}")
+        }
         Err(e) => return Err(e.into()),
     };
     for w in engine.warnings() {

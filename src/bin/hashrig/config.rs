@@ -363,7 +363,17 @@ impl Expanded {
             Some(t) => format!("{t}.{}", key.name),
             None => key.name.to_string(),
         };
-        let message = message.replace(&format!("'{arg}'"), &name);
+        // The value parser's own reason where there is one (without the
+        // option's name, which the key replaces), else clap's message.
+        let message = match std::error::Error::source(error) {
+            Some(reason) => {
+                let reason = reason.to_string();
+                let bare = flag.trim_start_matches('-');
+                let reason = reason.strip_prefix(&format!("{bare}: ")).unwrap_or(&reason);
+                format!("{name}: {reason}")
+            }
+            None => message.replace(&format!("'{arg}'"), &name),
+        };
         match line_of(&file.text, *key) {
             Some((n, line)) => format!("config {}: line {n} ({line}): {message}", file.path),
             None => format!("config {}: {message}", file.path),
