@@ -172,7 +172,11 @@ impl Engine {
     /// leaves the old job within about one batch, and solutions of the old
     /// job found after this call are reported as stale.
     pub fn submit(&self, work: Work) -> Result<JobId, Error> {
-        let (job, bounds, source) = work.into_parts()?;
+        let work::Parts {
+            job,
+            bounds,
+            source,
+        } = work.into_parts()?;
         // Prepared once, before the lock, and shared by every device.
         let job = PreparedJob::new(job);
         let mut st = self.lock();

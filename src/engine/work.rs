@@ -163,13 +163,24 @@ pub enum Event {
     },
 }
 
+/// A [`Work`] as the engine starts it.
+pub(super) struct Parts {
+    /// The first job.
+    pub job: Job,
+    /// `[start, end)` of its nonce space, checked.
+    pub bounds: (u64, u128),
+    /// Where the next jobs come from.
+    pub source: Option<Box<dyn JobSource>>,
+}
+
 impl Work {
-    /// The first job, its span `[start, end)` (checked) and the source of
-    /// the next jobs: what the engine takes apart when the work starts.
-    pub(super) fn into_parts(
-        self,
-    ) -> Result<(Job, (u64, u128), Option<Box<dyn JobSource>>), Error> {
+    /// The work taken apart, its span checked.
+    pub(super) fn into_parts(self) -> Result<Parts, Error> {
         let bounds = self.bounds()?;
-        Ok((self.job, bounds, self.source))
+        Ok(Parts {
+            job: self.job,
+            bounds,
+            source: self.source,
+        })
     }
 }
