@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{AdapterEntry, GpuDevice, LaunchConfig, SHADER_SOURCE};
+use super::shader::SHADER_SOURCE;
+use super::{AdapterEntry, GpuDevice, LaunchConfig};
 use crate::{CancelToken, Error, Header, HeaderJob, Job, NonceRange, SearchOptions, Target};
 
 /// Time each setting runs before it is timed.

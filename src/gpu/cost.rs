@@ -205,7 +205,7 @@ fn count_span(
 /// `search_header`.
 pub fn header_kernel_spirv() -> Result<SpirvCost, Error> {
     let err = |e: String| Error::Device(format!("shader translation: {e}"));
-    let module = naga::front::wgsl::parse_str(super::SHADER_SOURCE)
+    let module = naga::front::wgsl::parse_str(super::shader::SHADER_SOURCE)
         .map_err(|e| err(e.message().to_string()))?;
     let info = naga::valid::Validator::new(
         naga::valid::ValidationFlags::all(),

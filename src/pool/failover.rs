@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::events::{PoolChange, PoolEvent};
-use super::feed::Feed;
+use super::feed::LinkFeed;
 use super::figures::PoolState;
-use super::miner::{Live, Shared};
 use super::protocol::{End, Link, Opened, Opening};
+use super::shared::{Live, Shared};
 
 /// A background check for a better pool, and when it last started.
 struct Probe {
@@ -185,7 +185,7 @@ impl Failover {
         }
         shared.pool_event(pool, PoolChange::Connected);
         shared.pool_event(pool, hello.authorized);
-        let mut feed = Feed {
+        let mut feed = LinkFeed {
             shared: &shared,
             pool,
             session: self.serial,

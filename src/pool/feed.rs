@@ -1,44 +1,52 @@
-//! What a connection hands the pool layer while it reads: jobs for the
-//! engine, the difficulty and version mask in force, the pool's answers
-//! to shares, and notes. A protocol's [`Link`](super::protocol::Link)
-//! calls these; it never touches the engine or the book itself.
+//! The pool layer's side of a [`Feed`]: jobs to the engine, the
+//! difficulty and version mask into the book, the pool's answers to
+//! shares booked, notes as events. A protocol's link calls these; it
+//! never touches the engine or the book itself.
 
 use std::time::Instant;
 
 use super::book::Verdict;
 use super::events::{PoolChange, PoolEvent};
-use super::miner::Shared;
-use super::protocol::End;
+use super::protocol::{End, Feed};
+use super::shared::Shared;
 use crate::engine::Work;
 
-/// The pool layer as one connection sees it.
-pub(crate) struct Feed<'a> {
-    pub(super) shared: &'a Shared,
-    pub(super) pool: usize,
-    pub(super) session: u64,
-    pub(super) last_job: Instant,
+/// One connection's feed.
+pub(super) struct LinkFeed<'a> {
+    pub shared: &'a Shared,
+    pub pool: usize,
+    pub session: u64,
+    pub last_job: Instant,
 }
 
-impl Feed<'_> {
+impl LinkFeed<'_> {
+    fn change(&self, change: PoolChange) {
+        self.shared.pool_event(self.pool, change);
+    }
+}
+
+impl LinkFeed<'_> {}
+
+impl Feed for LinkFeed<'_> {
     /// The pool (index in the list).
-    pub fn pool(&self) -> usize {
+    fn pool(&self) -> usize {
         self.pool
     }
 
     /// This connection's serial number (shares of other connections are
     /// stale).
-    pub fn session(&self) -> u64 {
+    fn session(&self) -> u64 {
         self.session
     }
 
     /// A new job came from the pool (the job timeout starts again).
-    pub fn job_arrived(&mut self) {
+    fn job_arrived(&mut self) {
         self.last_job = Instant::now();
     }
 
     /// The clean-job epoch a job starts in: a new one when it voids the
     /// earlier jobs.
-    pub fn epoch(&self, clean: bool) -> u64 {
+    fn epoch(&self, clean: bool) -> u64 {
         let mut st = self.shared.lock();
         if clean {
             st.book.new_epoch()
@@ -49,7 +57,7 @@ impl Feed<'_> {
 
     /// Hands `work` to the engine in place of what it mines, and resumes
     /// the devices.
-    pub fn mine(&self, work: Work, job_id: String, clean: bool, read_at: Instant) {
+    fn mine(&self, work: Work, job_id: String, clean: bool, read_at: Instant) {
         match self.shared.engine.submit(work) {
             Ok(engine_job) => {
                 let submitted = Instant::now();
@@ -67,13 +75,13 @@ impl Feed<'_> {
     }
 
     /// The pool set the share difficulty (for its next job).
-    pub fn difficulty(&self, difficulty: f64) {
+    fn difficulty(&self, difficulty: f64) {
         self.shared.lock().book.stats[self.pool].difficulty = Some(difficulty);
         self.change(PoolChange::Difficulty(difficulty));
     }
 
     /// The version bits that may be rolled from now on.
-    pub fn version_mask(&self, mask: u32) {
+    fn version_mask(&self, mask: u32) {
         let mut st = self.shared.lock();
         if let Some(l) = st.live.as_mut() {
             l.version_mask = mask;
@@ -83,7 +91,7 @@ impl Feed<'_> {
 
     /// The pool's answer to request `id`; ends the connection when the
     /// pool has rejected too many shares in a row.
-    pub fn answer(&self, id: u64, verdict: Verdict) -> Result<(), End> {
+    fn answer(&self, id: u64, verdict: Verdict) -> Result<(), End> {
         let limit = self.shared.settings.reject_limit;
         let Some((report, failing)) = self.shared.lock().book.answer(id, verdict, limit) else {
             return Ok(());
@@ -98,11 +106,7 @@ impl Feed<'_> {
     }
 
     /// A note about the pool (a `message` event).
-    pub fn note(&self, text: String) {
+    fn note(&self, text: String) {
         self.change(PoolChange::Message(text));
-    }
-
-    fn change(&self, change: PoolChange) {
-        self.shared.pool_event(self.pool, change);
     }
 }

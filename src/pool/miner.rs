@@ -11,114 +11,19 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::book::Book;
 use super::events::{PoolChange, PoolEvent, ShareReport};
 use super::figures::{PoolStats, ShareCounts, ShareResult};
-use super::protocol::{Protocol, ShareWriter};
+use super::protocol::Protocol;
+use super::shared::{Settings, Shared, State};
 use super::PoolWatch;
 use crate::engine::{Engine, Event, Pauser};
 use crate::{Error, Header, Job};
-
-/// How the pool layer behaves, whatever the protocol.
-#[derive(Clone, Debug)]
-pub(crate) struct Settings {
-    /// The first wait before reconnecting; it doubles per failure.
-    pub backoff_start: Duration,
-    /// The longest wait before reconnecting.
-    pub backoff_max: Duration,
-    /// Failures in a row on one pool before switching to the next.
-    pub failures_before_switch: u32,
-    /// How often a backup pool checks whether a better pool works again.
-    pub primary_check: Duration,
-    /// How long without a new job before the connection counts as dead.
-    pub job_timeout: Duration,
-    /// Rejected shares in a row after which a pool counts as failing.
-    pub reject_limit: u32,
-}
-
-/// The connection shares are written to.
-pub(crate) struct Live {
-    pub session: u64,
-    pub writer: Arc<dyn ShareWriter>,
-    pub version_mask: u32,
-}
-
-pub(crate) struct State {
-    pub book: Book,
-    pub live: Option<Live>,
-    paused: bool,
-}
-
-pub(crate) struct Shared {
-    pub engine: Arc<Engine>,
-    pub protocol: Arc<dyn Protocol>,
-    pub settings: Settings,
-    /// Each pool's URL (without password), for events.
-    urls: Vec<String>,
-    state: Mutex<State>,
-    events: SyncSender<PoolEvent>,
-    dropped: AtomicU64,
-    next_submit: AtomicU64,
-    pub stop: AtomicBool,
-}
-
-impl Shared {
-    pub fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().expect("not poisoned")
-    }
-
-    pub fn pools(&self) -> usize {
-        self.urls.len()
-    }
-
-    pub fn stopping(&self) -> bool {
-        self.stop.load(Ordering::Relaxed)
-    }
-
-    /// Sends an event without ever blocking: when the reader is behind,
-    /// the event is counted as dropped (the statistics still have it).
-    pub fn send(&self, event: PoolEvent) {
-        if let Err(TrySendError::Full(_)) = self.events.try_send(event) {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    pub fn pool_event(&self, pool: usize, change: PoolChange) {
-        let url = self.urls[pool].clone();
-        self.send(PoolEvent::Pool { pool, url, change });
-    }
-
-    pub fn pause(&self, reason: &str) {
-        let mut st = self.lock();
-        if !st.paused {
-            st.paused = true;
-            drop(st);
-            self.engine.pause_by(Pauser::Source);
-            self.send(PoolEvent::Mining {
-                paused: true,
-                reason: reason.to_string(),
-            });
-        }
-    }
-
-    pub fn resume(&self) {
-        let mut st = self.lock();
-        if st.paused {
-            st.paused = false;
-            drop(st);
-            self.engine.resume_by(Pauser::Source);
-            self.send(PoolEvent::Mining {
-                paused: false,
-                reason: "a pool gave work".into(),
-            });
-        }
-    }
-}
 
 /// Mines on pools with an engine's devices. Stops (and closes its
 /// connection) when dropped.

@@ -32,17 +32,17 @@ mod figures;
 mod miner;
 #[cfg(feature = "stratum")]
 pub(crate) mod protocol;
+#[cfg(feature = "stratum")]
+mod shared;
 
 use std::collections::BTreeMap;
 
 pub use events::{PoolChange, PoolEvent, ShareReport};
-#[cfg(feature = "stratum")]
-pub(crate) use feed::Feed;
 pub use figures::{PoolState, PoolStats, ShareCounts, ShareResult};
 #[cfg(feature = "stratum")]
 pub use miner::PoolMiner;
 #[cfg(feature = "stratum")]
-pub(crate) use miner::Settings;
+pub(crate) use shared::Settings;
 
 /// What a monitor reads from a pool miner, at one moment.
 pub trait PoolWatch: Send + Sync {

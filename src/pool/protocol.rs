@@ -2,7 +2,7 @@
 //! things: a [`Protocol`] that connects to one pool of its list and runs
 //! its handshake, and the [`Link`] that handshake gives, which turns what
 //! the pool sends into calls on a [`Feed`] (jobs, difficulty, answers) and
-//! writes the shares the layer hands it. Everything else (the pool list in
+//! writes the shares the layer hands it (a [`ShareWriter`]). Everything else (the pool list in
 //! priority order, failover with backoff and the return to the first
 //! pool, the share path that checks every solution against its pool job
 //! on the CPU reference and counts the answer, the devices paused while no
@@ -12,9 +12,39 @@ use std::io;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+use std::time::Instant;
+
+use super::book::Verdict;
 use super::events::PoolChange;
-use super::feed::Feed;
+use crate::engine::Work;
 use crate::{Header, Target};
+
+/// The pool layer as one connection sees it: what a [`Link`] calls while
+/// it reads.
+pub(crate) trait Feed {
+    /// The pool (index in the list).
+    fn pool(&self) -> usize;
+    /// This connection's serial number (shares of other connections are
+    /// stale).
+    fn session(&self) -> u64;
+    /// A new job came from the pool (the job timeout starts again).
+    fn job_arrived(&mut self);
+    /// The clean-job epoch a job starts in: a new one when it voids the
+    /// earlier jobs.
+    fn epoch(&self, clean: bool) -> u64;
+    /// Hands `work` to the engine in place of what it mines, and resumes
+    /// the devices.
+    fn mine(&self, work: Work, job_id: String, clean: bool, read_at: Instant);
+    /// The pool set the share difficulty (for its next job).
+    fn difficulty(&self, difficulty: f64);
+    /// The version bits that may be rolled from now on.
+    fn version_mask(&self, mask: u32);
+    /// The pool's answer to request `id`; ends the connection when the
+    /// pool has rejected too many shares in a row.
+    fn answer(&self, id: u64, verdict: Verdict) -> Result<(), End>;
+    /// A note about the pool (a `message` event).
+    fn note(&self, text: String);
+}
 
 /// One way of getting work: connects to the pools of one list.
 pub(crate) trait Protocol: Send + Sync + 'static {
@@ -93,7 +123,7 @@ pub(crate) trait Link: Send {
     /// Reads what the pool sends next, waiting at most one poll, and acts
     /// on it through `feed`. `Ok(false)` when nothing came; `Err` when the
     /// connection ends.
-    fn step(&mut self, feed: &mut Feed<'_>) -> Result<bool, End>;
+    fn step(&mut self, feed: &mut dyn Feed) -> Result<bool, End>;
 }
 
 /// A solved header as the share its pool job makes of it.

@@ -8,13 +8,11 @@
 use std::sync::{Arc, Mutex};
 
 use super::connection::Connection;
-use super::link::LinkWriter;
-use super::message::Submit;
-use super::miner::PoolOptions;
+use super::options::PoolOptions;
 use super::roller::Origins;
 use super::session::{self, Hello, HelloError};
 use super::url::PoolUrl;
-use crate::pool::protocol::{Draft, Link, Opened, Opening, Protocol, Redirect, ShareWriter};
+use crate::pool::protocol::{Draft, Link, Opened, Opening, Protocol, Redirect};
 use crate::Header;
 
 /// What Stratum v1 remembers per pool across connections.
@@ -98,7 +96,9 @@ impl Protocol for StratumV1 {
             Ok(session) => {
                 self.memory()[pool].resume = session.subscription.session_id.clone();
                 let worker = self.options.pools[pool].user.clone();
-                Ok(Box::new(Connection::new(self, pool, session, worker)))
+                let origins = self.origins.clone();
+                let agent = self.options.agent.clone();
+                Ok(Box::new(Connection::new(session, worker, origins, agent)))
             }
             Err(HelloError::Stopped) => Err(Opened::Stopped),
             Err(e) => Err(Opened::Failed(e.to_string())),
@@ -150,29 +150,5 @@ impl Protocol for StratumV1 {
             network_target: job.network_target().ok()?,
             target_difficulty: job.difficulty,
         })
-    }
-}
-
-/// Writes shares as `mining.submit` lines.
-pub(crate) struct SubmitWriter {
-    pub writer: LinkWriter,
-    pub worker: String,
-}
-
-impl ShareWriter for SubmitWriter {
-    fn submit(&self, id: u64, draft: &Draft, version_bits: Option<u32>) -> std::io::Result<()> {
-        let submit = Submit {
-            worker: self.worker.clone(),
-            job_id: draft.job_id.clone(),
-            extranonce2: draft.extranonce2.clone(),
-            ntime: draft.rebuilt.time,
-            nonce: draft.rebuilt.nonce,
-            version_bits,
-        };
-        self.writer.write_line(&submit.request(id))
-    }
-
-    fn shutdown(&self) {
-        self.writer.shutdown();
     }
 }

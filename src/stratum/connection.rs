@@ -8,14 +8,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::assembly::PoolJob;
-use super::client::{StratumV1, SubmitWriter};
-use super::message::{self, Notify, ServerMessage};
+use super::link::LinkWriter;
+use super::message::{self, Notify, ServerMessage, Submit};
 use super::roller::{Origins, Place, Roller};
 use super::session::Session;
 use crate::engine::Work;
 use crate::pool::book::Verdict;
-use crate::pool::protocol::{End, Handshake, Link, Redirect, ShareWriter};
-use crate::pool::{Feed, PoolChange};
+use crate::pool::protocol::{Draft, End, Feed, Handshake, Link, Redirect, ShareWriter};
+use crate::pool::PoolChange;
 
 /// How many recent works a connection remembers where it got to.
 const PLACES_KEPT: usize = 16;
@@ -60,7 +60,12 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
-    pub fn new(v1: &StratumV1, _pool: usize, session: Session, worker: String) -> Connection {
+    pub fn new(
+        session: Session,
+        worker: String,
+        origins: Arc<Mutex<Origins>>,
+        agent: String,
+    ) -> Connection {
         let writer = Arc::new(SubmitWriter {
             writer: session.writer.clone(),
             worker,
@@ -71,8 +76,8 @@ impl Connection {
             version_mask: session.version_mask,
             session,
             writer,
-            origins: v1.origins.clone(),
-            agent: v1.options.agent.clone(),
+            origins,
+            agent,
             difficulty: 1.0,
             pending_difficulty: None,
             pending_extranonce: None,
@@ -84,7 +89,7 @@ impl Connection {
     /// A notification or request from the pool.
     fn call(
         &mut self,
-        feed: &mut Feed<'_>,
+        feed: &mut dyn Feed,
         message: ServerMessage,
         read_at: Instant,
     ) -> std::io::Result<Result<(), End>> {
@@ -144,7 +149,7 @@ impl Connection {
 
     /// A `mining.notify`: the difficulty and extranonce announced since the
     /// last job take effect, and the job goes to the engine.
-    fn new_job(&mut self, feed: &mut Feed<'_>, notify: Notify, read_at: Instant) {
+    fn new_job(&mut self, feed: &mut dyn Feed, notify: Notify, read_at: Instant) {
         if let Some(d) = self.pending_difficulty.take() {
             self.difficulty = d;
         }
@@ -179,7 +184,7 @@ impl Connection {
     }
 
     /// Gives a pool job to the engine, replacing what it mines.
-    fn hand_out(&mut self, feed: &mut Feed<'_>, job: PoolJob, read_at: Instant) {
+    fn hand_out(&mut self, feed: &mut dyn Feed, job: PoolJob, read_at: Instant) {
         let Ok(target) = job.share_target() else {
             return;
         };
@@ -226,7 +231,7 @@ impl Link for Connection {
         self.writer.clone()
     }
 
-    fn step(&mut self, feed: &mut Feed<'_>) -> Result<bool, End> {
+    fn step(&mut self, feed: &mut dyn Feed) -> Result<bool, End> {
         let (item, read_at) = match self.session.backlog.pop_front() {
             Some(item) => (item, Instant::now()),
             None => match self.session.reader.read_line() {
@@ -244,5 +249,29 @@ impl Link for Connection {
             Err(e) => feed.note(format!("ignored: {e}")),
         }
         Ok(true)
+    }
+}
+
+/// Writes shares as `mining.submit` lines.
+struct SubmitWriter {
+    writer: LinkWriter,
+    worker: String,
+}
+
+impl ShareWriter for SubmitWriter {
+    fn submit(&self, id: u64, draft: &Draft, version_bits: Option<u32>) -> std::io::Result<()> {
+        let submit = Submit {
+            worker: self.worker.clone(),
+            job_id: draft.job_id.clone(),
+            extranonce2: draft.extranonce2.clone(),
+            ntime: draft.rebuilt.time,
+            nonce: draft.rebuilt.nonce,
+            version_bits,
+        };
+        self.writer.write_line(&submit.request(id))
+    }
+
+    fn shutdown(&self) {
+        self.writer.shutdown();
     }
 }

@@ -32,10 +32,13 @@
 mod assembly;
 mod client;
 mod connection;
+mod envelope;
 mod link;
 pub mod message;
 mod miner;
+mod options;
 mod outgoing;
+mod params;
 mod roller;
 mod session;
 mod url;
@@ -46,6 +49,6 @@ pub use crate::pool::{
 };
 pub use assembly::{extranonce2_bytes, spread_bits, PoolJob};
 pub use message::{Notify, ProtocolError, RpcError, ServerMessage, Submit, Subscription};
-pub use miner::PoolOptions;
+pub use options::PoolOptions;
 pub use roller::NTIME_ROLL_LIMIT;
 pub use url::{Pool, PoolUrl};

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::message::{bad, hex_u32, ProtocolError, MIN_ROLLING_BITS};
+use super::envelope::{bad, hex_u32, ProtocolError, MIN_ROLLING_BITS};
 use crate::hex;
 
 /// A share as `mining.submit` carries it.
