@@ -12,14 +12,11 @@ use crate::{BlockHash, Error, Header, Target};
 
 /// Byte order of the 64-bit nonce in a generic job's message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum NonceEndian {
     /// Least significant byte first.
     #[default]
-    #[cfg_attr(feature = "cli", value(name = "le"))]
     Little,
     /// Most significant byte first.
-    #[cfg_attr(feature = "cli", value(name = "be"))]
     Big,
 }
 

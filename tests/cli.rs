@@ -524,6 +524,22 @@ fn gpu_mine_and_bench_on_lavapipe() {
     assert!(gpu["mhs"].as_f64().unwrap() > 0.0);
     assert_eq!(gpu["hardware_errors"], 0);
 
+    // A GPU named with --device is measured alone, as the help says; the
+    // CPU joins it only when asked for.
+    for (extra, cpu_wanted) in [(&[][..], false), (&["--cpu", "on"][..], true)] {
+        let mut args = vec!["bench", "--device", "llvmpipe", "--seconds", "0.3", "--json"];
+        args.extend_from_slice(extra);
+        let o = hashrig(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let kinds: Vec<String> = json_lines(&o)
+            .iter()
+            .filter(|v| v["type"] == "device")
+            .map(|v| v["kind"].as_str().unwrap().to_string())
+            .collect();
+        assert!(kinds.contains(&"gpu".to_string()), "{args:?}: {kinds:?}");
+        assert_eq!(kinds.contains(&"cpu".to_string()), cpu_wanted, "{args:?}: {kinds:?}");
+    }
+
     // A selector that matches nothing is a one-line error.
     let o = hashrig(&[
         "mine",

@@ -12,7 +12,6 @@ pub const BATCH_TIMES: std::ops::RangeInclusive<Duration> =
 
 /// Whether the CPU hashes beside the GPUs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum CpuUse {
     /// Only when no GPU is usable.
     #[default]

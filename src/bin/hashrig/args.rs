@@ -19,6 +19,28 @@ pub(crate) enum BackendChoice {
     Gpu,
 }
 
+/// `--cpu`: whether the CPU hashes beside the GPUs (the library's
+/// [`CpuUse`], spelt for the command line).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CpuChoice {
+    /// Only when no GPU is usable.
+    Auto,
+    /// Always.
+    On,
+    /// Never.
+    Off,
+}
+
+impl From<CpuChoice> for CpuUse {
+    fn from(c: CpuChoice) -> CpuUse {
+        match c {
+            CpuChoice::Auto => CpuUse::Auto,
+            CpuChoice::On => CpuUse::On,
+            CpuChoice::Off => CpuUse::Off,
+        }
+    }
+}
+
 /// The devices a command hashes on.
 #[derive(Args, Clone)]
 pub(crate) struct DeviceArgs {
@@ -38,8 +60,8 @@ pub(crate) struct DeviceArgs {
     #[arg(long, value_name = "KERNEL", value_parser = parse_kernel)]
     pub cpu_kernel: Option<CpuKernel>,
     /// Whether the CPU hashes beside the GPUs (auto: only when no GPU is usable).
-    #[arg(long, value_enum, default_value_t = CpuUse::Auto)]
-    pub cpu: CpuUse,
+    #[arg(long, value_enum, default_value_t = CpuChoice::Auto)]
+    pub cpu: CpuChoice,
     /// GPU batch duration to aim for, in milliseconds (bounds job-switch latency).
     #[arg(long, default_value_t = 20, value_parser = parse_batch_ms)]
     pub batch_ms: u64,
@@ -134,7 +156,7 @@ pub(crate) fn cpu_use(args: &DeviceArgs) -> Result<CpuUse> {
             "device: --device selects GPUs, and --backend cpu hashes on the CPU only (drop one of them)"
         );
     }
-    Ok(match (args.backend, args.cpu) {
+    Ok(match (args.backend, CpuUse::from(args.cpu)) {
         (BackendChoice::Cpu, CpuUse::Off) => {
             bail!("cpu: --backend cpu with --cpu off leaves nothing to hash on")
         }

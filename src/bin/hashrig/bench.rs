@@ -133,10 +133,14 @@ impl Report for Total {
 }
 
 pub(crate) fn bench(a: BenchArgs) -> Result<u8> {
-    // A benchmark reports every GPU and the CPU unless told otherwise.
+    // With nothing chosen, a benchmark reports every GPU and the CPU;
+    // devices named with --device are measured alone (--cpu on adds it).
     let mut device = a.device.clone();
-    if device.cpu == CpuUse::Auto && device.backend == BackendChoice::Auto {
-        device.cpu = CpuUse::On;
+    if CpuUse::from(device.cpu) == CpuUse::Auto
+        && device.backend == BackendChoice::Auto
+        && device.devices.is_empty()
+    {
+        device.cpu = args::CpuChoice::On;
     }
     let engine = Arc::new(args::engine(&device)?);
     let monitor = Monitor::start(&engine, &a.monitor, None)?;

@@ -44,7 +44,8 @@ pub(crate) enum Command {
     /// Search a generic proof-of-work job: SHA-256(d) of data || nonce || suffix.
     #[command(allow_negative_numbers = true)]
     Pow(mine::PowArgs),
-    /// Measure the hashrate of each device and the total.
+    /// Measure the hashrate of each device and the total: every GPU and the
+    /// CPU, or only the GPUs named with --device (--cpu on adds the CPU).
     #[command(allow_negative_numbers = true)]
     Bench(bench::BenchArgs),
     /// List what can hash here.

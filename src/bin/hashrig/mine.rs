@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use hashrig::engine::{DeviceState, Event, RollTime, Work};
 use hashrig::{CompactTarget, GenericJob, Header, HeaderJob, Job, NonceEndian, NonceRange, Target};
 use serde::Serialize;
@@ -81,8 +81,8 @@ pub(crate) struct PowArgs {
     #[arg(long)]
     double: bool,
     /// Byte order of the 8-byte nonce.
-    #[arg(long, value_enum, default_value_t = NonceEndian::Little)]
-    nonce_endian: NonceEndian,
+    #[arg(long, value_enum, default_value_t = EndianChoice::Le)]
+    nonce_endian: EndianChoice,
     /// Without --count, 2^32 nonces are searched.
     #[command(flatten)]
     range: RangeArgs,
@@ -93,6 +93,15 @@ pub(crate) struct PowArgs {
     /// JSON Lines on stdout.
     #[arg(long)]
     json: bool,
+}
+
+/// `--nonce-endian`: the nonce's byte order in a generic job's message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum EndianChoice {
+    /// Least significant byte first.
+    Le,
+    /// Most significant byte first.
+    Be,
 }
 
 /// The most `--data-file` reads: far beyond any proof-of-work prefix, and
@@ -234,7 +243,10 @@ pub(crate) fn pow(a: PowArgs) -> Result<u8> {
     let job = Job::from(GenericJob {
         prefix,
         suffix: a.suffix_hex.map(|b| b.0).unwrap_or_default(),
-        nonce_endian: a.nonce_endian,
+        nonce_endian: match a.nonce_endian {
+            EndianChoice::Le => NonceEndian::Little,
+            EndianChoice::Be => NonceEndian::Big,
+        },
         double: a.double,
         target,
     });
