@@ -49,9 +49,9 @@ pub use cpu::{search, search_prepared};
 pub use error::{CompactError, Error};
 pub use header::Header;
 pub use job::{GenericJob, HeaderJob, Job, NonceEndian, PreparedJob};
-pub use search::{
-    verify_candidate, CancelToken, Found, NonceRange, SearchOptions, SearchReport, Solution,
-};
+#[cfg(feature = "internals")]
+pub use search::verify_candidate;
+pub use search::{CancelToken, Found, NonceRange, SearchOptions, SearchReport, Solution};
 pub use sha256::{BlockHash, Digest, Midstate};
 pub use target::{CompactTarget, Target, DIFFICULTY_1};
 

@@ -163,6 +163,7 @@ impl SearchReport {
 /// target's), or the kernel is wrong and the error says so. A candidate
 /// that passes the early exit but not the whole target is a near miss and
 /// gives `None`.
+#[cfg(feature = "internals")]
 pub fn verify_candidate(job: &Job, device: &str, nonce: u64) -> Result<Option<Solution>, Error> {
     let mismatch = || Error::KernelMismatch {
         device: device.to_string(),

@@ -527,7 +527,14 @@ fn gpu_mine_and_bench_on_lavapipe() {
     // A GPU named with --device is measured alone, as the help says; the
     // CPU joins it only when asked for.
     for (extra, cpu_wanted) in [(&[][..], false), (&["--cpu", "on"][..], true)] {
-        let mut args = vec!["bench", "--device", "llvmpipe", "--seconds", "0.3", "--json"];
+        let mut args = vec![
+            "bench",
+            "--device",
+            "llvmpipe",
+            "--seconds",
+            "0.3",
+            "--json",
+        ];
         args.extend_from_slice(extra);
         let o = hashrig(&args);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -537,7 +544,11 @@ fn gpu_mine_and_bench_on_lavapipe() {
             .map(|v| v["kind"].as_str().unwrap().to_string())
             .collect();
         assert!(kinds.contains(&"gpu".to_string()), "{args:?}: {kinds:?}");
-        assert_eq!(kinds.contains(&"cpu".to_string()), cpu_wanted, "{args:?}: {kinds:?}");
+        assert_eq!(
+            kinds.contains(&"cpu".to_string()),
+            cpu_wanted,
+            "{args:?}: {kinds:?}"
+        );
     }
 
     // A selector that matches nothing is a one-line error.

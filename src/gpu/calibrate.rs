@@ -161,6 +161,7 @@ pub fn calibrate(
 /// Every combination of [`WORKGROUP_SIZES`] and [`NONCES_PER_INVOCATION`],
 /// each measured for `span`: the exhaustive reference that
 /// [`calibrate`] is compared with.
+#[cfg(feature = "internals")]
 pub fn sweep(
     entry: &AdapterEntry,
     batch_time: Duration,

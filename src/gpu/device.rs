@@ -121,6 +121,7 @@ impl GpuDevice {
     /// entry points and bindings: for measuring variants of the kernel (the
     /// benches compare ways of writing rotate and Ch this way). Such a
     /// source keeps every runtime check.
+    #[cfg(feature = "internals")]
     pub fn open_with_source(
         entry: &AdapterEntry,
         config: LaunchConfig,

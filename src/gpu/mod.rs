@@ -13,13 +13,20 @@
 
 mod adapters;
 mod batch;
+#[cfg(feature = "internals")]
 pub mod calibrate;
+#[cfg(not(feature = "internals"))]
+mod calibrate;
+#[cfg(feature = "internals")]
 pub mod cost;
 mod device;
 mod opening;
 mod pacing;
 mod scan;
+#[cfg(feature = "internals")]
 pub mod shader;
+#[cfg(not(feature = "internals"))]
+mod shader;
 #[cfg(test)]
 mod twin;
 mod worker;
@@ -30,9 +37,11 @@ use shader::WORKGROUP_SIZE;
 
 pub use adapters::{adapters, backend_name, select, AdapterEntry};
 pub use calibrate::{
-    cache_path, cached_or_calibrate, calibrate, kernel_version, measure, sweep, Calibration,
-    NONCES_PER_INVOCATION, WORKGROUP_SIZES,
+    cache_path, cached_or_calibrate, calibrate, kernel_version, Calibration, NONCES_PER_INVOCATION,
+    WORKGROUP_SIZES,
 };
+#[cfg(feature = "internals")]
+pub use calibrate::{cached_or_calibrate_in, measure, sweep};
 pub use device::GpuDevice;
 pub use opening::{open_selected, Opened};
 pub use worker::GpuWorker;

@@ -20,7 +20,10 @@ mod watch;
 
 use std::path::PathBuf;
 
+#[cfg(feature = "internals")]
 pub use hwmon::read_hwmon;
+#[cfg(not(feature = "internals"))]
+use hwmon::read_hwmon;
 pub use watch::{HealthEvent, HealthOptions, HealthWatch};
 
 use crate::engine::{DeviceDetails, DeviceKind};
