@@ -14,9 +14,9 @@ use hashrig::{Header, HeaderJob, Job, Target};
 use serde::Serialize;
 
 use crate::args::{self, BackendChoice, DeviceArgs};
-use crate::monitor::{self, Monitor, MonitorArgs};
-use crate::report::{Output, Report};
-use crate::status::Status;
+use crate::monitor::MonitorArgs;
+use crate::report::Report;
+use crate::session::{Lines, Session};
 
 #[derive(Args)]
 pub(crate) struct BenchArgs {
@@ -143,26 +143,27 @@ pub(crate) fn bench(a: BenchArgs) -> Result<u8> {
         device.cpu = args::CpuChoice::On;
     }
     let engine = Arc::new(args::engine(&device)?);
-    let monitor = Monitor::start(&engine, &a.monitor, None)?;
-    let mut out = Output::new(a.json);
+    let mut run = Session::start(
+        engine.clone(),
+        &a.monitor,
+        None,
+        Lines::Devices(None),
+        a.json,
+    )?;
     // Genesis at a target no hash meets in a benchmark: pure hashing work,
     // with the time field rolled if 2^32 nonces run out.
     let header = Header::from_hex(GENESIS_HEADER_HEX)?.with_nonce(0);
     let job = Job::from(HeaderJob::new(header, Target::from_leading_zero_bits(64)?));
-    let status = Status::start(&engine, None, monitor.health.clone());
     engine.submit(Work::new(job).then(RollTime))?;
     // A short warm-up settles batch sizes and clocks before the measurement.
-    wait(&monitor, &mut out, (a.seconds / 5.0).clamp(0.2, 2.0))?;
+    wait(&mut run, (a.seconds / 5.0).clamp(0.2, 2.0))?;
     let before = engine.stats();
     let t0 = Instant::now();
-    wait(&monitor, &mut out, a.seconds)?;
+    wait(&mut run, a.seconds)?;
     let after = engine.stats();
     let seconds = t0.elapsed().as_secs_f64();
-    engine.pause();
-    status.finish();
-    let health = monitor.health.latest();
-    monitor.drain(&mut out)?;
-    monitor.stop();
+    let health = run.monitor.health.latest();
+    let mut out = run.finish()?;
     let lines: Vec<DeviceLine> = before
         .iter()
         .zip(&after)
@@ -196,10 +197,9 @@ pub(crate) fn bench(a: BenchArgs) -> Result<u8> {
 }
 
 /// Waits `seconds` (less if a stop is asked for), reporting health events.
-fn wait(monitor: &Monitor, out: &mut Output, seconds: f64) -> Result<()> {
+fn wait(run: &mut Session, seconds: f64) -> Result<()> {
     let end = Instant::now() + Duration::from_secs_f64(seconds);
-    while !monitor::stop_requested() {
-        monitor.drain(out)?;
+    while !run.tick()? {
         let left = end.saturating_duration_since(Instant::now());
         if left.is_zero() {
             break;

@@ -17,6 +17,7 @@ mod monitor;
 mod pool;
 mod report;
 mod selftest;
+mod session;
 mod status;
 
 /// SHA-256d nonce search on GPUs and CPUs, every solution verified.

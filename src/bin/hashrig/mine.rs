@@ -3,7 +3,7 @@
 //! printed as it is found, a summary at the end.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
@@ -12,10 +12,10 @@ use hashrig::{CompactTarget, GenericJob, Header, HeaderJob, Job, NonceEndian, No
 use serde::Serialize;
 
 use crate::args::{self, DeviceArgs, RangeArgs};
-use crate::monitor::{self, Monitor, MonitorArgs};
+use crate::monitor::MonitorArgs;
 use crate::pool::PoolArgs;
-use crate::report::{Output, Report};
-use crate::status::Status;
+use crate::report::Report;
+use crate::session::{Lines, Session};
 
 #[derive(Args)]
 pub(crate) struct MineArgs {
@@ -273,18 +273,14 @@ fn run(
     // Bad ranges fail before any device is opened.
     work.check()?;
     let engine = Arc::new(args::engine(device)?);
-    let monitor = Monitor::start(&engine, watch, None)?;
-    let names: Vec<String> = engine.stats().iter().map(|d| d.name.clone()).collect();
-    let started = Instant::now();
-    let status = Status::start(&engine, range.count, monitor.health.clone());
+    let mut run = Session::start(engine, watch, None, Lines::Devices(range.count), json)?;
+    let engine = run.engine.clone();
     let id = engine.submit(work)?;
     let mut found = 0usize;
     let mut failure: Option<String> = None;
     let mut cancelled = false;
-    let mut out = Output::new(json);
     loop {
-        monitor.drain(&mut out)?;
-        if monitor::stop_requested() {
+        if run.tick()? {
             cancelled = true;
             break;
         }
@@ -295,7 +291,7 @@ fn run(
             Event::Solution(s) if s.job == id && !s.stale => {
                 found += 1;
                 let nonce = s.solution.nonce;
-                out.emit(&SolutionLine {
+                run.out.emit(&SolutionLine {
                     nonce,
                     nonce_hex: format!("{nonce:#x}"),
                     hash: s.work.display_hash(&s.solution.hash),
@@ -325,10 +321,8 @@ fn run(
             }
         }
     }
-    engine.pause();
-    status.finish();
-    monitor.drain(&mut out)?;
-    monitor.stop();
+    let (names, started) = (run.names.clone(), run.started);
+    let mut out = run.finish()?;
     if let Some(f) = failure {
         bail!(f);
     }

@@ -5,7 +5,7 @@
 //! summary and exits 0.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -14,9 +14,9 @@ use hashrig::stratum::{Pool, PoolMiner, PoolOptions, PoolUrl};
 use serde::Serialize;
 
 use crate::args::{self, DeviceArgs};
-use crate::monitor::{self, Monitor, MonitorArgs};
+use crate::monitor::MonitorArgs;
 use crate::report::{Output, Report};
-use crate::status::Status;
+use crate::session::{Lines, Session};
 
 /// How long shares in flight may wait for the pool's answer at exit.
 const FLUSH: Duration = Duration::from_secs(2);
@@ -304,40 +304,30 @@ pub(crate) fn mine_pool(
 ) -> Result<u8> {
     let options = pool_options(a)?;
     let engine = Arc::new(args::engine(device)?);
-    let names: Vec<String> = engine.stats().iter().map(|d| d.name.clone()).collect();
-    let started = Instant::now();
     let miner = Arc::new(PoolMiner::start(engine.clone(), options)?);
-    let monitor = Monitor::start(&engine, watch, Some(miner.clone()))?;
-    let status = {
+    let lines = {
         let m = miner.clone();
-        Status::with_lines(
-            &engine,
-            None,
-            monitor.health.clone(),
-            Box::new(move || {
-                m.stats()
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| status_line(i, s))
-                    .collect()
-            }),
-        )
+        Lines::Pools(Box::new(move || {
+            m.stats()
+                .iter()
+                .enumerate()
+                .map(|(i, s)| status_line(i, s))
+                .collect()
+        }))
     };
-    let mut out = Output::new(json);
-    while !monitor::stop_requested() {
-        monitor.drain(&mut out)?;
+    let mut run = Session::start(engine.clone(), watch, Some(miner.clone()), lines, json)?;
+    while !run.tick()? {
         let Some(event) = miner.recv_timeout(Duration::from_millis(100)) else {
             continue;
         };
-        emit(&mut out, event)?;
+        emit(&mut run.out, event)?;
     }
     miner.stop(FLUSH);
     while let Some(event) = miner.recv_timeout(Duration::ZERO) {
-        emit(&mut out, event)?;
+        emit(&mut run.out, event)?;
     }
-    status.finish();
-    monitor.drain(&mut out)?;
-    monitor.stop();
+    let (names, started) = (run.names.clone(), run.started);
+    let mut out = run.finish()?;
     let seconds = started.elapsed().as_secs_f64();
     let devices = engine.stats();
     let hashes: u64 = devices.iter().map(|d| d.hashes).sum();
