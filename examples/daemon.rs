@@ -68,7 +68,8 @@ fn parse(line: &Value) -> Result<Request, String> {
         return Ok(Request::Resume);
     }
     let header = match fields.get("header") {
-        Some(Value::String(h)) => Header::from_hex(h).map_err(|e| format!("header: {e}"))?,
+        // The parser's errors name the field themselves.
+        Some(Value::String(h)) => Header::from_hex(h).map_err(|e| e.to_string())?,
         Some(other) => return Err(format!("header: expected 160 hex digits, got {other}")),
         None => return Err("header: missing".into()),
     };
@@ -83,7 +84,7 @@ fn parse(line: &Value) -> Result<Request, String> {
                 .as_u64()
                 .and_then(|b| u32::try_from(b).ok())
                 .ok_or_else(|| {
-                    format!("zero_bits: expected an integer from 0 to 256, got {bits}")
+                    format!("zero_bits: expected an integer from 0 to 255, got {bits}")
                 })?;
             Target::from_leading_zero_bits(bits).map_err(|e| format!("zero_bits: {e}"))?
         }
@@ -135,6 +136,9 @@ fn main() {
                 Some(Event::Exhausted(id)) => print(json!({"type": "exhausted", "job": id.0})),
                 Some(Event::DeviceFailed { device, reason }) => {
                     print(json!({"type": "device_failed", "device": device, "reason": reason}))
+                }
+                Some(Event::DeviceRecovered { device, attempt }) => {
+                    print(json!({"type": "device_recovered", "device": device, "attempt": attempt}))
                 }
                 None if Arc::strong_count(&engine) == 1 => return,
                 None => {}

@@ -79,6 +79,7 @@ fn a_slow_reader_makes_the_devices_wait_and_loses_nothing() {
                 break;
             }
             Event::DeviceFailed { device, reason } => panic!("{device}: {reason}"),
+            Event::DeviceRecovered { .. } => {}
         }
     }
     assert!(exhausted);

@@ -151,6 +151,7 @@ fn a_device_held_mid_range_gives_its_range_back() {
             Event::Solution(s) => nonces.push(s.solution.nonce),
             Event::Exhausted(_) => break,
             Event::DeviceFailed { device, reason } => panic!("{device}: {reason}"),
+            Event::DeviceRecovered { .. } => {}
         }
     }
     assert_eq!(nonces, vec![2_083_236_893]);

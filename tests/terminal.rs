@@ -144,6 +144,84 @@ fn every_solution_of_many_stays_on_screen() {
     assert_eq!(lines, found, "screen: {shown:#?}");
 }
 
+/// Runs `hashrig mine` on a pseudo-terminal and types Ctrl-C `presses`
+/// times once the status is drawn: the terminal driver echoes `^C` and
+/// signals the process, as at a keyboard. What the screen shows, and the
+/// exit status.
+fn interrupted_on_a_terminal(presses: usize) -> Option<(Vec<String>, Option<i32>)> {
+    use std::io::Write;
+    let script = ["/usr/bin/script", "/bin/script"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists());
+    let Some(script) = script else {
+        assert!(
+            std::env::var_os("HASHRIG_REQUIRE_PTY").is_none(),
+            "util-linux's script is needed for the terminal tests"
+        );
+        eprintln!("SKIPPED: no `script` (util-linux) to make a pseudo-terminal");
+        return None;
+    };
+    let command = [
+        env!("CARGO_BIN_EXE_hashrig"),
+        "mine",
+        "--header",
+        GENESIS,
+        "--backend",
+        "cpu",
+        "--threads",
+        "1",
+        "--start",
+        "0",
+    ]
+    .join(" ");
+    let mut child = Command::new(script)
+        .args(["-qfec", &command, "/dev/null"])
+        .env(
+            "XDG_CACHE_HOME",
+            std::env::temp_dir().join("hashrig-cli-test-cache"),
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("script runs");
+    // The status is drawn within its first second.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&vec![0x03; presses]).unwrap();
+    stdin.flush().unwrap();
+    let out = child.wait_with_output().expect("script ends");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("\x1b[2K"),
+        "the status was never drawn: {text:?}"
+    );
+    Some((screen(&out.stdout), out.status.code()))
+}
+
+#[test]
+fn ctrl_c_once_or_twice_leaves_the_summary_on_a_clean_screen() {
+    for presses in [1, 2] {
+        let Some((shown, code)) = interrupted_on_a_terminal(presses) else {
+            return;
+        };
+        // Nothing found before the interruption: exit 1, not 130.
+        assert_eq!(code, Some(1), "{presses} Ctrl-C: {shown:#?}");
+        let summary: Vec<&String> = shown.iter().filter(|l| l.contains("solution(s)")).collect();
+        assert_eq!(summary.len(), 1, "{presses} Ctrl-C: {shown:#?}");
+        assert!(
+            summary[0].starts_with("0 solution(s)") && summary[0].contains("interrupted"),
+            "{presses} Ctrl-C: {shown:#?}"
+        );
+        // No part of the status is left, shifted or cut.
+        assert!(
+            !shown
+                .iter()
+                .any(|l| l.contains(" MH/s  found:") || l.starts_with("total ")),
+            "{presses} Ctrl-C: {shown:#?}"
+        );
+    }
+}
+
 #[test]
 fn the_model_replays_cursor_movements() {
     let shown = screen(

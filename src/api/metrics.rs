@@ -12,7 +12,6 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
 use super::Snapshot;
-use crate::engine::DeviceState;
 
 type Labels = Vec<(&'static str, String)>;
 
@@ -154,18 +153,32 @@ impl Collector for SnapshotCollector {
             MetricType::Counter,
             counter(|d| d.hardware_errors),
         )?;
+        family(
+            e,
+            "hashrig_device_recoveries",
+            "Times a device taken out of service came back to work, opened again",
+            MetricType::Counter,
+            counter(|d| u64::from(d.recoveries)),
+        )?;
+        family(
+            e,
+            "hashrig_device_recovery_attempts",
+            "Times a device taken out of service was opened again",
+            MetricType::Counter,
+            counter(|d| u64::from(d.recovery_attempts)),
+        )?;
         let up = s
             .devices
             .iter()
             .map(|d| {
-                let up = !matches!(d.state, DeviceState::Failed(_) | DeviceState::Held(_));
+                let up = d.state.reason().is_none();
                 (device(&d.name), ConstGauge::new(up as i64))
             })
             .collect();
         family(
             e,
             "hashrig_device_up",
-            "1 while the device is in service; 0 when taken out or held (too hot)",
+            "1 while the device is in service; 0 when taken out, recovering or held (too hot)",
             MetricType::Gauge,
             up,
         )?;

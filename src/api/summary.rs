@@ -89,6 +89,10 @@ pub struct DeviceSummary {
     pub stale_solutions: u64,
     /// Candidates that failed verification.
     pub hardware_errors: u64,
+    /// Times it was opened again after being taken out of service.
+    pub recovery_attempts: u32,
+    /// Times it came back to work that way.
+    pub recoveries: u32,
     /// Its shares.
     pub shares: ShareCounts,
     /// °C, where known.
@@ -144,45 +148,43 @@ pub struct PoolSummary {
 impl Summary {
     /// The document for `s`.
     pub fn from_snapshot(s: &Snapshot) -> Summary {
-        let devices: Vec<DeviceSummary> =
-            s.devices
-                .iter()
-                .enumerate()
-                .map(|(index, d)| {
-                    let health = s.health.get(index).cloned().unwrap_or_else(Health::default);
-                    let reason = match &d.state {
-                        crate::engine::DeviceState::Failed(r)
-                        | crate::engine::DeviceState::Held(r) => Some(r.clone()),
-                        _ => None,
-                    };
-                    DeviceSummary {
-                        index,
-                        name: d.name.clone(),
-                        kind: d.kind.name(),
-                        state: d.state.name(),
-                        up: reason.is_none(),
-                        reason,
-                        hashes: d.hashes,
-                        hashrate: HashrateSummary {
-                            last_5s: d.rate_5s,
-                            last_60s: d.rate_60s,
-                            average: d.rate_avg,
-                            effective: d.effective_rate,
-                        },
-                        proofs: d.proofs,
-                        solutions: d.solutions,
-                        stale_solutions: d.stale,
-                        hardware_errors: d.hardware_errors,
-                        shares: s.shares.get(index).copied().unwrap_or_default(),
-                        temperature_c: health.temperature_c,
-                        power_w: health.power_w,
-                        fan_rpm: health.fan_rpm,
-                        fan_percent: health.fan_percent,
-                        core_clock_mhz: health.core_clock_mhz,
-                        memory_clock_mhz: health.memory_clock_mhz,
-                    }
-                })
-                .collect();
+        let devices: Vec<DeviceSummary> = s
+            .devices
+            .iter()
+            .enumerate()
+            .map(|(index, d)| {
+                let health = s.health.get(index).cloned().unwrap_or_else(Health::default);
+                let reason = d.state.reason().map(str::to_string);
+                DeviceSummary {
+                    index,
+                    name: d.name.clone(),
+                    kind: d.kind.name(),
+                    state: d.state.name(),
+                    up: reason.is_none(),
+                    reason,
+                    hashes: d.hashes,
+                    hashrate: HashrateSummary {
+                        last_5s: d.rate_5s,
+                        last_60s: d.rate_60s,
+                        average: d.rate_avg,
+                        effective: d.effective_rate,
+                    },
+                    proofs: d.proofs,
+                    solutions: d.solutions,
+                    stale_solutions: d.stale,
+                    hardware_errors: d.hardware_errors,
+                    recovery_attempts: d.recovery_attempts,
+                    recoveries: d.recoveries,
+                    shares: s.shares.get(index).copied().unwrap_or_default(),
+                    temperature_c: health.temperature_c,
+                    power_w: health.power_w,
+                    fan_rpm: health.fan_rpm,
+                    fan_percent: health.fan_percent,
+                    core_clock_mhz: health.core_clock_mhz,
+                    memory_clock_mhz: health.memory_clock_mhz,
+                }
+            })
+            .collect();
         let pools: Vec<PoolSummary> = s
             .pools
             .iter()

@@ -43,6 +43,7 @@ extern "C" {
 #define HASHRIG_STATE_PAUSED 2
 #define HASHRIG_STATE_FAILED 3
 #define HASHRIG_STATE_HELD 4 /* held out of the work, for example too hot */
+#define HASHRIG_STATE_RECOVERING 5 /* out of service, opened again after a backoff */
 
 typedef struct hashrig_engine hashrig_engine;
 

@@ -371,8 +371,8 @@ pub unsafe extern "C" fn hashrig_poll_solution(
                     };
                     return Ok(HASHRIG_EXHAUSTED);
                 }
-                // Device failures show in the device statistics.
-                Some(Event::DeviceFailed { .. }) => continue,
+                // Device failures and recoveries show in the device statistics.
+                Some(Event::DeviceFailed { .. } | Event::DeviceRecovered { .. }) => continue,
                 None => return Ok(HASHRIG_NONE),
             }
         }
@@ -430,6 +430,7 @@ pub unsafe extern "C" fn hashrig_device_stats_get(
             DeviceState::Paused => 2,
             DeviceState::Failed(_) => 3,
             DeviceState::Held(_) => 4,
+            DeviceState::Recovering(_) => 5,
         };
         out.mhs_5s = d.rate_5s / 1e6;
         out.mhs_60s = d.rate_60s / 1e6;

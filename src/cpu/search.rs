@@ -34,7 +34,8 @@ pub fn max_threads() -> usize {
 
 /// How the CPU backend names itself: `cpu (<kernel>, <n> threads)`.
 pub(crate) fn device_name(kernel: CpuKernel, threads: usize) -> String {
-    format!("cpu ({}, {threads} threads)", kernel.name())
+    let plural = if threads == 1 { "" } else { "s" };
+    format!("cpu ({}, {threads} thread{plural})", kernel.name())
 }
 
 /// Searches `range` of `job` on the CPU and returns every verified solution

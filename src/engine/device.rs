@@ -75,4 +75,22 @@ pub trait Device: Send {
         range: NonceRange,
         cancel: &CancelToken,
     ) -> Result<Found, Error>;
+
+    /// Whether [`recover`](Device::recover) can bring the device back after
+    /// it was taken out of service. By default it cannot.
+    fn recoverable(&self) -> bool {
+        false
+    }
+
+    /// Opens the device again after it was taken out of service and checks
+    /// it (a GPU: a new device on its adapter, self-tested). The engine
+    /// calls it after a backoff, up to
+    /// [`EngineOptions::recovery_attempts`](super::EngineOptions::recovery_attempts)
+    /// times; `Ok` puts the device back to work.
+    fn recover(&mut self) -> Result<(), Error> {
+        Err(Error::Device(format!(
+            "{} cannot be opened again",
+            self.name()
+        )))
+    }
 }

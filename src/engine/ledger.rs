@@ -156,6 +156,34 @@ pub(super) struct DeviceSlot {
     /// Leases of the current job this device finished, given back if it
     /// turns out to drop solutions.
     pub done: Vec<Lease>,
+    /// Whether the device can be opened again after a failure.
+    pub recoverable: bool,
+    /// Set while a failed device waits to be opened again.
+    pub recovering: bool,
+    /// Attempts to open it again so far, and how many brought it back.
+    pub attempts: u32,
+    pub recoveries: u32,
+    /// The meter's error and proof counts when it last came back: it is
+    /// judged on what it did since.
+    pub baseline: Baseline,
+}
+
+/// A device's error and proof counts at one moment.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Baseline {
+    hardware_errors: u64,
+    expected: f64,
+    proofs: u64,
+}
+
+impl Baseline {
+    fn of(meter: &Meter) -> Baseline {
+        Baseline {
+            hardware_errors: meter.hardware_errors,
+            expected: meter.expected,
+            proofs: meter.proofs,
+        }
+    }
 }
 
 impl DeviceSlot {
@@ -173,6 +201,11 @@ impl DeviceSlot {
             job: None,
             job_switch: None,
             done: Vec::new(),
+            recoverable: device.recoverable(),
+            recovering: false,
+            attempts: 0,
+            recoveries: 0,
+            baseline: Baseline::default(),
         }
     }
 }
@@ -201,7 +234,9 @@ impl State {
         self.devices
             .iter()
             .map(|d| {
-                let state = if let Some(reason) = &d.failed {
+                let state = if let (Some(reason), true) = (&d.failed, d.recovering) {
+                    DeviceState::Recovering(reason.clone())
+                } else if let Some(reason) = &d.failed {
                     DeviceState::Failed(reason.clone())
                 } else if let Some(reason) = &d.held {
                     DeviceState::Held(reason.clone())
@@ -212,14 +247,17 @@ impl State {
                 } else {
                     DeviceState::Idle
                 };
-                d.meter.stats(
+                let mut stats = d.meter.stats(
                     d.name.clone(),
                     d.kind,
                     d.details.clone(),
                     state,
                     d.job,
                     d.job_switch,
-                )
+                );
+                stats.recovery_attempts = d.attempts;
+                stats.recoveries = d.recoveries;
+                stats
             })
             .collect()
     }
@@ -295,6 +333,7 @@ fn fail_device(shared: &Shared, st: &mut State, index: usize, reason: String) {
         return;
     }
     slot.failed = Some(reason.clone());
+    slot.recovering = slot.recoverable && slot.attempts < shared.options.recovery_attempts;
     let running = slot.running.take();
     let name = slot.name.clone();
     if let (Some(r), Some(cur)) = (running, st.current.as_mut()) {
@@ -498,9 +537,9 @@ fn finish(shared: &Shared, index: usize, task: Task, result: Result<Found, Error
 /// gives back every range of the current job it claimed to search.
 fn judge(shared: &Shared, st: &mut State, index: usize) {
     let dev = &st.devices[index];
-    let errors = dev.meter.hardware_errors;
-    let expected = dev.meter.expected;
-    let proofs = dev.meter.proofs as f64;
+    let errors = dev.meter.hardware_errors - dev.baseline.hardware_errors;
+    let expected = dev.meter.expected - dev.baseline.expected;
+    let proofs = (dev.meter.proofs - dev.baseline.proofs) as f64;
     if errors >= shared.options.hardware_error_limit {
         let reason = format!("{errors} candidates failed verification on the CPU");
         fail_device(shared, st, index, reason);
@@ -518,12 +557,78 @@ fn judge(shared: &Shared, st: &mut State, index: usize) {
 
 /// One device's thread.
 pub(super) fn worker(shared: Arc<Shared>, index: usize, mut device: Box<dyn Device>) {
-    while let Some(task) = take_task(&shared, index) {
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            device.search(&task.proof, task.lease.range, &task.cancel)
-        }))
-        .unwrap_or_else(|_| Err(Error::Device("the device panicked".into())));
-        finish(&shared, index, task, result);
+    loop {
+        while let Some(task) = take_task(&shared, index) {
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                device.search(&task.proof, task.lease.range, &task.cancel)
+            }))
+            .unwrap_or_else(|_| Err(Error::Device("the device panicked".into())));
+            finish(&shared, index, task, result);
+        }
+        // Stopping, or out of service: back to work only if it recovers.
+        if !recover(&shared, index, &mut *device) {
+            return;
+        }
+    }
+}
+
+/// Opens a failed device again after a backoff (doubling each time), until
+/// it passes or the attempts run out; whether it is back at work.
+fn recover(shared: &Shared, index: usize, device: &mut dyn Device) -> bool {
+    loop {
+        let mut st = shared.lock();
+        let slot = &st.devices[index];
+        if st.stopping || !slot.recovering {
+            return false;
+        }
+        let wait = shared
+            .options
+            .recovery_backoff
+            .saturating_mul(1 << slot.attempts.min(16));
+        let until = Instant::now() + wait;
+        while !st.stopping && Instant::now() < until {
+            let left = until.saturating_duration_since(Instant::now());
+            st = shared.wake.wait_timeout(st, left).expect("not poisoned").0;
+        }
+        if st.stopping {
+            return false;
+        }
+        drop(st);
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| device.recover()))
+            .unwrap_or_else(|_| Err(Error::Device("the device panicked".into())));
+        let mut st = shared.lock();
+        let limit = shared.options.recovery_attempts;
+        let slot = &mut st.devices[index];
+        slot.attempts += 1;
+        let attempt = slot.attempts;
+        let name = slot.name.clone();
+        match result {
+            Ok(()) => {
+                slot.failed = None;
+                slot.recovering = false;
+                slot.recoveries += 1;
+                slot.baseline = Baseline::of(&slot.meter);
+                st.outbox.push(Event::DeviceRecovered {
+                    device: name,
+                    attempt,
+                });
+                shared.wake.notify_all();
+                shared.release(st);
+                return true;
+            }
+            Err(e) if attempt >= limit => {
+                slot.recovering = false;
+                let reason = format!("opened again {attempt} times, and failed each time: {e}");
+                slot.failed = Some(reason.clone());
+                st.outbox.push(Event::DeviceFailed {
+                    device: name,
+                    reason,
+                });
+                shared.release(st);
+                return false;
+            }
+            Err(_) => {}
+        }
     }
 }
 

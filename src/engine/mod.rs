@@ -85,7 +85,7 @@ impl Engine {
             )?;
             warnings = opened.warnings;
             for d in opened.devices {
-                devices.push(Box::new(GpuWorker::new(d)));
+                devices.push(Box::new(d));
             }
         }
         let gpus = devices.len();

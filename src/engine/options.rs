@@ -49,6 +49,12 @@ pub struct EngineOptions {
     /// How long a range may take beyond twenty times its expected time
     /// before its device counts as hung.
     pub watchdog: Duration,
+    /// How many times a device that was taken out of service (and can be
+    /// opened again: a GPU) is opened again, self-tested and put back to
+    /// work before it stays out (0: never).
+    pub recovery_attempts: u32,
+    /// The wait before the first attempt; it doubles after each failed one.
+    pub recovery_backoff: Duration,
 }
 
 impl Default for EngineOptions {
@@ -64,6 +70,8 @@ impl Default for EngineOptions {
             proofs_per_second: 256.0,
             hardware_error_limit: 16,
             watchdog: Duration::from_secs(10),
+            recovery_attempts: 5,
+            recovery_backoff: Duration::from_secs(10),
         }
     }
 }
@@ -105,6 +113,12 @@ impl EngineOptions {
         }
         if self.watchdog.is_zero() {
             return bad("watchdog", "must be longer than zero".into());
+        }
+        if self.recovery_attempts > 0 && self.recovery_backoff.is_zero() {
+            return bad(
+                "recovery-backoff",
+                "must be longer than zero when devices are recovered".into(),
+            );
         }
         if self.cpu == CpuUse::Off && !self.gpus {
             return bad(

@@ -19,10 +19,14 @@ pub enum DeviceState {
     Held(String),
     /// Out of service, with the reason.
     Failed(String),
+    /// Out of service for now, with the reason: it is opened again after a
+    /// backoff ([`DeviceStats::recovery_attempts`] says how often so far).
+    Recovering(String),
 }
 
 impl DeviceState {
-    /// `"idle"`, `"hashing"`, `"paused"` or `"failed"`.
+    /// `"idle"`, `"hashing"`, `"paused"`, `"held"`, `"failed"` or
+    /// `"recovering"`.
     pub fn name(&self) -> &'static str {
         match self {
             DeviceState::Idle => "idle",
@@ -30,6 +34,15 @@ impl DeviceState {
             DeviceState::Paused => "paused",
             DeviceState::Held(_) => "held",
             DeviceState::Failed(_) => "failed",
+            DeviceState::Recovering(_) => "recovering",
+        }
+    }
+
+    /// Why the device does not hash, where it is held or out of service.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            DeviceState::Held(r) | DeviceState::Failed(r) | DeviceState::Recovering(r) => Some(r),
+            _ => None,
         }
     }
 }
@@ -74,6 +87,11 @@ pub struct DeviceStats {
     pub job: Option<JobId>,
     /// How long after that job was submitted the device started on it.
     pub job_switch: Option<Duration>,
+    /// How often the device was opened again after being taken out of
+    /// service (successful or not).
+    pub recovery_attempts: u32,
+    /// How often it came back to work that way.
+    pub recoveries: u32,
 }
 
 /// The running totals behind [`DeviceStats`].
@@ -177,6 +195,8 @@ impl Meter {
             hardware_errors: self.hardware_errors,
             job,
             job_switch,
+            recovery_attempts: 0,
+            recoveries: 0,
         }
     }
 }

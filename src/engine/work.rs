@@ -161,6 +161,14 @@ pub enum Event {
         /// Why.
         reason: String,
     },
+    /// A device taken out of service was opened again, passed its
+    /// self-test and is back at work.
+    DeviceRecovered {
+        /// The device.
+        device: String,
+        /// The attempt that brought it back (1 for the first).
+        attempt: u32,
+    },
 }
 
 /// A [`Work`] as the engine starts it.

@@ -31,7 +31,7 @@ impl AdapterEntry {
 
     /// A display name: the adapter's name and its backend.
     pub fn label(&self) -> String {
-        format!("{} ({:?})", self.info.name, self.info.backend)
+        format!("{} ({})", self.info.name, backend_name(self.info.backend))
     }
 
     /// Opens a wgpu device on this adapter with the limits hashrig's
@@ -151,6 +151,18 @@ const SELECTABLE: [wgpu::Backend; 4] = [
     wgpu::Backend::Dx12,
     wgpu::Backend::Gl,
 ];
+
+/// The adapter's kind in one lower-case word (`discrete`, `integrated`,
+/// `virtual`, `cpu`, `other`).
+pub fn device_type_name(t: wgpu::DeviceType) -> &'static str {
+    match t {
+        wgpu::DeviceType::DiscreteGpu => "discrete",
+        wgpu::DeviceType::IntegratedGpu => "integrated",
+        wgpu::DeviceType::VirtualGpu => "virtual",
+        wgpu::DeviceType::Cpu => "cpu",
+        wgpu::DeviceType::Other => "other",
+    }
+}
 
 /// The backend's name as selectors and `WGPU_BACKEND` spell it.
 pub fn backend_name(backend: wgpu::Backend) -> &'static str {

@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use shader::WORKGROUP_SIZE;
 
-pub use adapters::{adapters, backend_name, select, AdapterEntry};
+pub use adapters::{adapters, backend_name, device_type_name, select, AdapterEntry};
 pub use calibrate::{
     cache_path, cached_or_calibrate, calibrate, kernel_version, Calibration, NONCES_PER_INVOCATION,
     WORKGROUP_SIZES,

@@ -5,14 +5,15 @@
 
 use std::time::Duration;
 
-use super::{adapters, cached_or_calibrate, select, GpuDevice};
+use super::{adapters, cached_or_calibrate, select, GpuDevice, GpuWorker};
 use crate::Error;
 
 /// The GPUs opened, and a warning for each one left out (and for each
 /// cache problem met on the way).
 pub struct Opened {
-    /// The GPUs that passed their self-test, in selection order.
-    pub devices: Vec<GpuDevice>,
+    /// The GPUs that passed their self-test, in selection order, each
+    /// able to be opened again on its adapter.
+    pub devices: Vec<GpuWorker>,
     /// One line per GPU left out or cache entry ignored.
     pub warnings: Vec<String>,
 }
@@ -41,7 +42,7 @@ pub fn open_selected(
             },
         );
         match device {
-            Ok(d) => opened.devices.push(d),
+            Ok(d) => opened.devices.push(GpuWorker::on_adapter(d, entry.clone())),
             Err(e) => opened
                 .warnings
                 .push(format!("leaving out {}: {e}", entry.label())),

@@ -1,18 +1,30 @@
-//! A GPU as an engine device.
+//! A GPU as an engine device, which can be opened again on its adapter
+//! after a driver error or a hang.
 
-use super::GpuDevice;
+use super::{AdapterEntry, GpuDevice};
 use crate::engine::{Device, DeviceDetails, DeviceKind};
 use crate::{CancelToken, Error, Found, NonceRange, PreparedJob};
 
 /// A GPU as an engine device.
 pub struct GpuWorker {
     gpu: GpuDevice,
+    /// The adapter it was opened on, to open it again after a failure.
+    entry: Option<AdapterEntry>,
 }
 
 impl GpuWorker {
-    /// Wraps an opened GPU.
+    /// Wraps an opened GPU (which then cannot be opened again).
     pub fn new(gpu: GpuDevice) -> Self {
-        GpuWorker { gpu }
+        GpuWorker { gpu, entry: None }
+    }
+
+    /// Wraps a GPU opened on `entry`: after a failure the engine opens it
+    /// again there (same launch settings) and self-tests it.
+    pub fn on_adapter(gpu: GpuDevice, entry: AdapterEntry) -> Self {
+        GpuWorker {
+            gpu,
+            entry: Some(entry),
+        }
     }
 
     /// The GPU.
@@ -54,5 +66,22 @@ impl Device for GpuWorker {
             ..Default::default()
         };
         self.gpu.scan_checked_range(job, range, &options)
+    }
+
+    fn recoverable(&self) -> bool {
+        self.entry.is_some()
+    }
+
+    fn recover(&mut self) -> Result<(), Error> {
+        let Some(entry) = &self.entry else {
+            return Err(Error::Device(format!(
+                "{} cannot be opened again",
+                self.gpu.name()
+            )));
+        };
+        let gpu = GpuDevice::open(entry, self.gpu.config())?;
+        gpu.self_test()?;
+        self.gpu = gpu;
+        Ok(())
     }
 }

@@ -107,4 +107,11 @@ pub enum PoolEvent {
         /// Why.
         reason: String,
     },
+    /// A device taken out of service was opened again and is back at work.
+    DeviceRecovered {
+        /// The device.
+        device: String,
+        /// The attempt that brought it back (1 for the first).
+        attempt: u32,
+    },
 }

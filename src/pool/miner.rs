@@ -128,9 +128,15 @@ impl PoolMiner {
     /// shares already submitted, then closes the connection and stops the
     /// threads. The engine is left paused, for its final statistics.
     pub fn stop(&self, flush: Duration) {
+        self.stop_unless(flush, || false);
+    }
+
+    /// [`stop`](Self::stop), giving up the wait for answers as soon as
+    /// `give_up` says so (a second Ctrl-C).
+    pub fn stop_unless(&self, flush: Duration, give_up: impl Fn() -> bool) {
         self.shared.engine.pause();
         let deadline = Instant::now() + flush;
-        while Instant::now() < deadline {
+        while Instant::now() < deadline && !give_up() {
             let st = self.shared.lock();
             if !st.book.waiting() || st.live.is_none() {
                 break;
@@ -183,6 +189,9 @@ fn shares(shared: Arc<Shared>) {
             }
             Some(Event::DeviceFailed { device, reason }) => {
                 shared.send(PoolEvent::DeviceFailed { device, reason });
+            }
+            Some(Event::DeviceRecovered { device, attempt }) => {
+                shared.send(PoolEvent::DeviceRecovered { device, attempt });
             }
             Some(Event::Exhausted(_)) => {
                 shared.pause("every header of the pool's job is searched; waiting for a new job");

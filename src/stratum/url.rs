@@ -92,6 +92,9 @@ impl FromStr for PoolUrl {
             },
             None => (None, None),
         };
+        if hostport.contains('/') {
+            return Err(fail("a path after host:port (a Stratum v1 URL has none)"));
+        }
         let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
             let (h, p) = v6.split_once(']').ok_or_else(|| fail("an unclosed '['"))?;
             (h, p.strip_prefix(':').ok_or_else(|| fail("no port"))?)
@@ -195,6 +198,19 @@ mod tests {
         ] {
             assert!(bad.parse::<PoolUrl>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_path_is_named_as_such_not_as_a_bad_port() {
+        let e = "stratum+tcp://pool.example.com:3333/worker"
+            .parse::<PoolUrl>()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("a path after host:port"), "{e}");
+        // A trailing slash alone is fine.
+        assert!("stratum+tcp://pool.example.com:3333/"
+            .parse::<PoolUrl>()
+            .is_ok());
     }
 
     #[test]

@@ -97,6 +97,7 @@ pub fn run_to_end(
                 assert!(nonces.insert(s.solution.nonce), "reported twice");
             }
             Event::DeviceFailed { device, .. } => failed.push(device),
+            Event::DeviceRecovered { .. } => {}
             Event::Exhausted(done) if done == id => return (nonces, failed),
             Event::Exhausted(_) => {}
         }

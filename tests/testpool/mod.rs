@@ -62,6 +62,10 @@ pub struct Behaviour {
     pub reject_all: bool,
     /// A job is sent right after authorize.
     pub job_on_connect: bool,
+    /// Every line is written one byte at a time.
+    pub fragment: bool,
+    /// Until then, nothing the miner sends is read or answered.
+    pub stall_until: Option<Instant>,
 }
 
 impl Default for Behaviour {
@@ -74,6 +78,8 @@ impl Default for Behaviour {
             difficulty: 0.0005,
             reject_all: false,
             job_on_connect: true,
+            fragment: false,
+            stall_until: None,
         }
     }
 }
@@ -213,8 +219,23 @@ impl TestPool {
             .iter()
             .filter(|c| c.open.load(Ordering::Relaxed))
         {
-            let _ = write_to(c, line);
+            let _ = write_to(c, line, st.behaviour.fragment);
         }
+    }
+
+    /// Sends several lines to every open connection in one write.
+    pub fn broadcast_together(&self, lines: &[String]) {
+        self.broadcast(lines.join("\n").as_str());
+    }
+
+    /// The `mining.notify` line of job `id`, with `clean_jobs` as given.
+    pub fn job_line(&self, id: &str, clean: bool) -> Option<String> {
+        self.job(id).map(|job| notify_line(&job, clean))
+    }
+
+    /// Reads and answers nothing for `d` (the miner's submits wait).
+    pub fn stall(&self, d: Duration) {
+        self.state.lock().unwrap().behaviour.stall_until = Some(Instant::now() + d);
     }
 
     /// Sends `mining.set_difficulty`.
@@ -337,12 +358,19 @@ impl Drop for TestPool {
     }
 }
 
-fn write_to(c: &Conn, line: &str) -> std::io::Result<()> {
+fn write_to(c: &Conn, line: &str, fragment: bool) -> std::io::Result<()> {
     let mut data = line.as_bytes().to_vec();
     if !line.ends_with('\n') {
         data.push(b'\n');
     }
     match &c.tls {
+        None if fragment => {
+            for byte in &data {
+                (&c.stream).write_all(std::slice::from_ref(byte))?;
+                (&c.stream).flush()?;
+            }
+            Ok(())
+        }
         None => (&c.stream).write_all(&data),
         Some(tls) => {
             let mut t = tls.lock().unwrap();
@@ -579,7 +607,7 @@ fn serve(
     let send = |line: String| {
         let st = state.lock().unwrap();
         if let Some(c) = st.connections.iter().find(|c| c.id == id) {
-            let _ = write_to(c, &line);
+            let _ = write_to(c, &line, st.behaviour.fragment);
         }
     };
     let mut line = String::new();
@@ -588,6 +616,12 @@ fn serve(
         match lines.read_line(&mut line) {
             Ok(0) | Err(_) => break,
             Ok(_) => {}
+        }
+        let stalled = state.lock().unwrap().behaviour.stall_until;
+        if let Some(until) = stalled {
+            if let Some(wait) = until.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
         }
         let text = line.trim().to_string();
         state.lock().unwrap().received.push((id, text.clone()));

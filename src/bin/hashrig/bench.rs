@@ -17,6 +17,7 @@ use crate::args::{self, BackendChoice, DeviceArgs};
 use crate::monitor::MonitorArgs;
 use crate::report::Report;
 use crate::session::{Lines, Session};
+use crate::status::{fit, NAME_WIDTH_MAX};
 
 #[derive(Args)]
 pub(crate) struct BenchArgs {
@@ -106,10 +107,16 @@ impl Report for DeviceLine {
             ..Default::default()
         }
         .brief();
-        format!(
-            "{:<40} {:>10.2} MH/s  (effective {:.2} from {} proofs, HW {}) {health}",
-            self.name, self.mhs, self.effective_mhs, self.proofs, self.hardware_errors
-        )
+        let line = format!(
+            "{:<w$} {:>10.2} MH/s  (effective {:.2} from {} proofs, HW {}) {health}",
+            fit(&self.name, NAME_WIDTH_MAX),
+            self.mhs,
+            self.effective_mhs,
+            self.proofs,
+            self.hardware_errors,
+            w = NAME_WIDTH_MAX
+        );
+        line.trim_end().to_string()
     }
 }
 
@@ -126,8 +133,11 @@ impl Report for Total {
     const TYPE: &'static str = "total";
     fn text(&self) -> String {
         format!(
-            "{:<40} {:>10.2} MH/s  (effective {:.2})",
-            "total", self.mhs, self.effective_mhs
+            "{:<w$} {:>10.2} MH/s  (effective {:.2})",
+            "total",
+            self.mhs,
+            self.effective_mhs,
+            w = NAME_WIDTH_MAX
         )
     }
 }

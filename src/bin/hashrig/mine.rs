@@ -189,8 +189,13 @@ struct Summary {
 impl Report for Summary {
     const TYPE: &'static str = "summary";
     fn text(&self) -> String {
+        let interrupted = if self.cancelled {
+            "; interrupted before the end"
+        } else {
+            ""
+        };
         format!(
-            "{} solution(s), {} hashes in {:.3} s ({:.2} MH/s) on {}",
+            "{} solution(s), {} hashes in {:.3} s ({:.2} MH/s) on {}{interrupted}",
             self.found, self.hashes, self.seconds, self.mhs, self.device
         )
     }
@@ -306,6 +311,9 @@ fn run(
             Event::Solution(_) => {}
             Event::Exhausted(done) if done == id => break,
             Event::Exhausted(_) => {}
+            Event::DeviceRecovered { device, attempt } => crate::status::above(|| {
+                eprintln!("hashrig: {device} is back at work (opened again, attempt {attempt})")
+            }),
             Event::DeviceFailed { device, reason } => {
                 crate::status::above(|| {
                     eprintln!("hashrig: {device} taken out of service: {reason}")

@@ -4,7 +4,7 @@
 //! /control/stop`).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use anyhow::{Context, Result};
@@ -75,16 +75,32 @@ fn stop_flag() -> &'static Arc<AtomicBool> {
     FLAG.get_or_init(|| Arc::new(AtomicBool::new(false)))
 }
 
-/// Catches SIGINT and SIGTERM: the first asks the command to stop and
-/// print its summary, a second ends the process at once.
+/// How many stop signals came.
+static SIGNALS: AtomicUsize = AtomicUsize::new(0);
+
+/// Catches SIGINT and SIGTERM. The first asks the command to stop and
+/// print its summary; a second (which often comes with the first: GNU
+/// `timeout` and supervisors signal the process and then its group) also
+/// skips the wait for the pool's answers to shares in flight, the summary
+/// still printed; a third ends the process at once, exit 130, the status
+/// erased.
 pub(crate) fn catch_signals() -> Result<()> {
     let flag = stop_flag().clone();
     ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::Relaxed) {
+        flag.store(true, Ordering::Relaxed);
+        if SIGNALS.fetch_add(1, Ordering::Relaxed) >= 2 {
+            crate::status::abandon();
+            eprintln!("hashrig: stopped at once (a third signal)");
             std::process::exit(130);
         }
     })
     .context("cannot catch SIGINT and SIGTERM")
+}
+
+/// Whether the stop was forced (a second signal): nothing more is waited
+/// for.
+pub(crate) fn stop_forced() -> bool {
+    SIGNALS.load(Ordering::Relaxed) >= 2
 }
 
 /// Whether a stop was asked for.

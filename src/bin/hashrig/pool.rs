@@ -14,7 +14,7 @@ use hashrig::stratum::{Pool, PoolMiner, PoolOptions, PoolUrl};
 use serde::Serialize;
 
 use crate::args::{self, DeviceArgs};
-use crate::monitor::MonitorArgs;
+use crate::monitor::{self, MonitorArgs};
 use crate::report::{Output, Report};
 use crate::session::{Lines, Session};
 
@@ -97,7 +97,11 @@ impl Report for PoolLine {
                 let parts: Vec<String> = m
                     .iter()
                     .map(|(k, v)| match v {
-                        serde_json::Value::String(s) => format!("{k} {s}"),
+                        serde_json::Value::String(s) => format!("{k} {}", sentence_case(s)),
+                        serde_json::Value::Number(n) => match n.as_f64() {
+                            Some(f) if !n.is_i64() && !n.is_u64() => format!("{k} {}", short(f)),
+                            _ => format!("{k} {n}"),
+                        },
                         other => format!("{k} {other}"),
                     })
                     .collect();
@@ -109,6 +113,35 @@ impl Report for PoolLine {
     }
     fn text_on_stderr(&self) -> bool {
         true
+    }
+}
+
+/// `f` with about four significant digits, no trailing zeros (for text:
+/// `0.059231000000000006` reads `0.05923`).
+fn short(f: f64) -> String {
+    if f == 0.0 || !f.is_finite() {
+        return format!("{f}");
+    }
+    let digits = (3 - f.abs().log10().floor() as i32).clamp(0, 12) as usize;
+    let text = format!("{f:.digits$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
+/// A message that starts a sentence of its own (`Connection refused`, as
+/// the OS words it) as it reads after a label: lower case, unless it
+/// starts with an acronym.
+fn sentence_case(text: &str) -> String {
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(a), Some(b)) if a.is_uppercase() && b.is_lowercase() => a
+            .to_lowercase()
+            .chain(text[a.len_utf8()..].chars())
+            .collect(),
+        _ => text.to_string(),
     }
 }
 
@@ -322,7 +355,8 @@ pub(crate) fn mine_pool(
         };
         emit(&mut run.out, event)?;
     }
-    miner.stop(FLUSH);
+    // A forced stop (a second signal) does not wait for the pool's answers.
+    miner.stop_unless(FLUSH, monitor::stop_forced);
     while let Some(event) = miner.recv_timeout(Duration::ZERO) {
         emit(&mut run.out, event)?;
     }
@@ -386,5 +420,33 @@ fn emit(out: &mut Output, event: PoolEvent) -> Result<()> {
             crate::status::above(|| eprintln!("hashrig: {device} taken out of service: {reason}"));
             Ok(())
         }
+        PoolEvent::DeviceRecovered { device, attempt } => {
+            crate::status::above(|| {
+                eprintln!("hashrig: {device} is back at work (opened again, attempt {attempt})")
+            });
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_numbers_are_short_and_messages_read_after_a_label() {
+        assert_eq!(short(0.059231000000000006), "0.05923");
+        assert_eq!(short(0.017000000000000008), "0.017");
+        assert_eq!(short(1234.5678), "1235");
+        assert_eq!(short(2.5), "2.5");
+        assert_eq!(
+            sentence_case("Connection refused (os error 111)"),
+            "connection refused (os error 111)"
+        );
+        assert_eq!(
+            sentence_case("TLS handshake failed"),
+            "TLS handshake failed"
+        );
+        assert_eq!(sentence_case("no answer"), "no answer");
     }
 }

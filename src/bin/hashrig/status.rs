@@ -25,12 +25,25 @@ fn screen() -> std::sync::MutexGuard<'static, Screen> {
     SCREEN.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Moves the cursor back over the drawn status and clears it.
+/// Moves the cursor back over the drawn status and clears it. The cursor
+/// goes to the start of its line first: the terminal's own echo (`^C`)
+/// may have moved it, and clearing from there would leave the start of
+/// the status's first line on the screen.
 fn erase(err: &mut impl Write, s: &mut Screen) {
     if s.drawn > 0 {
-        let _ = write!(err, "\x1b[{}A\x1b[0J", s.drawn);
+        let _ = write!(err, "\r\x1b[{}A\x1b[0J", s.drawn);
         s.drawn = 0;
     }
+}
+
+/// Erases the status for good, from any thread: what a forced exit does
+/// so that nothing of it is left on the screen.
+pub(crate) fn abandon() {
+    let mut s = screen();
+    s.lines.clear();
+    let mut err = std::io::stderr().lock();
+    erase(&mut err, &mut s);
+    let _ = err.flush();
 }
 
 /// Draws the status lines where the cursor is, with the terminal's line
@@ -63,7 +76,7 @@ pub(crate) fn above<T>(print: impl FnOnce() -> T) -> T {
     result
 }
 
-use hashrig::engine::{DeviceStats, Engine};
+use hashrig::engine::{DeviceState, DeviceStats, Engine};
 use hashrig::health::{Health, HealthWatch};
 
 /// The running display.
@@ -143,7 +156,7 @@ impl std::fmt::Display for Line<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{:<width$} 5s {:>9.2}  avg {:>9.2}  eff {:>9.2} MH/s  A:{} S:{} HW:{}  {} {}",
+            "{:<width$} 5s {:>9.2}  avg {:>9.2}  eff {:>9.2} MH/s  found:{} stale:{} HW:{}  {} {}",
             fit(self.name, self.width),
             self.rate_5s / 1e6,
             self.rate_avg / 1e6,
@@ -159,10 +172,10 @@ impl std::fmt::Display for Line<'_> {
 }
 
 /// The widest name column: longer names are cut with an ellipsis.
-const NAME_WIDTH_MAX: usize = 48;
+pub(crate) const NAME_WIDTH_MAX: usize = 48;
 
 /// `name` cut to `width` characters, an ellipsis marking the cut.
-fn fit(name: &str, width: usize) -> String {
+pub(crate) fn fit(name: &str, width: usize) -> String {
     if name.chars().count() <= width {
         return name.to_string();
     }
@@ -192,7 +205,12 @@ fn status_lines(stats: &[DeviceStats], health: &[Health], total: Option<u64>) ->
                 solutions: d.solutions,
                 stale: d.stale,
                 hardware_errors: d.hardware_errors,
-                state: d.state.name(),
+                state: &match d.state {
+                    DeviceState::Recovering(_) => {
+                        format!("recovering ({})", d.recovery_attempts + 1)
+                    }
+                    _ => d.state.name().to_string(),
+                },
                 health: health.get(i).map(Health::brief).unwrap_or_default(),
             }
             .to_string()
