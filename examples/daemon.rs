@@ -110,6 +110,10 @@ fn print(line: Value) {
 }
 
 fn main() {
+    // SAFETY: first thing in main, before any other thread starts.
+    unsafe {
+        hashrig::gpu::set_runtime_dir();
+    }
     let engine = match Engine::start(EngineOptions::default()) {
         Ok(e) => Arc::new(e),
         Err(e) => {

@@ -6,10 +6,9 @@ use std::process::{Command, Stdio};
 
 const GENESIS: &str = "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c";
 
-#[test]
-fn daemon_mines_jobs_from_stdin() {
-    // A whole `cargo test` builds the examples beside the test binaries'
-    // folder (a run filtered to this test alone may not).
+/// The example's binary: a whole `cargo test` builds the examples beside
+/// the test binaries' folder (a run filtered to one test may not).
+fn daemon_exe() -> std::path::PathBuf {
     let deps = std::env::current_exe()
         .unwrap()
         .parent()
@@ -25,6 +24,12 @@ fn daemon_mines_jobs_from_stdin() {
         "no example binary at {}: run the whole `cargo test` or `cargo build --examples` first",
         exe.display()
     );
+    exe
+}
+
+#[test]
+fn daemon_mines_jobs_from_stdin() {
+    let exe = daemon_exe();
     let mut child = Command::new(&exe)
         .env_remove("HASHRIG_DEVICE")
         .stdin(Stdio::piped())
@@ -122,4 +127,21 @@ fn daemon_mines_jobs_from_stdin() {
         line.unwrap();
     }
     assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn a_library_user_gets_no_mesa_runtime_dir_errors() {
+    // A service has no XDG_RUNTIME_DIR; the daemon (a plain library user)
+    // calls hashrig::gpu::set_runtime_dir first, so Mesa's Vulkan layer,
+    // which lists the GPUs, prints nothing.
+    let out = Command::new(daemon_exe())
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("HASHRIG_DEVICE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("XDG_RUNTIME_DIR"), "{stderr}");
 }

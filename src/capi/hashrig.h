@@ -85,6 +85,13 @@ typedef struct hashrig_options {
 /* Sets every field to its default. */
 void hashrig_options_init(hashrig_options *options);
 
+/* Mesa's Vulkan drivers print "error: XDG_RUNTIME_DIR is invalid or not set
+   in the environment." twice whenever GPUs are listed in a process without
+   that variable (services, containers). Call this first in main, before any
+   other thread starts: where the variable is missing it points it at a
+   private directory (0700) of this user's. Returns 1 if it set it, else 0. */
+int32_t hashrig_set_runtime_dir(void);
+
 /* Starts an engine as `options` say (copied; the strings may be freed
  * after the call). */
 int32_t hashrig_engine_new_with(const hashrig_options *options, hashrig_engine **out);

@@ -224,6 +224,22 @@ unsafe fn engine_options(options: *const HashrigOptions) -> Result<EngineOptions
     Ok(out)
 }
 
+/// Points `XDG_RUNTIME_DIR` at a private directory where it is missing, so
+/// that Mesa's drivers print no `error:` lines; see hashrig.h.
+///
+/// # Safety
+/// It changes the process environment: call it before any other thread of
+/// the process runs.
+#[no_mangle]
+pub unsafe extern "C" fn hashrig_set_runtime_dir() -> i32 {
+    #[cfg(feature = "gpu")]
+    // SAFETY: the caller's contract (hashrig.h): no other thread runs yet.
+    let set = unsafe { crate::gpu::set_runtime_dir() }.is_some();
+    #[cfg(not(feature = "gpu"))]
+    let set = false;
+    i32::from(set)
+}
+
 /// Sets every option to its default; see hashrig.h.
 ///
 /// # Safety

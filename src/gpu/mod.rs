@@ -20,6 +20,7 @@ mod calibrate;
 #[cfg(feature = "internals")]
 pub mod cost;
 mod device;
+mod environment;
 mod opening;
 mod pacing;
 mod scan;
@@ -43,6 +44,7 @@ pub use calibrate::{
 #[cfg(feature = "internals")]
 pub use calibrate::{cached_or_calibrate_in, measure, sweep};
 pub use device::GpuDevice;
+pub use environment::set_runtime_dir;
 pub use opening::{open_selected, Opened};
 pub use worker::GpuWorker;
 

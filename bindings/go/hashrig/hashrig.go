@@ -47,6 +47,15 @@ import (
 	"unsafe"
 )
 
+// Mesa's Vulkan drivers print "error: XDG_RUNTIME_DIR is invalid or not set
+// in the environment." whenever GPUs are listed in a process without that
+// variable (services, containers). The package points it at a private
+// directory where it is missing, when it is initialised: before main, while
+// nothing else in the process reads the C environment.
+func init() {
+	C.hashrig_set_runtime_dir()
+}
+
 // CPU says whether the CPU hashes beside the GPUs.
 type CPU int32
 

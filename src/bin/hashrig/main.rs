@@ -77,38 +77,11 @@ struct SelftestArgs {
 /// Bad input or a failure: exit status 2.
 const EXIT_ERROR: u8 = 2;
 
-/// Mesa's drivers print "XDG_RUNTIME_DIR is invalid or not set" on every
-/// start where the variable is missing (containers, services, ssh): harmless,
-/// but the first "error" a new user sees. Where it is missing, point it at
-/// a private directory of this user's, made as the XDG spec asks (0700).
-#[cfg(unix)]
-fn runtime_dir() {
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
-    let given = std::env::var_os("XDG_RUNTIME_DIR")
-        .map(std::path::PathBuf::from)
-        .filter(|p| p.is_absolute() && p.is_dir());
-    if given.is_some() {
-        return;
-    }
-    let Ok(me) = std::fs::metadata("/proc/self") else {
-        return;
-    };
-    let dir = std::env::temp_dir().join(format!("hashrig-runtime-{}", me.uid()));
-    let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
-    // Only a directory of our own, closed to others, is fit.
-    let fit = std::fs::symlink_metadata(&dir)
-        .is_ok_and(|m| m.is_dir() && m.uid() == me.uid() && m.permissions().mode() & 0o077 == 0);
-    if fit {
-        // Single-threaded here: nothing reads the environment concurrently.
-        std::env::set_var("XDG_RUNTIME_DIR", dir);
-    }
-}
-
-#[cfg(not(unix))]
-fn runtime_dir() {}
-
 fn main() -> ExitCode {
-    runtime_dir();
+    // SAFETY: first thing in main, before any other thread starts.
+    unsafe {
+        hashrig::gpu::set_runtime_dir();
+    }
     let expanded = match config::expand(std::env::args().collect()) {
         Ok(expanded) => expanded,
         Err(e) => {
