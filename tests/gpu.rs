@@ -291,6 +291,44 @@ fn every_backend_is_listed_and_selected_by_name_or_backend() {
     assert!(err.to_string().contains("unknown backend"), "{err}");
 }
 
+/// Calibration keeps to the batch time it is given on every backend: the
+/// batch it picks takes about that long at the rate it measured (OpenGL
+/// runs work inside its submit, which once made batches look free).
+#[test]
+fn calibration_respects_the_batch_time_on_every_backend() {
+    for entry in entries() {
+        for ms in [20u64, 50] {
+            let batch = std::time::Duration::from_millis(ms);
+            let c = hashrig::gpu::calibrate(&entry, batch, std::time::Duration::from_millis(150))
+                .unwrap();
+            let seconds = f64::from(c.config.batch_nonces) / c.rate;
+            assert!(
+                seconds <= batch.as_secs_f64() * 1.05,
+                "{}: {} nonces take {:.1} ms at {:.0} H/s, over the {ms} ms batch time",
+                entry.label(),
+                c.config.batch_nonces,
+                seconds * 1e3,
+                c.rate
+            );
+            // And a device opened with it keeps its batches there.
+            let d = GpuDevice::open(&entry, c.config).unwrap();
+            let rate = hashrig::gpu::measure(
+                &d,
+                std::time::Duration::from_millis(100),
+                std::time::Duration::from_millis(300),
+            )
+            .unwrap();
+            let settled = f64::from(d.batch_nonces()) / rate;
+            assert!(
+                settled <= batch.as_secs_f64() * 2.0,
+                "{}: batches of {:.1} ms after mining, {ms} ms asked",
+                entry.label(),
+                settled * 1e3
+            );
+        }
+    }
+}
+
 /// Calibration results are cached per device, driver and kernel version;
 /// a corrupt or unreadable cache is ignored with a warning; recalibration
 /// measures again.

@@ -139,13 +139,18 @@ impl GpuDevice {
             pass.dispatch_workgroups(gx, gy, 1);
         }
         encoder.copy_buffer_to_buffer(&slot.results, 0, &slot.staging, 0, slot.results.size());
-        let index = self.queue.submit([encoder.finish()]);
+        let commands = encoder.finish();
+        // Before the submit: some backends (wgpu's OpenGL) run the work
+        // inside it, and a batch timed from its return looks nearly free,
+        // which made the batch size grow far past the batch time.
+        let queued = Instant::now();
+        let index = self.queue.submit([commands]);
         InFlight {
             slot: slot_index,
             first,
             count,
             index,
-            queued: Instant::now(),
+            queued,
         }
     }
 }

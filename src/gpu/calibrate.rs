@@ -143,11 +143,18 @@ pub fn calibrate(
             best = (wg, per, rate, device.batch_nonces());
         }
     }
+    // Whatever the batches' timing said, the batch chosen fits the batch
+    // time at the measured rate (85% of it, as the batches aim for).
+    let fits = (best.2 * batch_time.as_secs_f64() * 0.85) as u64;
+    let granule = u64::from(best.0 * best.1);
+    let batch_nonces = best
+        .3
+        .min(u32::try_from((fits / granule).max(1) * granule).unwrap_or(u32::MAX));
     Ok(Calibration {
         config: LaunchConfig {
             workgroup_size: best.0,
             nonces_per_invocation: best.1,
-            batch_nonces: best.3,
+            batch_nonces,
             batch_time,
             ..Default::default()
         },

@@ -37,15 +37,30 @@ impl GpuDevice {
         Some(running.began(last_done) + expected)
     }
 
-    /// Moves the batch size towards 85% of `batch_time` after a batch of
-    /// `count` nonces took `took`, by at most a factor of four a step. The
+    /// Folds one batch's time per nonce (ns) into the running estimate and
+    /// returns it. One batch alone can mislead: where two batches finish in
+    /// one wait (or a backend runs the work inside its submit), one looks
+    /// twice as long and the next free; the estimate follows their mean.
+    pub(super) fn time_per_nonce(&self, kernel: usize, sample: f64) -> f64 {
+        let old = f64::from_bits(self.per_nonce_ns[kernel].load(Ordering::Relaxed));
+        let new = if old > 0.0 && old.is_finite() {
+            0.7 * old + 0.3 * sample
+        } else {
+            sample
+        };
+        self.per_nonce_ns[kernel].store(new.to_bits(), Ordering::Relaxed);
+        new
+    }
+
+    /// Moves the batch size towards 85% of `batch_time` at `ns_per_nonce`,
+    /// by at most a factor of four from a batch of `count` nonces. The
     /// headroom keeps batches under `batch_time` through clock and load
     /// changes, so that the two batches in flight when a job is replaced
     /// finish within two batch times.
-    pub(super) fn adapt_batch(&self, count: u32, took: Duration, granule: u32) {
-        let target = 0.85 * self.config.batch_time.as_secs_f64();
-        let ratio = (target / took.as_secs_f64().max(1e-6)).clamp(0.25, 4.0);
-        let want = (count as f64 * ratio) as u64;
+    pub(super) fn adapt_batch(&self, count: u32, ns_per_nonce: f64, granule: u32) {
+        let target = 0.85 * self.config.batch_time.as_secs_f64() * 1e9;
+        let count = f64::from(count.max(1));
+        let want = (target / ns_per_nonce.max(1e-3)).clamp(count / 4.0, count * 4.0) as u64;
         let max = (u32::MAX / 2) as u64;
         let rounded = (want / granule as u64).max(1) * granule as u64;
         self.batch.store(rounded.min(max) as u32, Ordering::Relaxed);

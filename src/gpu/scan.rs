@@ -101,12 +101,9 @@ impl GpuDevice {
             let offsets = self.read_results(&self.slots[done.slot], done.index)?;
             let now = Instant::now();
             let took = now - began;
-            self.per_nonce_ns[kernel].store(
-                (took.as_nanos() as f64 / count.max(1) as f64).to_bits(),
-                Ordering::Relaxed,
-            );
+            let ns = self.time_per_nonce(kernel, took.as_nanos() as f64 / count.max(1) as f64);
             if last_done.is_some() {
-                self.adapt_batch(count, took, granule);
+                self.adapt_batch(count, ns, granule);
             }
             last_done = Some(now);
             searched += count as u64;
