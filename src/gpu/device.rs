@@ -132,10 +132,17 @@ impl GpuDevice {
 
     fn open_inner(
         entry: &AdapterEntry,
-        config: LaunchConfig,
+        mut config: LaunchConfig,
         source: &str,
         trusted: bool,
     ) -> Result<Self, Error> {
+        if entry.info.backend == wgpu::Backend::Gl {
+            // wgpu's OpenGL runs a batch's work inside its submit: waiting
+            // for the running batch's expected end before queueing the next
+            // would only idle the device for a whole batch. The next batch
+            // goes at once (a replaced job still leaves within two batches).
+            config.queue_lead = std::time::Duration::MAX;
+        }
         let name = entry.label();
         let gpu_err = |reason: String| Error::Gpu {
             adapter: name.clone(),
