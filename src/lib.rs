@@ -26,7 +26,6 @@
 
 #[cfg(feature = "api")]
 pub mod api;
-pub mod capi;
 pub mod cpu;
 pub mod engine;
 mod error;

@@ -1,5 +1,5 @@
 // Package hashrig runs hashrig's SHA-256d engine from Go through its C ABI
-// (src/capi/hashrig.h): mine headers, mine on a Stratum pool, read
+// (bindings/c/hashrig.h): mine headers, mine on a Stratum pool, read
 // statistics. Every solution and share is verified on the CPU reference
 // before Go sees it.
 //
@@ -10,7 +10,7 @@
 package hashrig
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../../src/capi
+#cgo CFLAGS: -I${SRCDIR}/../../c
 #cgo LDFLAGS: -lhashrig
 #include <stdlib.h>
 #include "hashrig.h"

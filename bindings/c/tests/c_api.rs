@@ -1,9 +1,10 @@
 //! The C ABI, called from C and from Go: tests/c/*.c are compiled with the
-//! system's C compiler against src/capi/hashrig.h and the cdylib that
+//! system's C compiler against hashrig.h and the cdylib that
 //! cargo built beside this test, then run; bindings/go is tested with
 //! `go test` over the same library. The pool programs mine on a loopback
 //! test pool that judges shares with rust-bitcoin.
 
+#[path = "../../../tests/testpool/mod.rs"]
 mod testpool;
 
 use std::path::{Path, PathBuf};
@@ -34,7 +35,7 @@ fn compile(name: &str) -> PathBuf {
     let build = Command::new(&cc)
         .arg(root.join(format!("tests/c/{name}.c")))
         .arg("-I")
-        .arg(root.join("src/capi"))
+        .arg(&root)
         .arg("-Wall")
         .arg("-Werror")
         .arg("-o")
@@ -92,7 +93,7 @@ fn go_package_mines_a_header_and_on_a_pool() {
     let deps = deps();
     let run = Command::new(&go)
         .args(["test", "-count=1", "./..."])
-        .current_dir(root.join("bindings/go"))
+        .current_dir(root.join("../go"))
         .env("CGO_ENABLED", "1")
         .env(
             "CGO_LDFLAGS",

@@ -1,17 +1,20 @@
-//! The C ABI (declared in src/capi/hashrig.h): create an engine, submit
+//! hashrig's C ABI (declared in hashrig.h beside this crate), built as the
+//! shared library `libhashrig`: create an engine, submit
 //! header jobs, poll verified solutions, read statistics, free. Errors are
 //! status codes with a per-thread message; every entry point catches
 //! panics so that none crosses into the caller.
 //!
-//! All raw-pointer handling of the crate lives in this module.
+//! All raw-pointer handling of hashrig lives in this crate: the engine's
+//! functions here, the pool miner's in `pool.rs`. It is a package of its
+//! own so that a Rust program using the library never builds it.
 
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
-use crate::engine::{CpuUse, DeviceState, Engine, EngineOptions, Event, RollTime, Work};
-use crate::{Error, Header, HeaderJob, Job, NonceRange, Target};
+use hashrig::engine::{CpuUse, DeviceState, Engine, EngineOptions, Event, RollTime, Work};
+use hashrig::{Error, Header, HeaderJob, Job, NonceRange, Target};
 
 /// Success.
 pub const HASHRIG_OK: i32 = 0;
@@ -213,7 +216,7 @@ unsafe fn engine_options(options: *const HashrigOptions) -> Result<EngineOptions
     if !o.cpu_kernel.is_null() {
         // SAFETY: non-null and NUL-terminated (caller's contract).
         let name = unsafe { text(o.cpu_kernel, "cpu_kernel")? };
-        let kernel: crate::CpuKernel = name
+        let kernel: hashrig::CpuKernel = name
             .parse()
             .map_err(|e: Error| (HASHRIG_ERR_ARGUMENT, format!("cpu_kernel: {e}")))?;
         out.cpu_kernel = Some(kernel);
@@ -232,11 +235,8 @@ unsafe fn engine_options(options: *const HashrigOptions) -> Result<EngineOptions
 /// the process runs.
 #[no_mangle]
 pub unsafe extern "C" fn hashrig_set_runtime_dir() -> i32 {
-    #[cfg(feature = "gpu")]
     // SAFETY: the caller's contract (hashrig.h): no other thread runs yet.
-    let set = unsafe { crate::gpu::set_runtime_dir() }.is_some();
-    #[cfg(not(feature = "gpu"))]
-    let set = false;
+    let set = unsafe { hashrig::gpu::set_runtime_dir() }.is_some();
     i32::from(set)
 }
 
@@ -531,189 +531,6 @@ pub unsafe extern "C" fn hashrig_error_copy(buf: *mut c_char, len: usize) -> usi
     })
 }
 
-#[cfg(feature = "stratum")]
+mod pool;
+
 pub use pool::*;
-
-/// Pool mining from C: start on one pool, read its statistics, free.
-#[cfg(feature = "stratum")]
-mod pool {
-    use std::ffi::c_char;
-    use std::panic::{catch_unwind, AssertUnwindSafe};
-    use std::sync::Arc;
-    use std::time::Duration;
-
-    use super::{
-        engine_options, guard, null, text, HashrigEngine, HashrigOptions, HASHRIG_ERR_ARGUMENT,
-        HASHRIG_ERR_DEVICE, HASHRIG_OK,
-    };
-    use crate::engine::Engine;
-    use crate::stratum::{Pool, PoolMiner, PoolOptions, PoolState};
-
-    /// A pool miner behind a `hashrig_pool_miner *`.
-    pub struct HashrigPoolMiner {
-        /// The engine, for `hashrig_device_stats_get`.
-        engine: HashrigEngine,
-        miner: PoolMiner,
-    }
-
-    /// A pool's statistics as C sees them (`hashrig_pool_stats`).
-    #[repr(C)]
-    pub struct HashrigPoolStats {
-        /// NUL-terminated URL, without password.
-        pub url: [c_char; 256],
-        /// `HASHRIG_POOL_*`.
-        pub state: i32,
-        /// The pool's last difficulty (0 before it sets one).
-        pub difficulty: f64,
-        /// Accepted shares.
-        pub accepted: u64,
-        /// Rejected shares.
-        pub rejected: u64,
-        /// Stale shares (not submitted).
-        pub stale: u64,
-        /// Shares that were blocks.
-        pub blocks: u64,
-        /// The last submit's round trip in milliseconds (0 before one).
-        pub rtt_ms: f64,
-    }
-
-    /// Starts mining on a pool; see hashrig.h.
-    ///
-    /// # Safety
-    /// `url` and `user` must be NUL-terminated strings, `pass` one or null,
-    /// and `out` valid for writing one pointer.
-    #[no_mangle]
-    pub unsafe extern "C" fn hashrig_pool_start(
-        cpu: i32,
-        gpus: i32,
-        url: *const c_char,
-        user: *const c_char,
-        pass: *const c_char,
-        out: *mut *mut HashrigPoolMiner,
-    ) -> i32 {
-        let options = HashrigOptions::with(cpu, gpus);
-        // SAFETY: `options` is a valid local with null strings; the rest is
-        // passed on under the caller's contract.
-        unsafe { hashrig_pool_start_with(&options, url, user, pass, out) }
-    }
-
-    /// Starts mining on a pool with engine options; see hashrig.h.
-    ///
-    /// # Safety
-    /// `options` as for `hashrig_engine_new_with`; `url` and `user` must be
-    /// NUL-terminated strings, `pass` one or null, and `out` valid for
-    /// writing one pointer.
-    #[no_mangle]
-    pub unsafe extern "C" fn hashrig_pool_start_with(
-        options: *const HashrigOptions,
-        url: *const c_char,
-        user: *const c_char,
-        pass: *const c_char,
-        out: *mut *mut HashrigPoolMiner,
-    ) -> i32 {
-        guard(|| {
-            if out.is_null() {
-                return Err(null("out"));
-            }
-            // SAFETY: the caller's contract, as documented above.
-            let options = unsafe { engine_options(options)? };
-            // SAFETY: the caller's contract, as documented above.
-            let (url, user) = unsafe { (text(url, "url")?, text(user, "user")?) };
-            // SAFETY: as above; null means the default password.
-            let pass = if pass.is_null() {
-                None
-            } else {
-                Some(unsafe { text(pass, "pass")? })
-            };
-            let input = |e: crate::Error| (HASHRIG_ERR_ARGUMENT, e.to_string());
-            let pool = Pool::new(url.parse().map_err(input)?, Some(user), pass).map_err(input)?;
-            let engine =
-                Arc::new(Engine::start(options).map_err(|e| (HASHRIG_ERR_DEVICE, e.to_string()))?);
-            let miner = PoolMiner::start(engine.clone(), PoolOptions::new(vec![pool]))
-                .map_err(|e| (HASHRIG_ERR_DEVICE, e.to_string()))?;
-            let boxed = Box::into_raw(Box::new(HashrigPoolMiner {
-                engine: HashrigEngine { engine },
-                miner,
-            }));
-            // SAFETY: `out` is non-null and, by the caller's contract, writable.
-            unsafe { *out = boxed };
-            Ok(HASHRIG_OK)
-        })
-    }
-
-    /// The miner's engine, for the device functions; see hashrig.h.
-    ///
-    /// # Safety
-    /// `miner` must come from `hashrig_pool_start`.
-    #[no_mangle]
-    pub unsafe extern "C" fn hashrig_pool_engine(
-        miner: *const HashrigPoolMiner,
-    ) -> *const HashrigEngine {
-        // SAFETY: a live miner pointer or null (caller's contract).
-        match unsafe { miner.as_ref() } {
-            Some(m) => &m.engine,
-            None => std::ptr::null(),
-        }
-    }
-
-    /// A pool's statistics; see hashrig.h.
-    ///
-    /// # Safety
-    /// `miner` must come from `hashrig_pool_start`; `out` must be writable.
-    #[no_mangle]
-    pub unsafe extern "C" fn hashrig_pool_stats_get(
-        miner: *const HashrigPoolMiner,
-        index: usize,
-        out: *mut HashrigPoolStats,
-    ) -> i32 {
-        guard(|| {
-            // SAFETY: a live miner pointer (caller's contract).
-            let miner = unsafe { miner.as_ref() }.ok_or_else(|| null("miner"))?;
-            // SAFETY: writable when non-null (caller's contract).
-            let out = unsafe { out.as_mut() }.ok_or_else(|| null("out"))?;
-            let stats = miner.miner.stats();
-            let s = stats.get(index).ok_or_else(|| {
-                (
-                    HASHRIG_ERR_ARGUMENT,
-                    format!("pool {index}: there are {} pools", stats.len()),
-                )
-            })?;
-            out.url = [0; 256];
-            for (slot, byte) in out.url.iter_mut().zip(s.url.bytes().take(255)) {
-                *slot = byte as c_char;
-            }
-            out.state = match s.state {
-                PoolState::Idle => 0,
-                PoolState::Connecting => 1,
-                PoolState::Mining => 2,
-                PoolState::Failed => 3,
-            };
-            out.difficulty = s.difficulty.unwrap_or(0.0);
-            out.accepted = s.accepted;
-            out.rejected = s.rejected;
-            out.stale = s.stale;
-            out.blocks = s.blocks;
-            out.rtt_ms = s.rtt.map_or(0.0, |d| d.as_secs_f64() * 1e3);
-            Ok(HASHRIG_OK)
-        })
-    }
-
-    /// Stops mining (waiting up to two seconds for answers to shares in
-    /// flight) and frees the miner and its engine.
-    ///
-    /// # Safety
-    /// `miner` must be null or come from `hashrig_pool_start`, and not be
-    /// used again.
-    #[no_mangle]
-    pub unsafe extern "C" fn hashrig_pool_free(miner: *mut HashrigPoolMiner) {
-        if miner.is_null() {
-            return;
-        }
-        // SAFETY: from Box::into_raw in hashrig_pool_start, freed once (caller's contract).
-        let boxed = unsafe { Box::from_raw(miner) };
-        let _ = catch_unwind(AssertUnwindSafe(move || {
-            boxed.miner.stop(Duration::from_secs(2));
-            drop(boxed)
-        }));
-    }
-}
