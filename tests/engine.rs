@@ -9,14 +9,13 @@ use std::sync::{Arc, Mutex};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use common::{assert_exact_cover, genesis_job as job, reference, run_to_end, OtherJobs};
+use common::{
+    assert_exact_cover, genesis_job as job, reference, run_to_end, throttled_search, OtherJobs,
+};
 use hashrig::engine::{
     CpuUse, Device, DeviceKind, DeviceState, Engine, EngineOptions, Event, Found, RollTime, Work,
 };
-use hashrig::{
-    search_prepared, CancelToken, CpuKernel, Error, Header, HeaderJob, Job, NonceRange,
-    PreparedJob, SearchOptions, Target,
-};
+use hashrig::{CancelToken, Error, Header, HeaderJob, Job, NonceRange, PreparedJob, Target};
 
 const GENESIS: &str = "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c";
 
@@ -89,30 +88,10 @@ impl Device for Sim {
             },
             _ => {}
         }
-        let options = SearchOptions {
-            threads: Some(1),
-            kernel: Some(CpuKernel::fastest()),
-            ..Default::default()
-        };
-        let started = Instant::now();
-        let mut found = Found::default();
-        let piece = 1 << 14;
-        while found.searched < range.count {
-            if cancel.is_cancelled() && self.fault != Fault::IgnoreCancel {
-                break;
-            }
-            let count = piece.min(range.count - found.searched);
-            let part = NonceRange::new(range.start + found.searched, count);
-            let report = search_prepared(job, part, &options)?;
-            found
-                .candidates
-                .extend(report.solutions.iter().map(|s| s.nonce));
-            found.searched += count;
-            let due = Duration::from_secs_f64(found.searched as f64 / self.rate);
-            if let Some(wait) = due.checked_sub(started.elapsed()) {
-                sleep(wait);
-            }
-        }
+        let ignores_cancel = self.fault == Fault::IgnoreCancel;
+        let mut found = throttled_search(job, range, self.rate, || {
+            cancel.is_cancelled() && !ignores_cancel
+        })?;
         match self.fault {
             Fault::Corrupt => found
                 .candidates

@@ -11,11 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use common::{assert_exact_cover, genesis_job as job, reference, OtherJobs};
+use common::{assert_exact_cover, genesis_job as job, reference, throttled_search, OtherJobs};
 use hashrig::engine::{Device, DeviceKind, DeviceState, Engine, EngineOptions, Event, Found, Work};
-use hashrig::{
-    search_prepared, CancelToken, CpuKernel, Error, NonceRange, PreparedJob, SearchOptions,
-};
+use hashrig::{CancelToken, Error, NonceRange, PreparedJob};
 
 /// What goes wrong with a [`Flaky`] device.
 #[derive(Clone, Copy)]
@@ -86,26 +84,7 @@ impl Device for Flaky {
             Trouble::StallOn(n, d) if n == self.calls => sleep(d),
             _ => {}
         }
-        let options = SearchOptions {
-            threads: Some(1),
-            kernel: Some(CpuKernel::fastest()),
-            ..Default::default()
-        };
-        let started = Instant::now();
-        let mut found = Found::default();
-        while found.searched < range.count && !cancel.is_cancelled() {
-            let count = (1 << 14).min(range.count - found.searched);
-            let part = NonceRange::new(range.start + found.searched, count);
-            let report = search_prepared(job, part, &options)?;
-            found
-                .candidates
-                .extend(report.solutions.iter().map(|s| s.nonce));
-            found.searched += count;
-            let due = Duration::from_secs_f64(found.searched as f64 / self.rate);
-            if let Some(wait) = due.checked_sub(started.elapsed()) {
-                sleep(wait);
-            }
-        }
+        let found = throttled_search(job, range, self.rate, || cancel.is_cancelled())?;
         self.log
             .lock()
             .unwrap()

@@ -14,8 +14,8 @@ use std::process::Command;
 use rig::*;
 use serde_json::Value;
 
-#[test]
-fn the_cgminer_api_answers_both_forms_with_cgminer_names() {
+/// A bench with its cgminer API, once it has hashed.
+fn hashing_rig() -> (Rig, std::net::SocketAddr) {
     let rig = bench_rig(&[]);
     let cg = rig.cgminer.unwrap();
     assert!(wait_until(30, || cgminer_json(cg, "summary")["SUMMARY"][0]
@@ -23,6 +23,12 @@ fn the_cgminer_api_answers_both_forms_with_cgminer_names() {
         .as_f64()
         .unwrap_or(0.0)
         > 0.0));
+    (rig, cg)
+}
+
+#[test]
+fn the_cgminer_api_answers_both_forms_with_cgminer_names() {
+    let (_rig, cg) = hashing_rig();
     let s = cgminer_json(cg, "summary");
     assert_eq!(s["STATUS"][0]["STATUS"], "S");
     assert_eq!(s["STATUS"][0]["Code"], 11);
@@ -83,13 +89,7 @@ fn the_cgminer_api_answers_both_forms_with_cgminer_names() {
 
 #[test]
 fn the_firmware_commands_and_joined_commands_are_served() {
-    let rig = bench_rig(&[]);
-    let cg = rig.cgminer.unwrap();
-    assert!(wait_until(30, || cgminer_json(cg, "summary")["SUMMARY"][0]
-        ["Total MH"]
-        .as_f64()
-        .unwrap_or(0.0)
-        > 0.0));
+    let (_rig, cg) = hashing_rig();
     // GHS beside MHS, the same rate.
     let s = cgminer_json(cg, "summary");
     let (mhs, ghs) = (

@@ -61,9 +61,9 @@ fn screen(bytes: &[u8]) -> Vec<String> {
         .collect()
 }
 
-/// Runs `hashrig mine --header GENESIS args…` on one CPU thread on a
-/// pseudo-terminal; everything it wrote there.
-fn on_a_terminal(args: &[&str]) -> Option<Vec<u8>> {
+/// `script` (util-linux) running `hashrig mine --header GENESIS args…` on
+/// one CPU thread on a pseudo-terminal; `None` (said on stderr) without it.
+fn script_mine(args: &[&str]) -> Option<Command> {
     let script = ["/usr/bin/script", "/bin/script"]
         .into_iter()
         .find(|p| std::path::Path::new(p).exists());
@@ -90,12 +90,18 @@ fn on_a_terminal(args: &[&str]) -> Option<Vec<u8>> {
         .chain(args.iter().copied())
         .collect::<Vec<_>>()
         .join(" ");
-    let out = Command::new(script)
-        .args(["-qfec", &command, "/dev/null"])
-        .env(
-            "XDG_CACHE_HOME",
-            std::env::temp_dir().join("hashrig-cli-test-cache"),
-        )
+    let mut cmd = Command::new(script);
+    cmd.args(["-qfec", &command, "/dev/null"]).env(
+        "XDG_CACHE_HOME",
+        std::env::temp_dir().join("hashrig-cli-test-cache"),
+    );
+    Some(cmd)
+}
+
+/// Runs `hashrig mine --header GENESIS args…` on a pseudo-terminal;
+/// everything it wrote there.
+fn on_a_terminal(args: &[&str]) -> Option<Vec<u8>> {
+    let out = script_mine(args)?
         .stdin(Stdio::null())
         .output()
         .expect("script runs");
@@ -150,36 +156,7 @@ fn every_solution_of_many_stays_on_screen() {
 /// exit status.
 fn interrupted_on_a_terminal(presses: usize) -> Option<(Vec<String>, Option<i32>)> {
     use std::io::Write;
-    let script = ["/usr/bin/script", "/bin/script"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists());
-    let Some(script) = script else {
-        assert!(
-            std::env::var_os("HASHRIG_REQUIRE_PTY").is_none(),
-            "util-linux's script is needed for the terminal tests"
-        );
-        eprintln!("SKIPPED: no `script` (util-linux) to make a pseudo-terminal");
-        return None;
-    };
-    let command = [
-        env!("CARGO_BIN_EXE_hashrig"),
-        "mine",
-        "--header",
-        GENESIS,
-        "--backend",
-        "cpu",
-        "--threads",
-        "1",
-        "--start",
-        "0",
-    ]
-    .join(" ");
-    let mut child = Command::new(script)
-        .args(["-qfec", &command, "/dev/null"])
-        .env(
-            "XDG_CACHE_HOME",
-            std::env::temp_dir().join("hashrig-cli-test-cache"),
-        )
+    let mut child = script_mine(&["--start", "0"])?
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()

@@ -335,6 +335,11 @@ fn fail_device(shared: &Shared, st: &mut State, index: usize, reason: String) {
     slot.failed = Some(reason.clone());
     slot.recovering = slot.recoverable && slot.attempts < shared.options.recovery_attempts;
     let running = slot.running.take();
+    if let Some(r) = &running {
+        // Its range goes to the others: should the device answer after all
+        // (a hang that ends), it leaves the range instead of searching it.
+        r.cancel();
+    }
     let name = slot.name.clone();
     if let (Some(r), Some(cur)) = (running, st.current.as_mut()) {
         if cur.id == r.id {

@@ -144,3 +144,35 @@ pub fn reference(
         .map(|s| s.nonce)
         .collect()
 }
+
+/// Searches `range` of `job` for real (one thread, the fastest kernel's
+/// verified search, in pieces of 2^14) but no faster than `rate`, until
+/// `stop()` says so: what the tests' simulated devices do.
+pub fn throttled_search(
+    job: &hashrig::PreparedJob,
+    range: hashrig::NonceRange,
+    rate: f64,
+    stop: impl Fn() -> bool,
+) -> Result<hashrig::Found, hashrig::Error> {
+    let options = hashrig::SearchOptions {
+        threads: Some(1),
+        kernel: Some(hashrig::CpuKernel::fastest()),
+        ..Default::default()
+    };
+    let started = std::time::Instant::now();
+    let mut found = hashrig::Found::default();
+    while found.searched < range.count && !stop() {
+        let count = (1 << 14).min(range.count - found.searched);
+        let part = hashrig::NonceRange::new(range.start + found.searched, count);
+        let report = hashrig::search_prepared(job, part, &options)?;
+        found
+            .candidates
+            .extend(report.solutions.iter().map(|s| s.nonce));
+        found.searched += count;
+        let due = std::time::Duration::from_secs_f64(found.searched as f64 / rate);
+        if let Some(wait) = due.checked_sub(started.elapsed()) {
+            std::thread::sleep(wait);
+        }
+    }
+    Ok(found)
+}
