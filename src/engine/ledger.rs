@@ -37,7 +37,7 @@ impl Lease {
 }
 
 /// A lease handed to a device, with what it searches for.
-struct Task {
+pub(super) struct Task {
     id: JobId,
     lease: Lease,
     /// The lease's job at the device's proof target.
@@ -45,6 +45,13 @@ struct Task {
     chance: f64,
     cancel: CancelToken,
     started: Instant,
+}
+
+impl Task {
+    /// Searches the task's range on `device`.
+    pub fn run(&self, device: &mut dyn Device) -> Result<Found, Error> {
+        device.search(&self.proof, self.lease.range, &self.cancel)
+    }
 }
 
 /// The current job and what is left of it.
@@ -137,6 +144,13 @@ impl Running {
     pub fn cancel(&self) {
         self.cancel.cancel();
     }
+
+    /// The time it was allowed, if it has run past it: twenty times its
+    /// expected time and `grace` more.
+    pub fn overdue(&self, now: Instant, grace: Duration) -> Option<Duration> {
+        let limit = self.expected * 20 + grace;
+        (now.duration_since(self.started) > limit).then_some(limit)
+    }
 }
 
 pub(super) struct DeviceSlot {
@@ -177,7 +191,7 @@ pub(super) struct Baseline {
 }
 
 impl Baseline {
-    fn of(meter: &Meter) -> Baseline {
+    pub fn of(meter: &Meter) -> Baseline {
         Baseline {
             hardware_errors: meter.hardware_errors,
             expected: meter.expected,
@@ -327,7 +341,7 @@ impl Shared {
 }
 
 /// Takes device `index` out of service and gives its running range back.
-fn fail_device(shared: &Shared, st: &mut State, index: usize, reason: String) {
+pub(super) fn fail_device(shared: &Shared, st: &mut State, index: usize, reason: String) {
     let slot = &mut st.devices[index];
     if slot.failed.is_some() {
         return;
@@ -356,7 +370,7 @@ fn fail_device(shared: &Shared, st: &mut State, index: usize, reason: String) {
 
 /// The next range for device `index`, waiting while there is none; `None`
 /// when the engine stops or the device is out of service.
-fn take_task(shared: &Shared, index: usize) -> Option<Task> {
+pub(super) fn take_task(shared: &Shared, index: usize) -> Option<Task> {
     let mut st = shared.lock();
     loop {
         if st.stopping || st.devices[index].failed.is_some() {
@@ -448,7 +462,7 @@ fn carve(shared: &Shared, st: &mut State, index: usize) -> Option<Task> {
 
 /// Books a finished range: statistics, verification of every candidate,
 /// solutions, and the unsearched rest back to the pool.
-fn finish(shared: &Shared, index: usize, task: Task, result: Result<Found, Error>) {
+pub(super) fn finish(shared: &Shared, index: usize, task: Task, result: Result<Found, Error>) {
     let lease = &task.lease;
     let elapsed = task.started.elapsed();
     // Judged before taking the lock: on an easy target there can be many
@@ -557,116 +571,5 @@ fn judge(shared: &Shared, st: &mut State, index: usize) {
             cur.returned.extend(done);
         }
         fail_device(shared, st, index, reason);
-    }
-}
-
-/// One device's thread.
-pub(super) fn worker(shared: Arc<Shared>, index: usize, mut device: Box<dyn Device>) {
-    loop {
-        while let Some(task) = take_task(&shared, index) {
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                device.search(&task.proof, task.lease.range, &task.cancel)
-            }))
-            .unwrap_or_else(|_| Err(Error::Device("the device panicked".into())));
-            finish(&shared, index, task, result);
-        }
-        // Stopping, or out of service: back to work only if it recovers.
-        if !recover(&shared, index, &mut *device) {
-            return;
-        }
-    }
-}
-
-/// Opens a failed device again after a backoff (doubling each time), until
-/// it passes or the attempts run out; whether it is back at work.
-fn recover(shared: &Shared, index: usize, device: &mut dyn Device) -> bool {
-    loop {
-        let mut st = shared.lock();
-        let slot = &st.devices[index];
-        if st.stopping || !slot.recovering {
-            return false;
-        }
-        let wait = shared
-            .options
-            .recovery_backoff
-            .saturating_mul(1 << slot.attempts.min(16));
-        let until = Instant::now() + wait;
-        while !st.stopping && Instant::now() < until {
-            let left = until.saturating_duration_since(Instant::now());
-            st = shared.wake.wait_timeout(st, left).expect("not poisoned").0;
-        }
-        if st.stopping {
-            return false;
-        }
-        drop(st);
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| device.recover()))
-            .unwrap_or_else(|_| Err(Error::Device("the device panicked".into())));
-        let mut st = shared.lock();
-        let limit = shared.options.recovery_attempts;
-        let slot = &mut st.devices[index];
-        slot.attempts += 1;
-        let attempt = slot.attempts;
-        let name = slot.name.clone();
-        match result {
-            Ok(()) => {
-                slot.failed = None;
-                slot.recovering = false;
-                slot.recoveries += 1;
-                slot.baseline = Baseline::of(&slot.meter);
-                st.outbox.push(Event::DeviceRecovered {
-                    device: name,
-                    attempt,
-                });
-                shared.wake.notify_all();
-                shared.release(st);
-                return true;
-            }
-            Err(e) if attempt >= limit => {
-                slot.recovering = false;
-                let reason = format!("opened again {attempt} times, and failed each time: {e}");
-                slot.failed = Some(reason.clone());
-                st.outbox.push(Event::DeviceFailed {
-                    device: name,
-                    reason,
-                });
-                shared.release(st);
-                return false;
-            }
-            Err(_) => {}
-        }
-    }
-}
-
-/// Takes out of service any device whose range runs far past its expected
-/// time (twenty times it, plus the `watchdog` allowance).
-pub(super) fn watchdog(shared: Arc<Shared>) {
-    let tick =
-        (shared.options.watchdog / 10).clamp(Duration::from_millis(5), Duration::from_millis(100));
-    let mut st = shared.lock();
-    while !st.stopping {
-        let now = Instant::now();
-        let hung: Vec<(usize, Duration)> = st
-            .devices
-            .iter()
-            .enumerate()
-            .filter(|(_, d)| d.failed.is_none())
-            .filter_map(|(i, d)| {
-                let r = d.running.as_ref()?;
-                let limit = r.expected * 20 + shared.options.watchdog;
-                (now.duration_since(r.started) > limit).then_some((i, limit))
-            })
-            .collect();
-        for (index, limit) in hung {
-            let reason = format!(
-                "stopped answering: a range took over {:.1} s",
-                limit.as_secs_f64()
-            );
-            fail_device(&shared, &mut st, index, reason);
-        }
-        if !st.outbox.is_empty() {
-            shared.release(st);
-            st = shared.lock();
-        }
-        st = shared.wake.wait_timeout(st, tick).expect("not poisoned").0;
     }
 }

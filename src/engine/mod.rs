@@ -36,6 +36,7 @@ mod ledger;
 mod options;
 mod stats;
 mod work;
+mod worker;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -143,7 +144,7 @@ impl Engine {
             let handle = spawn(
                 format!("the thread of device {index}"),
                 format!("hashrig-device-{index}"),
-                Box::new(move || ledger::worker(shared, index, device)),
+                Box::new(move || worker::worker(shared, index, device)),
             )?;
             threads.push((index, handle));
         }
@@ -152,7 +153,7 @@ impl Engine {
             spawn(
                 "the watchdog".into(),
                 "hashrig-watchdog".into(),
-                Box::new(move || ledger::watchdog(shared)),
+                Box::new(move || worker::watchdog(shared)),
             )?
         };
         Ok(Engine {

@@ -32,14 +32,19 @@ pub struct EngineOptions {
     pub cpu_threads: Option<usize>,
     /// The CPU kernel; the fastest by default.
     pub cpu_kernel: Option<CpuKernel>,
-    /// Whether GPUs are used at all.
+    /// Whether GPUs are used at all (the `gpu` feature).
+    #[cfg(feature = "gpu")]
     pub gpus: bool,
     /// GPU selectors (index, part of the name, PCI bus id); empty for the
-    /// automatic choice.
+    /// automatic choice (the `gpu` feature).
+    #[cfg(feature = "gpu")]
     pub devices: Vec<String>,
-    /// The batch duration aimed at on GPUs.
+    /// The batch duration aimed at on GPUs; the ranges every device gets
+    /// are sized from it too.
     pub batch_time: Duration,
-    /// Ignore cached GPU calibrations and measure again.
+    /// Ignore cached GPU calibrations and measure again (the `gpu`
+    /// feature).
+    #[cfg(feature = "gpu")]
     pub recalibrate: bool,
     /// Proofs of work each device should find per second (they set each
     /// device's internal proof target).
@@ -63,9 +68,12 @@ impl Default for EngineOptions {
             cpu: CpuUse::Auto,
             cpu_threads: None,
             cpu_kernel: None,
+            #[cfg(feature = "gpu")]
             gpus: true,
+            #[cfg(feature = "gpu")]
             devices: Vec::new(),
             batch_time: Duration::from_millis(20),
+            #[cfg(feature = "gpu")]
             recalibrate: false,
             proofs_per_second: 256.0,
             hardware_error_limit: 16,
@@ -120,7 +128,11 @@ impl EngineOptions {
                 "must be longer than zero when devices are recovered".into(),
             );
         }
-        if self.cpu == CpuUse::Off && !self.gpus {
+        #[cfg(feature = "gpu")]
+        let gpus = self.gpus;
+        #[cfg(not(feature = "gpu"))]
+        let gpus = false;
+        if self.cpu == CpuUse::Off && !gpus {
             return bad(
                 "cpu",
                 "the CPU off and no GPUs leaves nothing to hash on".into(),
