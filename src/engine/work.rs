@@ -10,7 +10,7 @@ use crate::{Error, Job, NonceRange, Solution};
 /// while nobody does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pauser {
-    /// Whoever runs the engine: [`Engine::pause`] and [`Engine::resume`]
+    /// Whoever runs the engine: [`Engine::pause`](super::Engine::pause) and [`Engine::resume`](super::Engine::resume)
     /// (the command line, the API's control, the C ABI).
     Operator = 0,
     /// A source of work that has none to give, such as a pool miner
@@ -98,7 +98,7 @@ impl Work {
     }
 
     /// Whether the span lies in the first job's nonce space: what
-    /// [`Engine::submit`] checks first, for callers that want to know
+    /// [`Engine::submit`](super::Engine::submit) checks first, for callers that want to know
     /// before they start an engine.
     pub fn check(&self) -> Result<(), Error> {
         self.bounds().map(|_| ())

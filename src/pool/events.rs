@@ -79,7 +79,7 @@ pub enum PoolChange {
     Message(String),
 }
 
-/// What a [`PoolMiner`] reports.
+/// What a [`PoolMiner`](crate::pool::PoolMiner) reports (built with a protocol).
 #[derive(Clone, Debug)]
 pub enum PoolEvent {
     /// A pool's connection changed.
