@@ -1,6 +1,6 @@
 /*
  * hashrig C ABI: the engine for daemons written in C, Go (cgo) or anything
- * with a C foreign-function interface. Link with -lhashrig (the cdylib).
+ * with a C foreign-function interface. Link with -lhashrig_c (the cdylib).
  *
  * Every function returns a status code; on failure hashrig_last_error()
  * gives a message for the calling thread. No Rust panic crosses this

@@ -1,5 +1,5 @@
 //! hashrig's C ABI (declared in hashrig.h beside this crate), built as the
-//! shared library `libhashrig`: create an engine, submit
+//! shared library `libhashrig_c`: create an engine, submit
 //! header jobs, poll verified solutions, read statistics, free. Errors are
 //! status codes with a per-thread message; every entry point catches
 //! panics so that none crosses into the caller.

@@ -25,7 +25,7 @@ fn compile(name: &str) -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let deps = deps();
     let lib = deps.join(format!(
-        "{}hashrig{}",
+        "{}hashrig_c{}",
         std::env::consts::DLL_PREFIX,
         std::env::consts::DLL_SUFFIX
     ));

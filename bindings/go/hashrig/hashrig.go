@@ -11,7 +11,7 @@ package hashrig
 
 /*
 #cgo CFLAGS: -I${SRCDIR}/../../c
-#cgo LDFLAGS: -lhashrig
+#cgo LDFLAGS: -lhashrig_c
 #include <stdlib.h>
 #include "hashrig.h"
 
