@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use hashrig::engine::{CpuUse, Engine, EngineOptions, Pauser};
 use hashrig::stratum::{
-    Pool, PoolChange, PoolEvent, PoolMiner, PoolOptions, PoolState, ShareResult,
+    Pool, PoolChange, PoolEvent, PoolMiner, PoolOptions, PoolState, ShareReport, ShareResult,
 };
 use serde_json::{json, Value};
 use testpool::{Behaviour, Configure, Shape, TestPool};
@@ -190,13 +190,19 @@ fn difficulty_applies_from_the_next_job() {
         .count()
         >= 2));
     assert_all_accepted(&p);
-    let shares: Vec<_> = drain(&miner)
-        .into_iter()
-        .filter_map(|e| match e {
-            PoolEvent::Share(s) => Some(s),
-            _ => None,
-        })
-        .collect();
+    // The pool counts a share before its answer reaches the miner: read
+    // the miner's events until a share of the new job is among them.
+    let mut shares = Vec::new();
+    let until = Instant::now() + Duration::from_secs(WAIT);
+    while Instant::now() < until && !shares.iter().any(|s: &ShareReport| s.job_id == job) {
+        if let Some(PoolEvent::Share(s)) = miner.recv_timeout(Duration::from_millis(50)) {
+            shares.push(*s);
+        }
+    }
+    shares.extend(drain(&miner).into_iter().filter_map(|e| match e {
+        PoolEvent::Share(s) => Some(*s),
+        _ => None,
+    }));
     for s in &shares {
         let want = if s.job_id == job { 0.0004 } else { 0.0002 };
         assert_eq!(s.target_difficulty, want, "job {}", s.job_id);
