@@ -149,6 +149,25 @@ fn run(engine: &Engine, id: hashrig::engine::JobId) -> Run {
     }
 }
 
+/// A job over `range` on a good device and a flaky one: the engine, what
+/// the run reported (nothing lost, every nonce searched once, checked here)
+/// and how often the flaky one was opened again.
+fn good_and_flaky(
+    range: NonceRange,
+    trouble: Trouble,
+    reopen_fails: u32,
+) -> (Engine, Run, Arc<AtomicU32>) {
+    let job = job(14);
+    let (good, good_log, _) = flaky("good", Trouble::None, 0);
+    let (bad, bad_log, reopened) = flaky("bad", trouble, reopen_fails);
+    let engine = Engine::with_devices(vec![good, bad], options()).unwrap();
+    let id = engine.submit(Work::new(job.clone()).range(range)).unwrap();
+    let r = run(&engine, id);
+    assert_eq!(r.nonces, reference(&job, range), "nothing lost");
+    assert_exact_cover(&[good_log, bad_log], range, OtherJobs::Forbidden);
+    (engine, r, reopened)
+}
+
 #[test]
 fn a_device_that_fails_once_comes_back_to_work() {
     let job = job(14);
@@ -178,15 +197,8 @@ fn a_device_that_fails_once_comes_back_to_work() {
 
 #[test]
 fn a_device_that_fails_each_time_it_is_opened_stays_out() {
-    let job = job(14);
     let range = NonceRange::new(0, 3_000_000);
-    let (good, good_log, _) = flaky("good", Trouble::None, 0);
-    let (bad, bad_log, reopened) = flaky("bad", Trouble::FailOn(1), u32::MAX);
-    let engine = Engine::with_devices(vec![good, bad], options()).unwrap();
-    let id = engine.submit(Work::new(job.clone()).range(range)).unwrap();
-    let r = run(&engine, id);
-    assert_eq!(r.nonces, reference(&job, range), "nothing lost");
-    assert_exact_cover(&[good_log, bad_log], range, OtherJobs::Forbidden);
+    let (engine, r, reopened) = good_and_flaky(range, Trouble::FailOn(1), u32::MAX);
     // Taken out, then given up after every attempt failed; the job may
     // end before the last attempt.
     assert_eq!(r.events[0], ("failed", "bad".to_string()));
@@ -207,16 +219,8 @@ fn a_device_that_fails_each_time_it_is_opened_stays_out() {
 
 #[test]
 fn a_device_that_hangs_is_opened_again_once_it_answers() {
-    let job = job(14);
-    let range = NonceRange::new(0, 6_000_000);
-    let (good, good_log, _) = flaky("good", Trouble::None, 0);
     let stall = Trouble::StallOn(2, Duration::from_secs(3));
-    let (bad, bad_log, reopened) = flaky("bad", stall, 0);
-    let engine = Engine::with_devices(vec![good, bad], options()).unwrap();
-    let id = engine.submit(Work::new(job.clone()).range(range)).unwrap();
-    let r = run(&engine, id);
-    assert_eq!(r.nonces, reference(&job, range), "nothing lost");
-    assert_exact_cover(&[good_log, bad_log], range, OtherJobs::Forbidden);
+    let (engine, r, reopened) = good_and_flaky(NonceRange::new(0, 6_000_000), stall, 0);
     assert_eq!(r.events[0], ("failed", "bad".to_string()));
     // The other device may finish the job while this one still stalls: it
     // comes back once its search answers.
