@@ -85,16 +85,22 @@ fn script_mine(args: &[&str]) -> Option<Command> {
         "--threads",
         "1",
     ];
-    let command = mine
-        .into_iter()
+    // `script` runs the command through `$SHELL -c`; `exec` makes hashrig
+    // the process in the terminal's foreground, as when typed at a prompt,
+    // whatever the shell (dash, unlike bash, would otherwise stay in
+    // between and be killed by the Ctrl-C itself: exit 130).
+    let command = std::iter::once("exec")
+        .chain(mine)
         .chain(args.iter().copied())
         .collect::<Vec<_>>()
         .join(" ");
     let mut cmd = Command::new(script);
-    cmd.args(["-qfec", &command, "/dev/null"]).env(
-        "XDG_CACHE_HOME",
-        std::env::temp_dir().join("hashrig-cli-test-cache"),
-    );
+    cmd.args(["-qfec", &command, "/dev/null"])
+        .env("SHELL", "/bin/sh")
+        .env(
+            "XDG_CACHE_HOME",
+            std::env::temp_dir().join("hashrig-cli-test-cache"),
+        );
     Some(cmd)
 }
 
