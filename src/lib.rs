@@ -41,6 +41,8 @@ pub mod selftest;
 pub mod sha256;
 #[cfg(feature = "stratum")]
 pub mod stratum;
+#[cfg(feature = "stratum")]
+pub mod sv2;
 mod target;
 
 pub use cpu::CpuKernel;

@@ -80,6 +80,8 @@ fn slush_pool_share_rebuilt_exactly() {
         extranonce2_size: 8,
         difficulty: 512.0,
         version_mask: 0,
+        given_root: None,
+        target: None,
     };
     let en2 = &coinbase[at + 4..at + 12];
     assert_eq!(job.coinbase(en2), coinbase);
@@ -122,6 +124,8 @@ fn slush_pool_notify_line_parsed_exactly() {
         extranonce2_size: 8,
         difficulty: 2048.0,
         version_mask: 0x1fff_e000,
+        given_root: None,
+        target: None,
     };
     let root = job.merkle_root(&[0; 8]);
     assert_eq!(
@@ -191,6 +195,8 @@ fn a_real_block_found_with_version_rolling() {
         extranonce2_size: 8,
         difficulty: 65536.0,
         version_mask: 0x1fff_e000,
+        given_root: None,
+        target: None,
     };
     let en2 = coinbase[at + 4..at + 12].to_vec();
     // What the miner submitted: version bits 1fffe000, the time, the nonce.

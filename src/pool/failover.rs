@@ -62,6 +62,7 @@ impl Failover {
         let cx = Opening {
             stop: &shared.stop,
             note: &note,
+            hashrate: shared.hashrate(),
         };
         shared.protocol.open(pool, false, &cx)
     }
@@ -250,6 +251,7 @@ impl Failover {
                     let cx = Opening {
                         stop: &shared.stop,
                         note: &quiet,
+                        hashrate: shared.hashrate(),
                     };
                     for better in 0..pool {
                         if let Ok(l) = shared.protocol.open(better, true, &cx) {

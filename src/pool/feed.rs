@@ -109,4 +109,8 @@ impl Feed for LinkFeed<'_> {
     fn note(&self, text: String) {
         self.change(PoolChange::Message(text));
     }
+
+    fn hashrate(&self) -> f64 {
+        self.shared.hashrate()
+    }
 }

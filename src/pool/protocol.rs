@@ -44,6 +44,8 @@ pub(crate) trait Feed {
     fn answer(&self, id: u64, verdict: Verdict) -> Result<(), End>;
     /// A note about the pool (a `message` event).
     fn note(&self, text: String);
+    /// The devices' measured hash rate (H/s).
+    fn hashrate(&self) -> f64;
 }
 
 /// One way of getting work: connects to the pools of one list.
@@ -72,6 +74,9 @@ pub(crate) struct Opening<'a> {
     pub stop: &'a AtomicBool,
     /// Reports a note about the pool (a `message` event).
     pub note: &'a dyn Fn(String),
+    /// The devices' measured hash rate (H/s; 0 before any hashing), for
+    /// protocols that announce it.
+    pub hashrate: f64,
 }
 
 /// Why a connection could not be made ready.

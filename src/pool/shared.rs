@@ -76,6 +76,22 @@ impl Shared {
         }
     }
 
+    /// The devices' measured hash rate (H/s): the last minute's, or the
+    /// average where no minute has passed yet; 0 before any hashing.
+    pub fn hashrate(&self) -> f64 {
+        self.engine
+            .stats()
+            .iter()
+            .map(|d| {
+                if d.rate_60s > 0.0 {
+                    d.rate_60s
+                } else {
+                    d.rate_avg
+                }
+            })
+            .sum()
+    }
+
     pub fn pool_event(&self, pool: usize, change: PoolChange) {
         let url = self.urls[pool].clone();
         self.send(PoolEvent::Pool { pool, url, change });

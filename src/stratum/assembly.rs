@@ -22,12 +22,22 @@ pub struct PoolJob {
     pub difficulty: f64,
     /// The version bits the pool lets the miner roll (0: none).
     pub version_mask: u32,
+    /// The merkle root the pool gave, where it builds the coinbase itself
+    /// (Stratum V2 standard jobs): no coinbase is built then.
+    pub given_root: Option<Digest>,
+    /// The share target the pool gave exactly (Stratum V2), in place of
+    /// the one worked out from the difficulty.
+    pub target: Option<Target>,
 }
 
 impl PoolJob {
-    /// The share target: [`crate::DIFFICULTY_1`] (`0xffff << 208`) divided by
-    /// the difficulty, as pools compute it.
+    /// The share target: the pool's own where it gave one, else
+    /// [`crate::DIFFICULTY_1`] (`0xffff << 208`) divided by the difficulty,
+    /// as pools compute it.
     pub fn share_target(&self) -> Result<Target, Error> {
+        if let Some(t) = self.target {
+            return Ok(t);
+        }
         Target::from_difficulty(self.difficulty)
     }
 
@@ -50,8 +60,12 @@ impl PoolJob {
     }
 
     /// The merkle root for `extranonce2`: the coinbase's hash, then
-    /// SHA-256d(root ‖ branch) for each branch in order.
+    /// SHA-256d(root ‖ branch) for each branch in order (or the root the
+    /// pool gave).
     pub fn merkle_root(&self, extranonce2: &[u8]) -> Digest {
+        if let Some(root) = self.given_root {
+            return root;
+        }
         let mut root = sha256d(&self.coinbase(extranonce2));
         let mut pair = [0u8; 64];
         for branch in &self.notify.merkle_branch {
@@ -120,9 +134,12 @@ pub fn spread_bits(mut k: u64, mask: u32) -> u32 {
 }
 
 /// An extranonce2 counter as bytes: `value` little-endian in `size` bytes
-/// (so that the first bytes change fastest, as pools' own miners count).
+/// (so that the first bytes change fastest, as pools' own miners count),
+/// zeros past the sixteenth.
 pub fn extranonce2_bytes(value: u128, size: usize) -> Vec<u8> {
-    value.to_le_bytes()[..size.min(16)].to_vec()
+    let mut bytes = value.to_le_bytes()[..size.min(16)].to_vec();
+    bytes.resize(size, 0);
+    bytes
 }
 
 #[cfg(test)]
@@ -144,5 +161,7 @@ mod tests {
         assert_eq!(extranonce2_bytes(1, 4), vec![1, 0, 0, 0]);
         assert_eq!(extranonce2_bytes(0x0102, 2), vec![2, 1]);
         assert_eq!(extranonce2_bytes(u128::MAX, 16), vec![0xff; 16]);
+        assert_eq!(extranonce2_bytes(1, 20)[..2], [1, 0]);
+        assert_eq!(extranonce2_bytes(1, 20).len(), 20);
     }
 }

@@ -128,27 +128,6 @@ impl Protocol for StratumV1 {
     }
 
     fn draft(&self, header: &Header) -> Option<Draft> {
-        let origin = self
-            .origins
-            .lock()
-            .expect("not poisoned")
-            .get(&header.merkle_root)
-            .cloned()?;
-        let job = &origin.job;
-        let rebuilt = job
-            .header(&origin.extranonce2, header.time, header.version as u32)
-            .with_nonce(header.nonce);
-        Some(Draft {
-            pool: origin.pool,
-            session: origin.session,
-            epoch: origin.epoch,
-            job_id: job.notify.job_id.clone(),
-            extranonce2: origin.extranonce2.clone(),
-            rolled: header.version as u32 ^ job.notify.version,
-            rebuilt,
-            share_target: job.share_target().ok()?,
-            network_target: job.network_target().ok()?,
-            target_difficulty: job.difficulty,
-        })
+        super::roller::draft(&self.origins, header)
     }
 }

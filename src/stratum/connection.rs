@@ -3,44 +3,17 @@
 //! pool layer's [`Feed`]), the difficulty, extranonce and version mask
 //! that come with them, answers to shares, and the pool's own requests.
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::assembly::PoolJob;
 use super::link::LinkWriter;
 use super::message::{self, Notify, ServerMessage, Submit};
-use super::roller::{Origins, Place, Roller};
+use super::roller::{Origins, Places};
 use super::session::Session;
-use crate::engine::Work;
 use crate::pool::book::Verdict;
 use crate::pool::protocol::{Draft, End, Feed, Handshake, Link, Redirect, ShareWriter};
 use crate::pool::PoolChange;
-
-/// How many recent works a connection remembers where it got to.
-const PLACES_KEPT: usize = 16;
-
-/// The work a job describes, whatever its id, flags and difficulty: two
-/// jobs with the same work share header space.
-#[derive(Clone, PartialEq, Eq)]
-struct WorkKey {
-    notify: Notify,
-    extranonce1: Vec<u8>,
-    extranonce2_size: usize,
-}
-
-impl WorkKey {
-    fn of(job: &PoolJob) -> WorkKey {
-        let mut notify = job.notify.clone();
-        notify.job_id.clear();
-        notify.clean_jobs = false;
-        WorkKey {
-            notify,
-            extranonce1: job.extranonce1.clone(),
-            extranonce2_size: job.extranonce2_size,
-        }
-    }
-}
 
 /// A live Stratum v1 connection.
 pub(crate) struct Connection {
@@ -55,8 +28,8 @@ pub(crate) struct Connection {
     pending_extranonce: Option<(Vec<u8>, usize)>,
     version_mask: u32,
     current: Option<Arc<PoolJob>>,
-    /// Where the rolling of recent works got to, newest last.
-    places: VecDeque<(WorkKey, Arc<Mutex<Place>>)>,
+    /// Where the rolling of recent works got to.
+    places: Places,
 }
 
 impl Connection {
@@ -82,7 +55,7 @@ impl Connection {
             pending_difficulty: None,
             pending_extranonce: None,
             current: None,
-            places: VecDeque::new(),
+            places: Places::default(),
         }
     }
 
@@ -164,52 +137,21 @@ impl Connection {
             extranonce2_size: self.extranonce2_size,
             difficulty: self.difficulty,
             version_mask: self.version_mask,
+            given_root: None,
+            target: None,
         };
         self.hand_out(feed, job, read_at);
     }
 
-    /// Where the rolling of `job`'s work got to: on from there when the
-    /// same work was handed out before on this connection.
-    fn place(&mut self, job: &PoolJob) -> Arc<Mutex<Place>> {
-        let key = WorkKey::of(job);
-        if let Some((_, place)) = self.places.iter().find(|(k, _)| *k == key) {
-            return place.clone();
-        }
-        let place = Arc::new(Mutex::new(Place::default()));
-        self.places.push_back((key, place.clone()));
-        if self.places.len() > PLACES_KEPT {
-            self.places.pop_front();
-        }
-        place
-    }
-
     /// Gives a pool job to the engine, replacing what it mines.
     fn hand_out(&mut self, feed: &mut dyn Feed, job: PoolJob, read_at: Instant) {
-        let Ok(target) = job.share_target() else {
-            return;
-        };
-        // The first job of a connection voids whatever came before it.
-        let clean = job.notify.clean_jobs || self.current.is_none();
-        let epoch = feed.epoch(clean);
-        if clean {
-            self.origins
-                .lock()
-                .expect("not poisoned")
-                .retain_epoch(epoch);
+        let first = self.current.is_none();
+        if let Some(job) = self
+            .places
+            .hand_out(feed, job, first, &self.origins, read_at)
+        {
+            self.current = Some(job);
         }
-        let place = self.place(&job);
-        let job = Arc::new(job);
-        self.current = Some(job.clone());
-        let job_id = job.notify.job_id.clone();
-        let ids = (feed.session(), feed.pool(), epoch);
-        let mut roller = Roller::resuming(job, target, self.origins.clone(), ids, place);
-        let Some(first) = roller.next_header() else {
-            feed.note(format!(
-                "job {job_id} not mined: its header space is used up"
-            ));
-            return;
-        };
-        feed.mine(Work::new(first).then(roller), job_id, clean, read_at);
     }
 }
 

@@ -39,7 +39,7 @@ mod miner;
 mod options;
 mod outgoing;
 mod params;
-mod roller;
+pub(crate) mod roller;
 mod session;
 mod url;
 
@@ -49,6 +49,6 @@ pub use crate::pool::{
 };
 pub use assembly::{extranonce2_bytes, spread_bits, PoolJob};
 pub use message::{Notify, ProtocolError, RpcError, ServerMessage, Submit, Subscription};
-pub use options::PoolOptions;
+pub use options::{PoolOptions, Sv2Channel};
 pub use roller::NTIME_ROLL_LIMIT;
-pub use url::{Pool, PoolUrl};
+pub use url::{Pool, PoolUrl, Version};

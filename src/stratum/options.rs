@@ -3,8 +3,24 @@
 
 use std::time::Duration;
 
-use super::url::Pool;
+use super::url::{Pool, Version};
 use crate::Error;
+
+/// Which Stratum V2 channel a pool miner opens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Sv2Channel {
+    /// A standard channel (header-only), or an extended one where the
+    /// rig's rate would use up a standard channel's header space (2^32
+    /// nonces times the version bits) in under a second, or where the pool
+    /// serves only extended channels.
+    #[default]
+    Auto,
+    /// Always a standard channel.
+    Standard,
+    /// Always an extended channel: the rig rolls an extranonce of its own
+    /// and builds the coinbase and merkle root.
+    Extended,
+}
 
 /// How a [`PoolMiner`](crate::pool::PoolMiner) behaves. The defaults are what a rig wants; tests
 /// shorten the times.
@@ -35,6 +51,18 @@ pub struct PoolOptions {
     /// The read timeout of the connection thread (how quickly it notices
     /// a stop or a timer).
     pub poll: Duration,
+    /// Whether Stratum V2 pools whose URL names no authority key may be
+    /// used: encrypted, but anyone on the path could stand in for the pool.
+    pub allow_unauthenticated: bool,
+    /// Which Stratum V2 channel to open.
+    pub sv2_channel: Sv2Channel,
+    /// Whether a Stratum V2 standard channel asks for standard jobs only
+    /// (`REQUIRES_STANDARD_JOBS`); without, a pool may send extended jobs
+    /// for the channel's group, which hashrig then builds itself.
+    pub sv2_standard_jobs: bool,
+    /// How long a Stratum V2 handshake (Noise, connection setup, channel)
+    /// may take.
+    pub handshake_timeout: Duration,
 }
 
 impl PoolOptions {
@@ -53,6 +81,10 @@ impl PoolOptions {
             job_timeout: Duration::from_secs(300),
             reject_limit: 20,
             poll: Duration::from_millis(100),
+            allow_unauthenticated: false,
+            sv2_channel: Sv2Channel::Auto,
+            sv2_standard_jobs: true,
+            handshake_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -80,6 +112,23 @@ impl PoolOptions {
         }
         if self.reject_limit == 0 {
             return bad("reject-limit", "must be at least 1");
+        }
+        for p in &self.pools {
+            if p.url.version
+                == (Version::V2 {
+                    authority_key: None,
+                })
+                && !self.allow_unauthenticated
+            {
+                return Err(Error::Pool(format!(
+                    "{}: no authority key after host:port, so the pool could not be authenticated; \
+                     add the pool's key (stratum2+tcp://HOST:PORT/KEY) or allow this with --allow-unauthenticated",
+                    p.url
+                )));
+            }
+        }
+        if self.handshake_timeout.is_zero() {
+            return bad("handshake-timeout", "must be longer than zero");
         }
         if self.poll.is_zero() || self.job_timeout.is_zero() || self.primary_check.is_zero() {
             return bad(

