@@ -29,7 +29,10 @@ const VERSION_MASK: u32 = 0x1fff_e000;
 /// How many future jobs are kept (a pool sends one or two per block).
 const FUTURE_KEPT: usize = 64;
 
-/// How often the measured rate is compared with the announced one.
+/// How often the measured rate is compared with the announced one: soon
+/// after the channel opens (the rate announced then was a guess where
+/// nothing was hashed yet), then every minute.
+const FIRST_RATE_CHECK: Duration = Duration::from_secs(10);
 const RATE_CHECK: Duration = Duration::from_secs(60);
 
 /// The kind of channel.
@@ -102,6 +105,7 @@ pub(crate) struct Channel {
     unanswered: Unanswered,
     nominal_rate: f32,
     rate_checked: Instant,
+    rate_checks: u32,
     /// Message types already noted as skipped.
     skipped: HashSet<(u16, u8)>,
 }
@@ -140,6 +144,7 @@ impl Channel {
             unanswered,
             nominal_rate,
             rate_checked: Instant::now(),
+            rate_checks: 0,
             skipped: HashSet::new(),
         }
     }
@@ -362,10 +367,16 @@ impl Channel {
 
     /// Tells the pool the rate when it is far from the one it was told.
     fn check_rate(&mut self, feed: &dyn Feed) -> Result<(), End> {
-        if self.rate_checked.elapsed() < RATE_CHECK {
+        let every = if self.rate_checks == 0 {
+            FIRST_RATE_CHECK
+        } else {
+            RATE_CHECK
+        };
+        if self.rate_checked.elapsed() < every {
             return Ok(());
         }
         self.rate_checked = Instant::now();
+        self.rate_checks += 1;
         let rate = feed.hashrate() as f32;
         let ratio = rate / self.nominal_rate.max(1.0);
         if rate > 0.0 && !(0.5..=2.0).contains(&ratio) {

@@ -415,15 +415,30 @@ address = "{}"
             .collect()
     }
 
-    /// A GET on the pool's monitoring API: the JSON body.
-    pub fn monitoring(&self, path: &str) -> Option<serde_json::Value> {
+    /// A GET on the pool's monitoring server: the body.
+    pub fn monitoring(&self, path: &str) -> Option<String> {
         let mut s = TcpStream::connect(("127.0.0.1", self.monitoring)).ok()?;
         s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-        write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
         let mut text = String::new();
         s.read_to_string(&mut text).ok()?;
-        let body = text.split("\r\n\r\n").nth(1)?;
-        serde_json::from_str(body).ok()
+        Some(text.split_once("\r\n\r\n")?.1.to_string())
+    }
+
+    /// The shares the pool accepted on its clients' channels since it
+    /// started, from its Prometheus metrics.
+    pub fn accepted(&self) -> Option<u64> {
+        let metrics = self.monitoring("/metrics")?;
+        let counts: Vec<f64> = metrics
+            .lines()
+            .filter(|l| l.starts_with("sv2_client_shares_accepted_total"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+            .collect();
+        (!counts.is_empty()).then(|| counts.iter().sum::<f64>() as u64)
     }
 }
 
