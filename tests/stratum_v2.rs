@@ -10,11 +10,17 @@ mod testpool;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
+use hashrig::engine::{CpuUse, Engine, EngineOptions};
+use hashrig::stratum::{
+    Pool, PoolEvent, PoolMiner, PoolOptions, ShareReport, ShareResult, Sv2Channel,
+};
+use hashrig::sv2::AuthorityKey;
 use serde_json::Value;
 use sv2pool::{SriPool, TemplateProvider, AUTHORITY_PUBLIC};
+use testpool::{Behaviour, TestPool};
 
 /// `hashrig mine` on `pools` (one CPU thread), its JSON lines sent as they
 /// come.
@@ -176,5 +182,178 @@ fn sri_pool_accepts_every_share_and_the_blocks_are_valid() {
         "accepted: {} ({ours} since the restart, as the pool counted), blocks: {}",
         shares(&seen, "accepted"),
         blocks.len()
+    );
+}
+
+fn engine() -> Arc<Engine> {
+    Arc::new(
+        Engine::start(EngineOptions {
+            cpu: CpuUse::On,
+            gpus: false,
+            cpu_threads: Some(1),
+            ..Default::default()
+        })
+        .unwrap(),
+    )
+}
+
+fn options(urls: &[String]) -> PoolOptions {
+    let pools = urls
+        .iter()
+        .map(|u| Pool::new(u.parse().unwrap(), Some("hashrig.lib"), Some("x")).unwrap())
+        .collect();
+    let mut o = PoolOptions::new(pools);
+    o.backoff_start = Duration::from_millis(50);
+    o.backoff_max = Duration::from_millis(400);
+    o.primary_check = Duration::from_millis(500);
+    o.poll = Duration::from_millis(20);
+    o.failures_before_switch = 2;
+    o
+}
+
+/// Reads the miner's events until `pool` has had `n` more shares
+/// accepted; every share event read is kept in `shares`.
+fn accepted_on(
+    miner: &PoolMiner,
+    pool: usize,
+    n: usize,
+    within: Duration,
+    shares: &mut Vec<ShareReport>,
+) -> bool {
+    let end = Instant::now() + within;
+    let mut got = 0;
+    while Instant::now() < end {
+        if let Some(PoolEvent::Share(s)) = miner.recv_timeout(Duration::from_millis(200)) {
+            if s.pool == pool && s.result == ShareResult::Accepted {
+                got += 1;
+            }
+            shares.push(*s);
+            if got >= n {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+fn rejected(shares: &[ShareReport]) -> Vec<&ShareReport> {
+    shares
+        .iter()
+        .filter(|s| s.result != ShareResult::Accepted)
+        .collect()
+}
+
+#[test]
+fn extended_channels_and_group_jobs_on_sri_pool() {
+    let Some(binary) = sv2pool::pool_binary() else {
+        return;
+    };
+    let tp = TemplateProvider::start();
+    let pool = SriPool::start(&binary, &tp, 600.0);
+    // An extended channel (the rig rolls its own extranonce), then a
+    // standard channel without REQUIRES_STANDARD_JOBS, which SRI's pool
+    // feeds extended jobs for its group: hashrig builds both coinbases.
+    for (channel, standard_jobs) in [(Sv2Channel::Extended, true), (Sv2Channel::Standard, false)] {
+        let mut o = options(&[v2_url(pool.port)]);
+        o.sv2_channel = channel;
+        o.sv2_standard_jobs = standard_jobs;
+        let miner = PoolMiner::start(engine(), o).unwrap();
+        let mut shares = Vec::new();
+        let ok = accepted_on(&miner, 0, 4, Duration::from_secs(60), &mut shares);
+        miner.stop(Duration::from_secs(2));
+        assert!(ok, "{channel:?}: {shares:#?}\n{:#?}", miner.stats());
+        assert!(rejected(&shares).is_empty(), "{channel:?}: {shares:#?}");
+        if channel == Sv2Channel::Extended {
+            // The extranonce the rig rolled is in every share.
+            assert!(
+                shares.iter().all(|s| !s.extranonce2.is_empty()),
+                "{shares:#?}"
+            );
+        }
+    }
+    for b in tp.blocks.lock().unwrap().iter() {
+        assert!(b.faults.is_empty(), "block {b:?}");
+    }
+}
+
+#[test]
+fn fails_over_between_a_v2_and_a_v1_pool_and_back() {
+    let Some(binary) = sv2pool::pool_binary() else {
+        return;
+    };
+    let tp = TemplateProvider::start();
+    let mut sri = SriPool::start(&binary, &tp, 600.0);
+    let v1 = TestPool::start(Behaviour::default());
+    let miner = PoolMiner::start(engine(), options(&[v2_url(sri.port), v1.url()])).unwrap();
+    let mut shares = Vec::new();
+    assert!(accepted_on(
+        &miner,
+        0,
+        2,
+        Duration::from_secs(60),
+        &mut shares
+    ));
+    // The V2 pool goes away: the v1 pool takes over.
+    sri.kill();
+    assert!(
+        accepted_on(&miner, 1, 2, Duration::from_secs(60), &mut shares),
+        "{shares:#?}\n{:#?}",
+        miner.stats()
+    );
+    assert!(v1.accepted() >= 2);
+    // It comes back: the miner returns to it.
+    sri.restart();
+    assert!(
+        accepted_on(&miner, 0, 2, Duration::from_secs(60), &mut shares),
+        "{shares:#?}\n{:#?}",
+        miner.stats()
+    );
+    miner.stop(Duration::from_secs(2));
+    assert!(rejected(&shares).is_empty(), "{shares:#?}");
+    // The v1 pool judged every share with rust-bitcoin: all accepted.
+    assert!(
+        v1.judged().iter().all(|j| j.accepted),
+        "{:#?}",
+        v1.judged().len()
+    );
+}
+
+#[test]
+fn a_wrong_authority_key_is_refused_and_nothing_is_mined() {
+    let Some(binary) = sv2pool::pool_binary() else {
+        return;
+    };
+    let tp = TemplateProvider::start();
+    let pool = SriPool::start(&binary, &tp, 600.0);
+    // A valid key (secp256k1's generator), not the pool's.
+    let wrong = AuthorityKey::from_bytes(
+        hashrig::hex::decode_array(
+            "key",
+            "79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798",
+        )
+        .unwrap(),
+    );
+    let url = format!("stratum2+tcp://127.0.0.1:{}/{wrong}", pool.port);
+    let (child, rx) = mine(&[url], &[]);
+    let mut seen = Vec::new();
+    let refused = wait_for(&rx, &mut seen, Duration::from_secs(20), |v, _| {
+        v["type"] == "pool"
+            && v["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("not signed by the authority key"))
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    stop(child, &rx, &mut seen);
+    assert!(refused, "{seen:#?}");
+    assert_eq!(shares(&seen, "accepted") + shares(&seen, "rejected"), 0);
+    assert!(
+        !seen.iter().any(|v| v["event"] == "authorized"),
+        "{seen:#?}"
+    );
+    assert!(
+        !seen
+            .iter()
+            .any(|v| v["type"] == "mining" && v["paused"] == false),
+        "{seen:#?}"
     );
 }

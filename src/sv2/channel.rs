@@ -97,10 +97,11 @@ pub(crate) struct Channel {
     target: Target,
     /// A new extranonce prefix, from the next job on.
     next_prefix: Option<Vec<u8>>,
-    future: HashMap<u32, PoolSent>,
+    /// Jobs for a block to come, with the target in force when each came.
+    future: HashMap<u32, (PoolSent, Target)>,
     prev: Option<PrevHash>,
     /// The job being mined, as sent, with the time it was mined from.
-    current: Option<(PoolSent, u32)>,
+    current: Option<PoolSent>,
     places: Places,
     unanswered: Unanswered,
     nominal_rate: f32,
@@ -167,7 +168,7 @@ impl Channel {
         match (min_ntime, &self.prev) {
             (Some(ntime), Some(_)) => {
                 feed.job_arrived();
-                self.hand_out(feed, job, ntime, false, read_at);
+                self.hand_out(feed, job, ntime, self.target, false, read_at);
             }
             _ => {
                 if self.future.len() >= FUTURE_KEPT {
@@ -175,7 +176,7 @@ impl Channel {
                         self.future.remove(&oldest);
                     }
                 }
-                self.future.insert(job.job_id(), job);
+                self.future.insert(job.job_id(), (job, self.target));
             }
         }
     }
@@ -188,9 +189,13 @@ impl Channel {
         self.prev = Some(prev);
         self.future.clear();
         match job {
-            Some(job) => {
+            Some((job, target)) => {
                 feed.job_arrived();
-                self.hand_out(feed, job, ntime, true, read_at);
+                // The spec applies a SetTarget to future jobs already
+                // received; SRI's pool keeps the target a job was made
+                // with. The harder of the two meets both.
+                let target = target.min(self.target);
+                self.hand_out(feed, job, ntime, target, true, read_at);
             }
             None => feed.note(format!(
                 "SetNewPrevHash for job {job_id}, which the pool never sent: waiting for a job"
@@ -198,12 +203,14 @@ impl Channel {
         }
     }
 
-    /// Gives a job on the current block to the engine.
+    /// Gives a job on the current block to the engine, its shares judged
+    /// against `target`.
     fn hand_out(
         &mut self,
         feed: &mut dyn Feed,
         job: PoolSent,
         ntime: u32,
+        target: Target,
         clean: bool,
         read_at: Instant,
     ) {
@@ -247,10 +254,10 @@ impl Channel {
             },
             extranonce1: self.opened.extranonce_prefix.clone(),
             extranonce2_size: self.opened.extranonce_size,
-            difficulty: self.target.difficulty(),
+            difficulty: target.difficulty(),
             version_mask: mask,
             given_root: root,
-            target: Some(self.target),
+            target: Some(target),
         };
         let first = self.current.is_none();
         if self
@@ -258,7 +265,7 @@ impl Channel {
             .hand_out(feed, pool_job, first, &self.origins, read_at)
             .is_some()
         {
-            self.current = Some((job, ntime));
+            self.current = Some(job);
         }
     }
 
@@ -297,13 +304,12 @@ impl Channel {
             }
             Incoming::PrevHash(p) if self.ours(p.channel_id) => self.prev_hash(feed, p, read_at),
             Incoming::SetTarget { channel_id, target } if self.ours(channel_id) => {
+                // For the jobs that come after it (the spec's words: "not
+                // applicable for already started jobs"): the job being
+                // mined keeps the target it came with, as the pool judges
+                // it.
                 self.target = target;
                 feed.difficulty(target.difficulty());
-                // From the next share on: the current job goes on, from
-                // where it got to, under the new target.
-                if let Some((job, ntime)) = self.current.clone() {
-                    self.hand_out(feed, job, ntime, false, read_at);
-                }
             }
             Incoming::SubmitSuccess {
                 channel_id,

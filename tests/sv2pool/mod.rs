@@ -395,10 +395,15 @@ address = "{}"
         panic!("SRI's pool did not listen: {:#?}", self.log.lock().unwrap());
     }
 
-    /// Kills the pool and starts it again on the same port.
-    pub fn restart(&mut self) {
+    /// Kills the pool.
+    pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Kills the pool and starts it again on the same port.
+    pub fn restart(&mut self) {
+        self.kill();
         std::thread::sleep(Duration::from_millis(500));
         self.child = spawn(&self.binary, &self.config, &self.log, &self.lines);
         self.wait_listening();
