@@ -17,3 +17,6 @@ pub mod messages;
 pub mod transport;
 
 pub use key::{AuthorityKey, KeyError};
+
+#[cfg(test)]
+mod tests;
