@@ -357,3 +357,38 @@ fn a_wrong_authority_key_is_refused_and_nothing_is_mined() {
         "{seen:#?}"
     );
 }
+
+#[test]
+fn sri_translator_judges_hashrigs_v1_shares_with_version_rolling() {
+    let (Some(pool_bin), Some(tproxy_bin)) = (sv2pool::pool_binary(), sv2pool::translator_binary())
+    else {
+        return;
+    };
+    let tp = TemplateProvider::start();
+    let pool = SriPool::start(&pool_bin, &tp, 600.0);
+    let tproxy = sv2pool::Translator::start(&tproxy_bin, &pool);
+    let (child, rx) = mine(&[format!("stratum+tcp://127.0.0.1:{}", tproxy.port)], &[]);
+    let mut seen = Vec::new();
+    let got = wait_for(&rx, &mut seen, Duration::from_secs(60), |_, seen| {
+        shares(seen, "accepted") >= 6
+    });
+    stop(child, &rx, &mut seen);
+    assert!(
+        got,
+        "{seen:#?}\ntranslator: {:#?}",
+        tproxy.log.lock().unwrap()
+    );
+    assert_eq!(shares(&seen, "rejected"), 0, "{seen:#?}");
+    // The translator granted version rolling (BIP 310); the shares'
+    // version bits (rolled once a version's 2^32 nonces are searched) are
+    // judged with them.
+    let mask = seen
+        .iter()
+        .find(|v| v["event"] == "authorized")
+        .and_then(|v| v["version_mask"].as_str())
+        .unwrap_or("00000000");
+    assert_ne!(mask, "00000000", "{seen:#?}");
+    for b in tp.blocks.lock().unwrap().iter() {
+        assert!(b.faults.is_empty(), "block {b:?}");
+    }
+}

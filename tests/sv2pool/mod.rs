@@ -486,3 +486,87 @@ fn spawn(
     }
     child
 }
+
+/// SRI's `translator_sv2` binary, or `None` where it is not installed.
+pub fn translator_binary() -> Option<PathBuf> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = home
+        .map(|h| h.join("bin/translator_sv2"))
+        .into_iter()
+        .chain(std::env::split_paths(&path).map(|p| p.join("translator_sv2")))
+        .find(|c| c.is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("HASHRIG_REQUIRE_SRI").is_none(),
+            "SRI's translator_sv2 is needed: cargo install --locked translator_sv2 --version 0.6.0"
+        );
+        eprintln!("SKIPPED: SRI's translator_sv2 is not installed");
+    }
+    found
+}
+
+/// SRI's translator: a Stratum v1 server in front of `pool`.
+pub struct Translator {
+    pub port: u16,
+    child: Child,
+    pub log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Translator {
+    pub fn start(binary: &PathBuf, pool: &SriPool) -> Translator {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("hashrig-sri-tproxy-{port}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = dir.join("tproxy.toml");
+        std::fs::write(
+            &config,
+            format!(
+                r#"downstream_address = "127.0.0.1"
+downstream_port = {port}
+max_supported_version = 2
+min_supported_version = 2
+downstream_extranonce2_size = 4
+verify_payout = false
+aggregate_channels = false
+supported_extensions = []
+
+[downstream_difficulty_config]
+min_individual_miner_hashrate = 20_000_000.0
+shares_per_minute = 300.0
+enable_vardiff = true
+job_keepalive_interval_secs = 60
+
+[[upstreams]]
+address = "127.0.0.1"
+port = {}
+authority_pubkey = "{AUTHORITY_PUBLIC}"
+user_identity = "hashrig-tproxy"
+"#,
+                pool.port
+            ),
+        )
+        .unwrap();
+        let log = Arc::default();
+        let child = spawn(binary, &config, &log, &Arc::default());
+        let until = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < until,
+                "SRI's translator did not listen: {:#?}",
+                log.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Translator { port, child, log }
+    }
+}
+
+impl Drop for Translator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
