@@ -597,6 +597,12 @@ fn config_check_refuses_what_mine_refuses_naming_the_line_and_key() {
             2,
             "pool.url",
         ),
+        (
+            "[[pool]]\nurl = \"stratum2+tcp://127.0.0.1:1\"\nuser = \"w\"\n",
+            2,
+            "no authority key",
+        ),
+        ("[stratum]\nsv2_channel = \"sideways\"\n", 2, "stratum.sv2_channel"),
     ] {
         let text = if text.contains("[[pool]]") {
             text.to_string()

@@ -121,8 +121,8 @@ impl PoolOptions {
                 && !self.allow_unauthenticated
             {
                 return Err(Error::Pool(format!(
-                    "{}: no authority key after host:port, so the pool could not be authenticated; \
-                     add the pool's key (stratum2+tcp://HOST:PORT/KEY) or allow this with --allow-unauthenticated",
+                    "{}: no authority key after host:port, so the pool could not be authenticated \
+                     (add its key: stratum2+tcp://HOST:PORT/KEY, or allow unauthenticated pools explicitly)",
                     p.url
                 )));
             }

@@ -347,6 +347,9 @@ pub(crate) fn pool_options(a: &PoolArgs) -> Result<PoolOptions> {
         options.extra_ca_pem =
             Some(std::fs::read(path).with_context(|| format!("pool-ca: {}", path.display()))?);
     }
+    // What the pool miner checks when it starts, checked here too, so that
+    // `config --check` refuses what `mine` would.
+    options.validate()?;
     Ok(options)
 }
 
