@@ -602,7 +602,11 @@ fn config_check_refuses_what_mine_refuses_naming_the_line_and_key() {
             2,
             "no authority key",
         ),
-        ("[stratum]\nsv2_channel = \"sideways\"\n", 2, "stratum.sv2_channel"),
+        (
+            "[stratum]\nsv2_channel = \"sideways\"\n",
+            2,
+            "stratum.sv2_channel",
+        ),
     ] {
         let text = if text.contains("[[pool]]") {
             text.to_string()

@@ -100,8 +100,15 @@ impl Failover {
             };
             let end = match link {
                 Ok(l) => {
-                    failures = 0;
-                    self.mine(pool, l)
+                    // Only a connection that gave work counts as working: a
+                    // pool that accepts the handshake and then drops every
+                    // connection (or sends nothing usable) is failed over
+                    // like one that refuses it.
+                    let (end, worked) = self.mine(pool, l);
+                    if worked {
+                        failures = 0;
+                    }
+                    end
                 }
                 Err(Opened::Stopped) => End::Stop,
                 Err(Opened::Failed(why)) => End::Lost(why),
@@ -164,8 +171,8 @@ impl Failover {
         }
     }
 
-    /// Mines on a ready connection until it ends.
-    fn mine(&mut self, pool: usize, mut link: Box<dyn Link>) -> End {
+    /// Mines on a ready connection until it ends; whether it gave a job.
+    fn mine(&mut self, pool: usize, mut link: Box<dyn Link>) -> (End, bool) {
         self.serial += 1;
         let shared = self.shared.clone();
         let hello = link.handshake();
@@ -191,6 +198,7 @@ impl Failover {
             pool,
             session: self.serial,
             last_job: Instant::now(),
+            jobs: 0,
         };
         let mut probe = Probe {
             found: None,
@@ -219,7 +227,7 @@ impl Failover {
         for report in lost {
             shared.send(PoolEvent::Share(Box::new(report)));
         }
-        end
+        (end, feed.jobs > 0)
     }
 
     /// Time-driven checks while the pool is quiet: the job timeout, and

@@ -17,6 +17,8 @@ pub(super) struct LinkFeed<'a> {
     pub pool: usize,
     pub session: u64,
     pub last_job: Instant,
+    /// How many jobs came on this connection.
+    pub jobs: u64,
 }
 
 impl LinkFeed<'_> {
@@ -42,6 +44,7 @@ impl Feed for LinkFeed<'_> {
     /// A new job came from the pool (the job timeout starts again).
     fn job_arrived(&mut self) {
         self.last_job = Instant::now();
+        self.jobs += 1;
     }
 
     /// The clean-job epoch a job starts in: a new one when it voids the

@@ -62,7 +62,7 @@ impl Drop for TemplateProvider {
     }
 }
 
-fn frame_of<T: binary_sv2::Serialize + binary_sv2::GetSize>(msg: T, msg_type: u8) -> Frame {
+pub fn frame_of<T: binary_sv2::Serialize + binary_sv2::GetSize>(msg: T, msg_type: u8) -> Frame {
     Frame {
         extension: 0,
         channel_msg: false,
@@ -71,7 +71,7 @@ fn frame_of<T: binary_sv2::Serialize + binary_sv2::GetSize>(msg: T, msg_type: u8
     }
 }
 
-fn responder() -> Box<noise_sv2::Responder> {
+pub fn responder() -> Box<noise_sv2::Responder> {
     let public = bitcoin::base58::decode_check(AUTHORITY_PUBLIC).unwrap();
     let secret = bitcoin::base58::decode_check(AUTHORITY_SECRET).unwrap();
     let public: [u8; 32] = public[2..].try_into().unwrap();
