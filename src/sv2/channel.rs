@@ -109,6 +109,8 @@ pub(crate) struct Channel {
     rate_checks: u32,
     /// Message types already noted as skipped.
     skipped: HashSet<(u16, u8)>,
+    /// Whether the channel's first target was reported.
+    announced: bool,
 }
 
 impl Channel {
@@ -147,6 +149,7 @@ impl Channel {
             rate_checked: Instant::now(),
             rate_checks: 0,
             skipped: HashSet::new(),
+            announced: false,
         }
     }
 
@@ -423,6 +426,12 @@ impl Link for Channel {
     }
 
     fn step(&mut self, feed: &mut dyn Feed) -> Result<bool, End> {
+        if !self.announced {
+            // The target the channel opened with, as v1's first
+            // `mining.set_difficulty`.
+            self.announced = true;
+            feed.difficulty(self.target.difficulty());
+        }
         let frame = match self.backlog.pop_front() {
             Some(f) => f,
             None => match self.reader.read(&mut self.stream) {

@@ -38,7 +38,7 @@ struct Live {
 pub struct Loopback {
     pub port: u16,
     live: Arc<Mutex<Option<Live>>>,
-    next_job: AtomicU32,
+    next_job: Arc<AtomicU32>,
     /// Shares received.
     pub shares: Arc<AtomicU32>,
 }
@@ -58,17 +58,18 @@ impl Loopback {
         let port = listener.local_addr().unwrap().port();
         let live = Arc::new(Mutex::new(None));
         let shares = Arc::new(AtomicU32::new(0));
-        let (l, s) = (live.clone(), shares.clone());
+        let next_job = Arc::new(AtomicU32::new(1));
+        let (l, s, j) = (live.clone(), shares.clone(), next_job.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().map_while(Result::ok) {
-                let (l, s) = (l.clone(), s.clone());
-                std::thread::spawn(move || serve(stream, target_le, &l, &s));
+                let (l, s, j) = (l.clone(), s.clone(), j.clone());
+                std::thread::spawn(move || serve(stream, target_le, &l, &s, &j));
             }
         });
         Loopback {
             port,
             live,
-            next_job: AtomicU32::new(1),
+            next_job,
             shares,
         }
     }
@@ -85,48 +86,51 @@ impl Loopback {
     /// Sends a new block: a future job and the `SetNewPrevHash` that
     /// activates it. The job id, and when the second message was written.
     pub fn new_block(&self) -> Option<(u32, Instant)> {
-        let id = self.next_job.fetch_add(1, Ordering::Relaxed);
-        let mut root = [0u8; 32];
-        root[..4].copy_from_slice(&id.to_le_bytes());
-        root[31] = 0x5a;
-        let mut prev = [0u8; 32];
-        prev[..4].copy_from_slice(&id.to_le_bytes());
-        let job = mining_sv2::NewMiningJob {
-            channel_id: 1,
-            job_id: id,
-            min_ntime: Sv2Option::new(None),
-            version: 0x2000_0000,
-            merkle_root: U256::from(&root),
-        };
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs() as u32;
-        let activate = mining_sv2::SetNewPrevHash {
-            channel_id: 1,
-            job_id: id,
-            prev_hash: U256::from(&prev),
-            min_ntime: now,
-            nbits: 0x1d00_ffff,
-        };
         let mut live = self.live.lock().unwrap();
-        let l = live.as_mut()?;
-        let a = l
-            .writer
-            .encrypt(&frame(job, mining_sv2::MESSAGE_TYPE_NEW_MINING_JOB, true))
-            .ok()?;
-        l.stream.write_all(&a).ok()?;
-        let b = l
-            .writer
-            .encrypt(&frame(
-                activate,
-                mining_sv2::MESSAGE_TYPE_MINING_SET_NEW_PREV_HASH,
-                true,
-            ))
-            .ok()?;
-        l.stream.write_all(&b).ok()?;
-        Some((id, Instant::now()))
+        block(live.as_mut()?, &self.next_job)
     }
+}
+
+fn block(l: &mut Live, next_job: &AtomicU32) -> Option<(u32, Instant)> {
+    let id = next_job.fetch_add(1, Ordering::Relaxed);
+    let mut root = [0u8; 32];
+    root[..4].copy_from_slice(&id.to_le_bytes());
+    root[31] = 0x5a;
+    let mut prev = [0u8; 32];
+    prev[..4].copy_from_slice(&id.to_le_bytes());
+    let job = mining_sv2::NewMiningJob {
+        channel_id: 1,
+        job_id: id,
+        min_ntime: Sv2Option::new(None),
+        version: 0x2000_0000,
+        merkle_root: U256::from(&root),
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as u32;
+    let activate = mining_sv2::SetNewPrevHash {
+        channel_id: 1,
+        job_id: id,
+        prev_hash: U256::from(&prev),
+        min_ntime: now,
+        nbits: 0x1d00_ffff,
+    };
+    let a = l
+        .writer
+        .encrypt(&frame(job, mining_sv2::MESSAGE_TYPE_NEW_MINING_JOB, true))
+        .ok()?;
+    l.stream.write_all(&a).ok()?;
+    let b = l
+        .writer
+        .encrypt(&frame(
+            activate,
+            mining_sv2::MESSAGE_TYPE_MINING_SET_NEW_PREV_HASH,
+            true,
+        ))
+        .ok()?;
+    l.stream.write_all(&b).ok()?;
+    Some((id, Instant::now()))
 }
 
 fn serve(
@@ -134,6 +138,7 @@ fn serve(
     target_le: [u8; 32],
     live: &Mutex<Option<Live>>,
     shares: &AtomicU32,
+    next_job: &AtomicU32,
 ) {
     stream.set_nodelay(true).unwrap();
     stream
@@ -206,11 +211,14 @@ fn serve(
                         false,
                     ),
                 );
-                // From now on jobs go out on this connection.
-                *live.lock().unwrap() = Some(Live {
+                // From now on jobs go out on this connection, the first at
+                // once, as pools do.
+                let mut l = Live {
                     stream: stream.try_clone().unwrap(),
                     writer: writer.take().unwrap(),
-                });
+                };
+                block(&mut l, next_job);
+                *live.lock().unwrap() = Some(l);
             }
             mining_sv2::MESSAGE_TYPE_SUBMIT_SHARES_STANDARD => {
                 let mut p = f.payload.clone();

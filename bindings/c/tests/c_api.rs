@@ -4,6 +4,8 @@
 //! `go test` over the same library. The pool programs mine on a loopback
 //! test pool that judges shares with rust-bitcoin.
 
+#[path = "../../../tests/sv2pool/loopback.rs"]
+mod loopback;
 #[path = "../../../tests/testpool/mod.rs"]
 mod testpool;
 
@@ -73,6 +75,23 @@ fn c_program_mines_on_a_pool() {
     assert!(pool.judged().iter().all(|j| j.accepted));
 }
 
+/// A loopback Stratum V2 pool at the v1 test pool's difficulty.
+fn v2_pool() -> loopback::Loopback {
+    // Little-endian, as V2 sends targets.
+    let mut target = hashrig::Target::from_difficulty(0.0005)
+        .unwrap()
+        .to_be_bytes();
+    target.reverse();
+    loopback::Loopback::start(target)
+}
+
+#[test]
+fn c_program_mines_on_a_stratum_v2_pool() {
+    let pool = v2_pool();
+    run_checked(&compile("pool_smoke"), &[&pool.url()]);
+    assert!(pool.shares.load(std::sync::atomic::Ordering::Relaxed) >= 2);
+}
+
 /// `go test` over bindings/go. Without Go it is skipped with a message,
 /// unless HASHRIG_REQUIRE_GO is set (CI sets it).
 #[test]
@@ -89,6 +108,7 @@ fn go_package_mines_a_header_and_on_a_pool() {
         return;
     }
     let pool = testpool::TestPool::start(testpool::Behaviour::default());
+    let v2 = v2_pool();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let deps = deps();
     let run = Command::new(&go)
@@ -105,6 +125,7 @@ fn go_package_mines_a_header_and_on_a_pool() {
         .env("GOCACHE", deps.join("go-cache"))
         .env("GOFLAGS", "-mod=mod")
         .env("HASHRIG_TEST_POOL", pool.url())
+        .env("HASHRIG_TEST_POOL_V2", v2.url())
         .output()
         .unwrap();
     let out = String::from_utf8_lossy(&run.stdout);

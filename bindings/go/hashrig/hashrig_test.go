@@ -53,13 +53,23 @@ func TestMinesTheGenesisBlock(t *testing.T) {
 	}
 }
 
-// A pool named by HASHRIG_TEST_POOL (the Rust test that runs this starts
-// one on loopback): shares are accepted and the statistics read.
+// The pools named by HASHRIG_TEST_POOL (Stratum v1) and
+// HASHRIG_TEST_POOL_V2 (Stratum V2; the Rust test that runs this starts
+// both on loopback): shares are accepted and the statistics read, the URL
+// taken as it is.
 func TestMinesOnAPool(t *testing.T) {
-	url := os.Getenv("HASHRIG_TEST_POOL")
-	if url == "" {
-		t.Skip("HASHRIG_TEST_POOL is not set")
+	for _, name := range []string{"HASHRIG_TEST_POOL", "HASHRIG_TEST_POOL_V2"} {
+		t.Run(name, func(t *testing.T) {
+			url := os.Getenv(name)
+			if url == "" {
+				t.Skip(name + " is not set")
+			}
+			minesOn(t, url)
+		})
 	}
+}
+
+func minesOn(t *testing.T, url string) {
 	if _, err := StartPool(CPUOn, false, "nonsense", "u", "x"); err == nil {
 		t.Fatal("a bad URL was accepted")
 	}
@@ -79,7 +89,7 @@ func TestMinesOnAPool(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if s.Accepted < 2 || s.Rejected != 0 {
+	if s.Accepted < 2 || s.Rejected != 0 || s.URL != url {
 		t.Fatalf("pool stats %+v", s)
 	}
 	d, err := m.Devices()
