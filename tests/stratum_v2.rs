@@ -10,6 +10,7 @@ mod testpool;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
@@ -547,4 +548,77 @@ fn hostile_v2_servers_never_stop_the_miner() {
         );
     }
     assert_eq!(shares(&seen, "rejected"), 0, "{seen:#?}");
+}
+
+#[path = "sv2pool/loopback.rs"]
+mod loopback;
+
+fn loopback_pool() -> loopback::Loopback {
+    let mut target = hashrig::Target::from_difficulty(0.0005)
+        .unwrap()
+        .to_be_bytes();
+    target.reverse();
+    loopback::Loopback::start(target)
+}
+
+fn until(within: Duration, f: impl Fn() -> bool) -> bool {
+    let end = Instant::now() + within;
+    while Instant::now() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+#[test]
+fn reconnect_and_close_channel_are_followed() {
+    let a = loopback_pool();
+    let b = loopback_pool();
+    let miner = PoolMiner::start(engine(), options(&[a.url()])).unwrap();
+    assert!(until(Duration::from_secs(30), || a
+        .shares
+        .load(Ordering::Relaxed)
+        >= 1));
+    // Reconnect to another port of the same host: followed.
+    let host = binary_sv2::Str0255::try_from("127.0.0.1").unwrap();
+    let reconnect = common_messages_sv2::Reconnect {
+        new_host: host,
+        new_port: b.port,
+    };
+    assert!(a.send(
+        reconnect,
+        common_messages_sv2::MESSAGE_TYPE_RECONNECT,
+        false
+    ));
+    assert!(
+        until(Duration::from_secs(30), || b.shares.load(Ordering::Relaxed)
+            >= 1),
+        "{:#?}",
+        miner.stats()
+    );
+    // CloseChannel: the miner opens a channel again.
+    let reason = binary_sv2::Str0255::try_from("maintenance").unwrap();
+    let close = mining_sv2::CloseChannel {
+        channel_id: 1,
+        reason_code: reason,
+    };
+    let before = b.channels.load(Ordering::Relaxed);
+    assert!(b.send(close, mining_sv2::MESSAGE_TYPE_CLOSE_CHANNEL, true));
+    assert!(until(Duration::from_secs(30), || b
+        .channels
+        .load(Ordering::Relaxed)
+        > before));
+    let mut seen = Vec::new();
+    while let Some(e) = miner.recv_timeout(Duration::from_millis(100)) {
+        seen.push(e);
+    }
+    miner.stop(Duration::from_secs(1));
+    let said = |needle: &str| {
+        seen.iter().any(|e| matches!(e,
+            PoolEvent::Pool { change: hashrig::pool::PoolChange::Disconnected(r), .. } if r.contains(needle)))
+    };
+    assert!(said("reconnect to 127.0.0.1:"), "{seen:#?}");
+    assert!(said("closed the channel: maintenance"), "{seen:#?}");
 }

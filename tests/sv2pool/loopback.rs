@@ -41,6 +41,8 @@ pub struct Loopback {
     next_job: Arc<AtomicU32>,
     /// Shares received.
     pub shares: Arc<AtomicU32>,
+    /// Channels opened.
+    pub channels: Arc<AtomicU32>,
 }
 
 fn responder() -> Box<noise_sv2::Responder> {
@@ -59,11 +61,19 @@ impl Loopback {
         let live = Arc::new(Mutex::new(None));
         let shares = Arc::new(AtomicU32::new(0));
         let next_job = Arc::new(AtomicU32::new(1));
-        let (l, s, j) = (live.clone(), shares.clone(), next_job.clone());
+        let channels = Arc::new(AtomicU32::new(0));
+        let (l, s, j, c) = (
+            live.clone(),
+            shares.clone(),
+            next_job.clone(),
+            channels.clone(),
+        );
         std::thread::spawn(move || {
             for stream in listener.incoming().map_while(Result::ok) {
-                let (l, s, j) = (l.clone(), s.clone(), j.clone());
-                std::thread::spawn(move || serve(stream, target_le, &l, &s, &j));
+                let (l, s, j, c) = (l.clone(), s.clone(), j.clone(), c.clone());
+                std::thread::spawn(move || {
+                    serve(stream, target_le, &l, &s, &j, &c);
+                });
             }
         });
         Loopback {
@@ -71,6 +81,7 @@ impl Loopback {
             live,
             next_job,
             shares,
+            channels,
         }
     }
 
@@ -81,6 +92,23 @@ impl Loopback {
     /// Whether a miner's channel is open.
     pub fn connected(&self) -> bool {
         self.live.lock().unwrap().is_some()
+    }
+
+    /// Sends `msg` (of type `msg_type`) on the live channel.
+    pub fn send<T: binary_sv2::Serialize + binary_sv2::GetSize>(
+        &self,
+        msg: T,
+        msg_type: u8,
+        channel_msg: bool,
+    ) -> bool {
+        let mut live = self.live.lock().unwrap();
+        let Some(l) = live.as_mut() else {
+            return false;
+        };
+        let Ok(bytes) = l.writer.encrypt(&frame(msg, msg_type, channel_msg)) else {
+            return false;
+        };
+        l.stream.write_all(&bytes).is_ok()
     }
 
     /// Sends a new block: a future job and the `SetNewPrevHash` that
@@ -139,6 +167,7 @@ fn serve(
     live: &Mutex<Option<Live>>,
     shares: &AtomicU32,
     next_job: &AtomicU32,
+    channels: &AtomicU32,
 ) {
     stream.set_nodelay(true).unwrap();
     stream
@@ -219,6 +248,7 @@ fn serve(
                 };
                 block(&mut l, next_job);
                 *live.lock().unwrap() = Some(l);
+                channels.fetch_add(1, Ordering::Relaxed);
             }
             mining_sv2::MESSAGE_TYPE_SUBMIT_SHARES_STANDARD => {
                 let mut p = f.payload.clone();
