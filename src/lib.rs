@@ -43,6 +43,8 @@ pub mod sha256;
 pub mod stratum;
 #[cfg(feature = "stratum")]
 pub mod sv2;
+#[cfg(feature = "stratum")]
+pub mod node;
 mod target;
 
 pub use cpu::CpuKernel;

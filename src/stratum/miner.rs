@@ -13,14 +13,16 @@ use super::url::Version;
 use crate::engine::Engine;
 use crate::pool::protocol::{Draft, Link, Opened, Opening, Protocol, Redirect};
 use crate::pool::{PoolMiner, PoolStats, Settings};
+use crate::node::client::Solo;
 use crate::sv2::client::StratumV2;
 use crate::{Error, Header};
 
-/// Both Stratum versions over one pool list: each pool in its own.
+/// Both Stratum versions and solo nodes over one list: each in its own.
 struct Stratum {
     v1: StratumV1,
     v2: StratumV2,
-    /// Whether pool `i` speaks Stratum V2.
+    solo: Solo,
+    /// Whether pool `i` speaks Stratum V2 (the nodes come after the pools).
     is_v2: Vec<bool>,
     /// Headers handed out by either, by merkle root.
     origins: Arc<Mutex<Origins>>,
@@ -28,10 +30,10 @@ struct Stratum {
 
 impl Stratum {
     fn of(&self, pool: usize) -> &dyn Protocol {
-        if self.is_v2[pool] {
-            &self.v2
-        } else {
-            &self.v1
+        match self.is_v2.get(pool) {
+            None => &self.solo,
+            Some(true) => &self.v2,
+            Some(false) => &self.v1,
         }
     }
 }
@@ -56,8 +58,9 @@ impl Protocol for Stratum {
 
 impl PoolMiner {
     /// Starts mining on `options.pools` with `engine`: Stratum v1 pools
-    /// (`stratum+tcp://`, `stratum+ssl://`) and Stratum V2 pools
-    /// (`stratum2+tcp://HOST:PORT/KEY`) in one failover list. The engine is
+    /// (`stratum+tcp://`, `stratum+ssl://`), Stratum V2 pools
+    /// (`stratum2+tcp://HOST:PORT/KEY`) and then `options.nodes` (solo,
+    /// getblocktemplate) in one failover list. The engine is
     /// paused until a pool gives work; the miner takes the engine's events
     /// (read them through [`recv_timeout`](Self::recv_timeout) instead).
     pub fn start(engine: Arc<Engine>, options: PoolOptions) -> Result<PoolMiner, Error> {
@@ -66,6 +69,12 @@ impl PoolMiner {
             .pools
             .iter()
             .map(|p| PoolStats::new(p.url.to_string(), p.user.clone()))
+            .chain(
+                options
+                    .nodes
+                    .iter()
+                    .map(|n| PoolStats::new(n.url.to_string(), n.address.clone())),
+            )
             .collect();
         let settings = Settings {
             backoff_start: options.backoff_start,
@@ -82,10 +91,19 @@ impl PoolMiner {
             .collect();
         let v1 = StratumV1::new(options.clone())?;
         let origins = v1.origins.clone();
+        let solo = Solo::new(
+            options.nodes.clone(),
+            options.pools.len(),
+            origins.clone(),
+            options.version_rolling,
+            options.node_poll,
+            options.poll,
+        );
         let v2 = StratumV2::new(options, origins.clone());
         let protocol = Arc::new(Stratum {
             v1,
             v2,
+            solo,
             is_v2,
             origins,
         });

@@ -63,10 +63,15 @@ pub struct PoolOptions {
     /// How long a Stratum V2 handshake (Noise, connection setup, channel)
     /// may take.
     pub handshake_timeout: Duration,
+    /// Nodes to mine on solo (getblocktemplate), after the pools in the
+    /// failover list.
+    pub nodes: Vec<crate::node::Node>,
+    /// How often a node that offers no long poll is asked for a template.
+    pub node_poll: Duration,
 }
 
 impl PoolOptions {
-    /// Defaults for `pools`.
+    /// Defaults for `pools` (add nodes to [`nodes`](Self::nodes)).
     pub fn new(pools: Vec<Pool>) -> PoolOptions {
         PoolOptions {
             pools,
@@ -85,6 +90,8 @@ impl PoolOptions {
             sv2_channel: Sv2Channel::Auto,
             sv2_standard_jobs: true,
             handshake_timeout: Duration::from_secs(10),
+            nodes: Vec::new(),
+            node_poll: Duration::from_secs(5),
         }
     }
 }
@@ -98,8 +105,11 @@ impl PoolOptions {
                 reason: reason.to_string(),
             })
         };
-        if self.pools.is_empty() {
-            return Err(Error::Pool("no pool given".into()));
+        if self.pools.is_empty() && self.nodes.is_empty() {
+            return Err(Error::Pool("no pool or node given".into()));
+        }
+        if self.node_poll.is_zero() {
+            return bad("node-poll", "must be longer than zero");
         }
         if self.backoff_start.is_zero() || self.backoff_max < self.backoff_start {
             return bad(

@@ -82,6 +82,16 @@ fn base58_encode(data: &[u8]) -> String {
         .collect()
 }
 
+/// The payload of a base58check text (its checksum checked), or `None`.
+pub(crate) fn base58check(text: &str) -> Option<Vec<u8>> {
+    let raw = base58_decode(text).ok()?;
+    if raw.len() < 4 {
+        return None;
+    }
+    let (body, check) = raw.split_at(raw.len() - 4);
+    (sha256d(body).as_bytes()[..4] == *check).then(|| body.to_vec())
+}
+
 impl AuthorityKey {
     /// The key from its 32 x-only bytes.
     pub const fn from_bytes(bytes: [u8; 32]) -> AuthorityKey {

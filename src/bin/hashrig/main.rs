@@ -14,6 +14,7 @@ mod config;
 mod devices;
 mod mine;
 mod monitor;
+mod node;
 mod pool;
 mod report;
 mod selftest;

@@ -55,6 +55,8 @@ pub(crate) struct PoolArgs {
     /// fast for one), standard or extended.
     #[arg(long, value_name = "KIND", default_value = "auto", value_parser = parse_channel)]
     pub sv2_channel: Sv2Channel,
+    #[command(flatten)]
+    pub node: crate::node::NodeArgs,
 }
 
 fn parse_channel(text: &str) -> Result<Sv2Channel, String> {
@@ -335,10 +337,12 @@ fn pool_line(pool: usize, url: String, change: PoolChange) -> PoolLine {
 /// --check` too): at least one pool, each URL and credential, the CA file.
 pub(crate) fn pool_options(a: &PoolArgs) -> Result<PoolOptions> {
     let pools = pools(a)?;
-    if pools.is_empty() {
-        bail!("pool: give --pool URL (or [[pool]] in the config file), or --header to search one header");
+    let nodes = crate::node::nodes(&a.node)?;
+    if pools.is_empty() && nodes.is_empty() {
+        bail!("pool: give --pool URL (or [[pool]] in the config file), --node URL --address ADDR to mine solo, or --header to search one header");
     }
     let mut options = PoolOptions::new(pools);
+    options.nodes = nodes;
     options.allow_redirect = a.allow_redirect;
     options.version_rolling = !a.no_version_rolling;
     options.allow_unauthenticated = a.allow_unauthenticated;
@@ -361,6 +365,14 @@ pub(crate) fn mine_pool(
     json: bool,
 ) -> Result<u8> {
     let options = pool_options(a)?;
+    crate::node::preflight(&options.nodes)?;
+    let first_node = options.pools.len();
+    let urls: Vec<String> = options
+        .pools
+        .iter()
+        .map(|p| p.url.to_string())
+        .chain(options.nodes.iter().map(|n| n.url.to_string()))
+        .collect();
     let engine = Arc::new(args::engine(device)?);
     let miner = Arc::new(PoolMiner::start(engine.clone(), options)?);
     let lines = {
@@ -378,12 +390,12 @@ pub(crate) fn mine_pool(
         let Some(event) = miner.recv_timeout(Duration::from_millis(100)) else {
             continue;
         };
-        emit(&mut run.out, event)?;
+        emit(&mut run.out, event, &urls[first_node..], first_node)?;
     }
     // A forced stop (a second signal) does not wait for the pool's answers.
     miner.stop_unless(FLUSH, monitor::stop_forced);
     while let Some(event) = miner.recv_timeout(Duration::ZERO) {
-        emit(&mut run.out, event)?;
+        emit(&mut run.out, event, &urls[first_node..], first_node)?;
     }
     let (names, started) = (run.names.clone(), run.started);
     let mut out = run.finish()?;
@@ -413,9 +425,33 @@ pub(crate) fn mine_pool(
     Ok(0)
 }
 
-fn emit(out: &mut Output, event: PoolEvent) -> Result<()> {
+/// Writes one event; pools from `first_node` on are the nodes at
+/// `node_urls` (their blocks get a `block` line too).
+fn emit(out: &mut Output, event: PoolEvent, node_urls: &[String], first_node: usize) -> Result<()> {
     match event {
         PoolEvent::Pool { pool, url, change } => out.emit(&pool_line(pool, url, change)),
+        PoolEvent::Share(s) if s.pool >= first_node && s.result != ShareResult::Stale => {
+            let block = crate::node::BlockLine {
+                pool: s.pool,
+                url: node_urls
+                    .get(s.pool - first_node)
+                    .cloned()
+                    .unwrap_or_default(),
+                hash: s.header.block_hash().to_string(),
+                height: crate::node::height_of(&s.job_id),
+                result: if s.result == ShareResult::Accepted {
+                    "accepted"
+                } else {
+                    "rejected"
+                },
+                reason: match &s.result {
+                    ShareResult::Rejected { message, .. } => Some(message.clone()),
+                    _ => None,
+                },
+            };
+            emit(out, PoolEvent::Share(s), &[], usize::MAX)?;
+            out.emit(&block)
+        }
         PoolEvent::Share(s) => {
             let (code, message) = match &s.result {
                 ShareResult::Rejected { code, message } => (*code, Some(message.clone())),

@@ -1,0 +1,351 @@
+//! Solo mining as a work source of the pool layer ([`crate::pool`]): to
+//! one node of the list, `getblockchaininfo` (the network, which the payout
+//! address must belong to; not while loading or in initial download), then
+//! `getblocktemplate {"rules": ["segwit"]}` and long polling (or polling
+//! where the node offers no long poll) on a thread of its own; each
+//! template a job (a new tip voids the old ones, more fees for the same tip
+//! do not); a solved header, verified by the layer, is assembled into its
+//! block and sent with `submitblock` at once, the node's answer reported.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use super::address::{script_for, Network};
+use super::rpc::{Rpc, RpcError};
+use super::template::{self, Coinbase, Template};
+use super::Node;
+use crate::pool::book::Verdict;
+use crate::pool::protocol::{Draft, End, Feed, Handshake, Link, Opened, Opening, Redirect, ShareWriter};
+use crate::pool::PoolChange;
+use crate::stratum::roller::{Origins, Places};
+
+/// BIP 320's general-purpose version bits.
+const VERSION_MASK: u32 = 0x1fff_e000;
+
+/// How many templates of the current tip are kept for their blocks.
+const TEMPLATES_KEPT: usize = 32;
+
+/// How long a long poll may wait before it is asked again.
+const LONG_POLL: Duration = Duration::from_secs(90);
+
+/// The nodes of one pool list, solo.
+pub(crate) struct Solo {
+    nodes: Vec<Node>,
+    /// The layer's index of the first node.
+    first: usize,
+    origins: Arc<Mutex<Origins>>,
+    version_rolling: bool,
+    /// How often to poll where the node offers no long poll.
+    poll_every: Duration,
+    /// The connection thread's read timeout.
+    poll: Duration,
+}
+
+impl Solo {
+    pub fn new(
+        nodes: Vec<Node>,
+        first: usize,
+        origins: Arc<Mutex<Origins>>,
+        version_rolling: bool,
+        poll_every: Duration,
+        poll: Duration,
+    ) -> Solo {
+        Solo {
+            nodes,
+            first,
+            origins,
+            version_rolling,
+            poll_every,
+            poll,
+        }
+    }
+}
+
+/// What `getblockchaininfo` says, checked for mining.
+pub fn chain_of(rpc: &Rpc) -> Result<Network, String> {
+    let info = rpc
+        .call("getblockchaininfo", json!([]))
+        .map_err(|e| e.to_string())?;
+    let chain = info.get("chain").and_then(Value::as_str).unwrap_or("");
+    let network = Network::from_chain(chain)
+        .ok_or_else(|| format!("node: an unknown chain {chain:?}"))?;
+    if info.get("initialblockdownload").and_then(Value::as_bool) == Some(true) {
+        let blocks = info.get("blocks").and_then(Value::as_u64).unwrap_or(0);
+        let headers = info.get("headers").and_then(Value::as_u64).unwrap_or(0);
+        return Err(format!(
+            "node: in initial block download (block {blocks} of {headers}): waiting"
+        ));
+    }
+    Ok(network)
+}
+
+fn template_of(rpc: &Rpc, longpoll: Option<&str>, wait: Duration) -> Result<Template, String> {
+    let mut request = json!({"rules": ["segwit"]});
+    if let Some(id) = longpoll {
+        request["longpollid"] = json!(id);
+    }
+    let v = rpc
+        .call_within("getblocktemplate", json!([request]), wait)
+        .map_err(|e| e.to_string())?;
+    Template::from_json(&v).map_err(|e| e.to_string())
+}
+
+/// What the poller thread and the block writer tell the connection.
+enum Update {
+    Template(Box<Template>),
+    Failed(String),
+    Answer(u64, Verdict),
+}
+
+impl crate::pool::protocol::Protocol for Solo {
+    fn open(&self, pool: usize, _probe: bool, cx: &Opening<'_>) -> Result<Box<dyn Link>, Opened> {
+        let node = &self.nodes[pool - self.first];
+        let rpc = node.rpc();
+        let started = Instant::now();
+        let network = chain_of(&rpc).map_err(Opened::Failed)?;
+        let payout = script_for(&node.address, network)
+            .map_err(|e| Opened::Failed(format!("--address: {e}")))?;
+        let first = template_of(&rpc, None, rpc.timeout).map_err(Opened::Failed)?;
+        (cx.note)(format!(
+            "solo on {network} at height {}: {} transactions, {} sat to {}",
+            first.height,
+            first.transactions.len(),
+            first.coinbase_value,
+            node.address
+        ));
+        let rtt = started.elapsed();
+        let (tx, rx) = mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        spawn_poller(rpc.clone(), &first, self.poll_every, tx.clone(), stop.clone());
+        let jobs = Arc::new(Mutex::new(VecDeque::new()));
+        let writer = Arc::new(BlockWriter {
+            rpc,
+            jobs: jobs.clone(),
+            answers: Mutex::new(tx),
+        });
+        Ok(Box::new(NodeLink {
+            first: Some(Box::new(first)),
+            rx,
+            stop,
+            poll: self.poll,
+            writer,
+            jobs,
+            payout,
+            tag: node.tag.clone().into_bytes(),
+            origins: self.origins.clone(),
+            places: Places::default(),
+            version_mask: if self.version_rolling { VERSION_MASK } else { 0 },
+            current: None,
+            serial: 0,
+            rtt,
+        }))
+    }
+
+    fn redirect(&self, _pool: usize, _to: &Redirect) -> String {
+        "a node does not redirect".into()
+    }
+
+    fn forget_redirect(&self, _pool: usize) {}
+
+    fn draft(&self, header: &crate::Header) -> Option<Draft> {
+        crate::stratum::roller::draft(&self.origins, header)
+    }
+}
+
+/// Asks the node for templates: a long poll where it offers one, else
+/// every `every`; until the connection ends.
+fn spawn_poller(rpc: Rpc, first: &Template, every: Duration, tx: Sender<Update>, stop: Arc<AtomicBool>) {
+    let mut longpoll = first.longpoll_id.clone();
+    let _ = std::thread::Builder::new()
+        .name("hashrig-node-poll".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let result = match &longpoll {
+                    Some(id) => template_of(&rpc, Some(id), LONG_POLL),
+                    None => {
+                        let until = Instant::now() + every;
+                        while Instant::now() < until && !stop.load(Ordering::Relaxed) {
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
+                        template_of(&rpc, None, rpc.timeout)
+                    }
+                };
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                let update = match result {
+                    Ok(t) => {
+                        longpoll = t.longpoll_id.clone();
+                        Update::Template(Box::new(t))
+                    }
+                    // A long poll that waited its whole time is asked again.
+                    Err(e) if longpoll.is_some() && e.contains("timed out") => continue,
+                    Err(e) => Update::Failed(e),
+                };
+                let failed = matches!(update, Update::Failed(_));
+                if tx.send(update).is_err() || failed {
+                    return;
+                }
+            }
+        });
+}
+
+/// A template handed out, by job id.
+struct Job {
+    id: String,
+    template: Arc<Template>,
+    coinbase: Coinbase,
+}
+
+type Jobs = Arc<Mutex<VecDeque<Job>>>;
+
+/// A node connection ready to mine.
+struct NodeLink {
+    first: Option<Box<Template>>,
+    rx: Receiver<Update>,
+    stop: Arc<AtomicBool>,
+    poll: Duration,
+    writer: Arc<BlockWriter>,
+    jobs: Jobs,
+    payout: Vec<u8>,
+    tag: Vec<u8>,
+    origins: Arc<Mutex<Origins>>,
+    places: Places,
+    version_mask: u32,
+    current: Option<Arc<Template>>,
+    serial: u64,
+    rtt: Duration,
+}
+
+impl Drop for NodeLink {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl NodeLink {
+    fn template(&mut self, feed: &mut dyn Feed, t: Template, read_at: Instant) {
+        if self.current.as_deref() == Some(&t) {
+            return;
+        }
+        let new_tip = self
+            .current
+            .as_ref()
+            .is_none_or(|c| c.prev_hash != t.prev_hash);
+        self.serial += 1;
+        let id = format!("{}:{}", t.height, self.serial);
+        let coinbase = Coinbase::build(&t, &self.payout, &self.tag);
+        let mut job = template::pool_job(&t, &coinbase, id.clone(), self.version_mask);
+        // A template for the same tip (more fees) replaces the work but
+        // voids nothing: a block of the older one is as good.
+        job.notify.clean_jobs = new_tip;
+        let t = Arc::new(t);
+        {
+            let mut jobs = self.jobs.lock().expect("not poisoned");
+            if new_tip {
+                jobs.clear();
+            }
+            jobs.push_back(Job {
+                id,
+                template: t.clone(),
+                coinbase,
+            });
+            while jobs.len() > TEMPLATES_KEPT {
+                jobs.pop_front();
+            }
+        }
+        feed.job_arrived();
+        let first = self.current.is_none();
+        self.current = Some(t);
+        self.places
+            .hand_out(feed, job, first, &self.origins, read_at);
+    }
+}
+
+impl Link for NodeLink {
+    fn handshake(&self) -> Handshake {
+        Handshake {
+            rtt: self.rtt,
+            version_mask: self.version_mask,
+            authorized: PoolChange::Authorized {
+                extranonce1: String::new(),
+                extranonce2_size: template::EXTRANONCE_SIZE,
+                version_mask: self.version_mask,
+            },
+        }
+    }
+
+    fn writer(&self) -> Arc<dyn ShareWriter> {
+        self.writer.clone()
+    }
+
+    fn step(&mut self, feed: &mut dyn Feed) -> Result<bool, End> {
+        if let Some(t) = self.first.take() {
+            self.template(feed, *t, Instant::now());
+            return Ok(true);
+        }
+        match self.rx.recv_timeout(self.poll) {
+            Ok(Update::Template(t)) => {
+                self.template(feed, *t, Instant::now());
+                Ok(true)
+            }
+            Ok(Update::Answer(id, verdict)) => {
+                feed.answer(id, verdict)?;
+                Ok(true)
+            }
+            Ok(Update::Failed(why)) => Err(End::Lost(why)),
+            Err(RecvTimeoutError::Timeout) => Ok(false),
+            Err(RecvTimeoutError::Disconnected) => Err(End::Lost("the node poller stopped".into())),
+        }
+    }
+}
+
+/// Sends blocks with `submitblock`.
+struct BlockWriter {
+    rpc: Rpc,
+    jobs: Jobs,
+    answers: Mutex<Sender<Update>>,
+}
+
+impl ShareWriter for BlockWriter {
+    fn submit(&self, id: u64, draft: &Draft, _version_bits: Option<u32>) -> std::io::Result<()> {
+        let bad = |why: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, why);
+        let block = {
+            let jobs = self.jobs.lock().expect("not poisoned");
+            let job = jobs
+                .iter()
+                .find(|j| j.id == draft.job_id)
+                .ok_or_else(|| bad(format!("template {} is forgotten", draft.job_id)))?;
+            template::block(&draft.rebuilt, &job.template, &job.coinbase, &draft.extranonce2)
+        };
+        let hex = crate::hex::encode(&block);
+        // Written now; the node's answer is read on a thread of its own
+        // (checking a block can take the node a while).
+        let stream = self
+            .rpc
+            .send("submitblock", json!([hex]), Duration::from_secs(60))
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let rpc = self.rpc.clone();
+        let tx = self.answers.lock().expect("not poisoned").clone();
+        let _ = std::thread::Builder::new()
+            .name("hashrig-submitblock".into())
+            .spawn(move || {
+                let verdict = match rpc.receive(stream) {
+                    Ok(Value::Null) => Verdict::Accepted,
+                    Ok(Value::String(reason)) => Verdict::Rejected(None, reason),
+                    Ok(other) => Verdict::Rejected(None, other.to_string()),
+                    Err(RpcError::Rpc { code, message }) => Verdict::Rejected(Some(code), message),
+                    Err(e) => Verdict::Rejected(None, e.to_string()),
+                };
+                let _ = tx.send(Update::Answer(id, verdict));
+            });
+        Ok(())
+    }
+
+    fn shutdown(&self) {}
+}
