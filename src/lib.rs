@@ -35,6 +35,8 @@ mod header;
 pub mod health;
 pub mod hex;
 mod job;
+#[cfg(feature = "stratum")]
+pub mod node;
 pub mod pool;
 mod search;
 pub mod selftest;
@@ -43,8 +45,6 @@ pub mod sha256;
 pub mod stratum;
 #[cfg(feature = "stratum")]
 pub mod sv2;
-#[cfg(feature = "stratum")]
-pub mod node;
 mod target;
 
 pub use cpu::CpuKernel;

@@ -20,7 +20,9 @@ use super::rpc::{Rpc, RpcError};
 use super::template::{self, Coinbase, Template};
 use super::Node;
 use crate::pool::book::Verdict;
-use crate::pool::protocol::{Draft, End, Feed, Handshake, Link, Opened, Opening, Redirect, ShareWriter};
+use crate::pool::protocol::{
+    Draft, End, Feed, Handshake, Link, Opened, Opening, Redirect, ShareWriter,
+};
 use crate::pool::PoolChange;
 use crate::stratum::roller::{Origins, Places};
 
@@ -30,8 +32,10 @@ const VERSION_MASK: u32 = 0x1fff_e000;
 /// How many templates of the current tip are kept for their blocks.
 const TEMPLATES_KEPT: usize = 32;
 
-/// How long a long poll may wait before it is asked again.
-const LONG_POLL: Duration = Duration::from_secs(90);
+/// How many call timeouts a long poll waits before the node is checked
+/// (a quick `getblockchaininfo`) and the long poll asked again: a node
+/// that hangs is told from one with no news.
+const LONG_POLL_TIMEOUTS: u32 = 3;
 
 /// The nodes of one pool list, solo.
 pub(crate) struct Solo {
@@ -72,8 +76,8 @@ pub fn chain_of(rpc: &Rpc) -> Result<Network, String> {
         .call("getblockchaininfo", json!([]))
         .map_err(|e| e.to_string())?;
     let chain = info.get("chain").and_then(Value::as_str).unwrap_or("");
-    let network = Network::from_chain(chain)
-        .ok_or_else(|| format!("node: an unknown chain {chain:?}"))?;
+    let network =
+        Network::from_chain(chain).ok_or_else(|| format!("node: an unknown chain {chain:?}"))?;
     if info.get("initialblockdownload").and_then(Value::as_bool) == Some(true) {
         let blocks = info.get("blocks").and_then(Value::as_u64).unwrap_or(0);
         let headers = info.get("headers").and_then(Value::as_u64).unwrap_or(0);
@@ -121,7 +125,13 @@ impl crate::pool::protocol::Protocol for Solo {
         let rtt = started.elapsed();
         let (tx, rx) = mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
-        spawn_poller(rpc.clone(), &first, self.poll_every, tx.clone(), stop.clone());
+        spawn_poller(
+            rpc.clone(),
+            &first,
+            self.poll_every,
+            tx.clone(),
+            stop.clone(),
+        );
         let jobs = Arc::new(Mutex::new(VecDeque::new()));
         let writer = Arc::new(BlockWriter {
             rpc,
@@ -139,7 +149,11 @@ impl crate::pool::protocol::Protocol for Solo {
             tag: node.tag.clone().into_bytes(),
             origins: self.origins.clone(),
             places: Places::default(),
-            version_mask: if self.version_rolling { VERSION_MASK } else { 0 },
+            version_mask: if self.version_rolling {
+                VERSION_MASK
+            } else {
+                0
+            },
             current: None,
             serial: 0,
             rtt,
@@ -159,14 +173,28 @@ impl crate::pool::protocol::Protocol for Solo {
 
 /// Asks the node for templates: a long poll where it offers one, else
 /// every `every`; until the connection ends.
-fn spawn_poller(rpc: Rpc, first: &Template, every: Duration, tx: Sender<Update>, stop: Arc<AtomicBool>) {
+fn spawn_poller(
+    rpc: Rpc,
+    first: &Template,
+    every: Duration,
+    tx: Sender<Update>,
+    stop: Arc<AtomicBool>,
+) {
     let mut longpoll = first.longpoll_id.clone();
     let _ = std::thread::Builder::new()
         .name("hashrig-node-poll".into())
         .spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 let result = match &longpoll {
-                    Some(id) => template_of(&rpc, Some(id), LONG_POLL),
+                    Some(id) => match template_of(&rpc, Some(id), rpc.timeout * LONG_POLL_TIMEOUTS)
+                    {
+                        // No news within the window: is the node alive?
+                        Err(e) if e.contains("(timed out)") => match chain_of(&rpc) {
+                            Ok(_) => continue,
+                            Err(e) => Err(e),
+                        },
+                        other => other,
+                    },
                     None => {
                         let until = Instant::now() + every;
                         while Instant::now() < until && !stop.load(Ordering::Relaxed) {
@@ -183,8 +211,6 @@ fn spawn_poller(rpc: Rpc, first: &Template, every: Duration, tx: Sender<Update>,
                         longpoll = t.longpoll_id.clone();
                         Update::Template(Box::new(t))
                     }
-                    // A long poll that waited its whole time is asked again.
-                    Err(e) if longpoll.is_some() && e.contains("timed out") => continue,
                     Err(e) => Update::Failed(e),
                 };
                 let failed = matches!(update, Update::Failed(_));
@@ -230,7 +256,7 @@ impl Drop for NodeLink {
 
 impl NodeLink {
     fn template(&mut self, feed: &mut dyn Feed, t: Template, read_at: Instant) {
-        if self.current.as_deref() == Some(&t) {
+        if self.current.as_deref().is_some_and(|c| same_work(c, &t)) {
             return;
         }
         let new_tip = self
@@ -265,6 +291,17 @@ impl NodeLink {
         self.places
             .hand_out(feed, job, first, &self.origins, read_at);
     }
+}
+
+/// Whether two templates describe the same block but for the node's
+/// clock (polling sees a new `curtime` every second: not new work).
+fn same_work(a: &Template, b: &Template) -> bool {
+    a.prev_hash == b.prev_hash
+        && a.version == b.version
+        && a.bits == b.bits
+        && a.coinbase_value == b.coinbase_value
+        && a.transactions == b.transactions
+        && a.default_witness_commitment == b.default_witness_commitment
 }
 
 impl Link for NodeLink {
@@ -321,7 +358,12 @@ impl ShareWriter for BlockWriter {
                 .iter()
                 .find(|j| j.id == draft.job_id)
                 .ok_or_else(|| bad(format!("template {} is forgotten", draft.job_id)))?;
-            template::block(&draft.rebuilt, &job.template, &job.coinbase, &draft.extranonce2)
+            template::block(
+                &draft.rebuilt,
+                &job.template,
+                &job.coinbase,
+                &draft.extranonce2,
+            )
         };
         let hex = crate::hex::encode(&block);
         // Written now; the node's answer is read on a thread of its own

@@ -78,10 +78,14 @@ impl std::str::FromStr for NodeUrl {
         let rest = text
             .trim()
             .strip_prefix("http://")
-            .ok_or_else(|| fail("no http:// (the node's RPC address, for example http://127.0.0.1:8332)"))?
+            .ok_or_else(|| {
+                fail("no http:// (the node's RPC address, for example http://127.0.0.1:8332)")
+            })?
             .trim_end_matches('/');
         if rest.contains('@') {
-            return Err(fail("credentials (give them with --rpc-user and --rpc-pass, or --rpc-cookie)"));
+            return Err(fail(
+                "credentials (give them with --rpc-user and --rpc-pass, or --rpc-cookie)",
+            ));
         }
         if rest.contains('/') {
             return Err(fail("a path after host:port"));
@@ -139,7 +143,9 @@ impl Node {
         let auth = match auth {
             Some(a) => a,
             None => Auth::Cookie(url.default_cookie().ok_or_else(|| {
-                Error::Pool(format!("{url}: no credentials (--rpc-cookie, or --rpc-user and --rpc-pass)"))
+                Error::Pool(format!(
+                    "{url}: no credentials (--rpc-cookie, or --rpc-user and --rpc-pass)"
+                ))
             })?),
         };
         Ok(Node {

@@ -38,6 +38,8 @@ impl fmt::Debug for Auth {
 pub enum RpcError {
     /// The node cannot be reached or the connection failed.
     Io(String),
+    /// The node did not answer in time.
+    TimedOut(Duration),
     /// The node refused the credentials (HTTP 401).
     Unauthorized,
     /// The node answered with an RPC error.
@@ -55,6 +57,9 @@ impl fmt::Display for RpcError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RpcError::Io(e) => write!(f, "node: {e}"),
+            RpcError::TimedOut(t) => {
+                write!(f, "node: no answer within {:.1} s (timed out)", t.as_secs_f64())
+            }
             RpcError::Unauthorized => f.write_str(
                 "node: the RPC credentials were refused (HTTP 401): check --rpc-cookie or --rpc-user/--rpc-pass",
             ),
@@ -88,7 +93,11 @@ const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 fn base64(data: &[u8]) -> String {
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
         for i in 0..4 {
             if i <= chunk.len() {
@@ -117,7 +126,12 @@ impl Rpc {
 
     /// Calls `method` with `params`, waiting at most `wait` for the answer
     /// (longer than the timeout for long polls).
-    pub fn call_within(&self, method: &str, params: Value, wait: Duration) -> Result<Value, RpcError> {
+    pub fn call_within(
+        &self,
+        method: &str,
+        params: Value,
+        wait: Duration,
+    ) -> Result<Value, RpcError> {
         let stream = self.send(method, params, wait)?;
         self.receive(stream)
     }
@@ -150,7 +164,13 @@ impl Rpc {
 
     /// Reads the answer to a call [`send`](Self::send) wrote.
     pub fn receive(&self, stream: TcpStream) -> Result<Value, RpcError> {
-        let io = |e: std::io::Error| RpcError::Io(format!("{}: {e}", self.address));
+        let wait = stream.read_timeout().ok().flatten().unwrap_or(self.timeout);
+        let io = |e: std::io::Error| match e.kind() {
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+                RpcError::TimedOut(wait)
+            }
+            _ => RpcError::Io(format!("{}: {e}", self.address)),
+        };
         let mut reader = BufReader::new(stream.take(MAX_ANSWER as u64 + 64 * 1024));
         let mut status = String::new();
         reader.read_line(&mut status).map_err(io)?;
@@ -194,9 +214,8 @@ impl Rpc {
                 }
             }
         }
-        let v: Value = serde_json::from_slice(&body).map_err(|_| {
-            RpcError::Bad(format!("HTTP {code} with a body that is not JSON"))
-        })?;
+        let v: Value = serde_json::from_slice(&body)
+            .map_err(|_| RpcError::Bad(format!("HTTP {code} with a body that is not JSON")))?;
         match v.get("error") {
             Some(e) if !e.is_null() => Err(RpcError::Rpc {
                 code: e.get("code").and_then(Value::as_i64).unwrap_or(0),

@@ -104,7 +104,9 @@ impl Template {
         let height = u64_field(v, "height")?;
         let coinbase_value = u64_field(v, "coinbasevalue")?;
         if coinbase_value > 21_000_000 * 100_000_000 {
-            return Err(TemplateError("coinbasevalue above 21 million bitcoin".into()));
+            return Err(TemplateError(
+                "coinbasevalue above 21 million bitcoin".into(),
+            ));
         }
         let cur_time = u64_field(v, "curtime")? as u32;
         let min_time = v.get("mintime").and_then(Value::as_u64).unwrap_or(0) as u32;
@@ -114,11 +116,13 @@ impl Template {
             .ok_or_else(|| TemplateError("no transactions list".into()))?;
         let mut transactions = Vec::with_capacity(txs.len());
         for (i, t) in txs.iter().enumerate() {
-            let data = hex_field(t, "data").map_err(|e| TemplateError(format!("transaction {i}: {}", e.0)))?;
+            let data = hex_field(t, "data")
+                .map_err(|e| TemplateError(format!("transaction {i}: {}", e.0)))?;
             // The node's txid where it gives one, else worked out (the
             // serialization without its witness is not recomputed here:
             // Core always gives both).
-            let txid = hash_field(t, "txid").map_err(|e| TemplateError(format!("transaction {i}: {}", e.0)))?;
+            let txid = hash_field(t, "txid")
+                .map_err(|e| TemplateError(format!("transaction {i}: {}", e.0)))?;
             let wtxid = hash_field(t, "hash").unwrap_or(txid);
             transactions.push(TemplateTx { data, txid, wtxid });
         }
@@ -149,7 +153,10 @@ impl Template {
             min_time,
             segwit: segwit || default_witness_commitment.is_some(),
             default_witness_commitment,
-            longpoll_id: v.get("longpollid").and_then(Value::as_str).map(str::to_string),
+            longpoll_id: v
+                .get("longpollid")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             version_mutable: !mutable.contains(&"version/force"),
         })
     }
@@ -328,7 +335,12 @@ impl Coinbase {
 
 /// The pool job (in the vocabulary every work source shares) for
 /// `template`: blocks are the shares, so the share target is the network's.
-pub fn pool_job(template: &Template, coinbase: &Coinbase, job_id: String, version_mask: u32) -> PoolJob {
+pub fn pool_job(
+    template: &Template,
+    coinbase: &Coinbase,
+    job_id: String,
+    version_mask: u32,
+) -> PoolJob {
     let target = Target::from_compact(template.bits).expect("checked when read");
     PoolJob {
         notify: Notify {
@@ -345,7 +357,11 @@ pub fn pool_job(template: &Template, coinbase: &Coinbase, job_id: String, versio
         extranonce1: Vec::new(),
         extranonce2_size: EXTRANONCE_SIZE,
         difficulty: target.difficulty(),
-        version_mask: if template.version_mutable { version_mask } else { 0 },
+        version_mask: if template.version_mutable {
+            version_mask
+        } else {
+            0
+        },
         given_root: None,
         target: Some(target),
     }
@@ -353,7 +369,12 @@ pub fn pool_job(template: &Template, coinbase: &Coinbase, job_id: String, versio
 
 /// The whole block for `submitblock`: the solved header, the coinbase with
 /// `extranonce`, and the template's transactions.
-pub fn block(header: &crate::Header, template: &Template, coinbase: &Coinbase, extranonce: &[u8]) -> Vec<u8> {
+pub fn block(
+    header: &crate::Header,
+    template: &Template,
+    coinbase: &Coinbase,
+    extranonce: &[u8],
+) -> Vec<u8> {
     let mut out = header.to_bytes().to_vec();
     var_int(1 + template.transactions.len(), &mut out);
     out.extend_from_slice(&coinbase.in_block(extranonce));

@@ -17,12 +17,21 @@ fn addresses_pay_the_scripts_rust_bitcoin_makes() {
         ("1BoatSLRHtKNngkdXEeobR76b53LETtpyT", Network::Main),
         ("3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy", Network::Main),
         ("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4", Network::Main),
-        ("bc1qrp33g0q5c5txsp9arysrx4k6zdkfs4nce4xj0gdcccefvpysxf3qccfmv3", Network::Main),
-        ("bc1p5cyxnuxmeuwuvkwfem96lqzszd02n6xdcjrs20cac6yqjjwudpxqkedrcr", Network::Main),
+        (
+            "bc1qrp33g0q5c5txsp9arysrx4k6zdkfs4nce4xj0gdcccefvpysxf3qccfmv3",
+            Network::Main,
+        ),
+        (
+            "bc1p5cyxnuxmeuwuvkwfem96lqzszd02n6xdcjrs20cac6yqjjwudpxqkedrcr",
+            Network::Main,
+        ),
         ("tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx", Network::Test),
         ("mipcBbFg9gMiCh81Kj8tqqdgoZub1ZJRfn", Network::Test),
         ("2MzQwSSnBHWHqSAqtTVQ6v47XtaisrJa1Vc", Network::Signet),
-        ("bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080", Network::Regtest),
+        (
+            "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080",
+            Network::Regtest,
+        ),
         ("BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4", Network::Main),
     ];
     for (a, n) in cases {
@@ -39,7 +48,10 @@ fn addresses_pay_the_scripts_rust_bitcoin_makes() {
 #[test]
 fn addresses_of_another_network_or_malformed_are_refused() {
     assert!(matches!(
-        script_for("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4", Network::Regtest),
+        script_for(
+            "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4",
+            Network::Regtest
+        ),
         Err(AddressError::WrongNetwork { .. })
     ));
     assert!(matches!(
@@ -56,7 +68,10 @@ fn addresses_of_another_network_or_malformed_are_refused() {
         "not an address",
     ] {
         assert!(
-            matches!(script_for(bad, Network::Main), Err(AddressError::Malformed(_))),
+            matches!(
+                script_for(bad, Network::Main),
+                Err(AddressError::Malformed(_))
+            ),
             "{bad}"
         );
     }
@@ -105,7 +120,11 @@ fn template_json(block: &bitcoin::Block, with_commitment: bool) -> serde_json::V
         let c = block.txdata[0]
             .output
             .iter()
-            .find(|o| o.script_pubkey.as_bytes().starts_with(&[0x6a, 0x24, 0xaa, 0x21, 0xa9, 0xed]))
+            .find(|o| {
+                o.script_pubkey
+                    .as_bytes()
+                    .starts_with(&[0x6a, 0x24, 0xaa, 0x21, 0xa9, 0xed])
+            })
             .unwrap();
         v["default_witness_commitment"] = json!(crate::hex::encode(c.script_pubkey.as_bytes()));
     }
@@ -120,7 +139,8 @@ fn a_template_of_real_transactions_makes_a_block_rust_bitcoin_accepts() {
     for with_commitment in [true, false] {
         let t = Template::from_json(&template_json(&real, with_commitment)).unwrap();
         assert!(t.segwit);
-        let payout = script_for("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4", Network::Main).unwrap();
+        let payout =
+            script_for("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4", Network::Main).unwrap();
         let coinbase = Coinbase::build(&t, &payout, b"hashrig test");
         let job = template::pool_job(&t, &coinbase, "840000:1".into(), 0x1fff_e000);
         let extranonce = template::EXTRANONCE_SIZE;
@@ -133,7 +153,10 @@ fn a_template_of_real_transactions_makes_a_block_rust_bitcoin_accepts() {
         assert_eq!(block.bip34_block_height(), Ok(840_000));
         assert_eq!(block.txdata.len(), real.txdata.len());
         assert_eq!(block.header.prev_blockhash, real.header.prev_blockhash);
-        assert_eq!(block.block_hash().to_string(), header.block_hash().to_string());
+        assert_eq!(
+            block.block_hash().to_string(),
+            header.block_hash().to_string()
+        );
         let cb = &block.txdata[0];
         assert_eq!(cb.output[0].value.to_sat(), 625_000_000);
         assert_eq!(cb.output[0].script_pubkey.as_bytes(), &payout[..]);

@@ -11,9 +11,9 @@ use super::roller::Origins;
 use super::session::FIRST_SUBMIT_ID;
 use super::url::Version;
 use crate::engine::Engine;
+use crate::node::client::Solo;
 use crate::pool::protocol::{Draft, Link, Opened, Opening, Protocol, Redirect};
 use crate::pool::{PoolMiner, PoolStats, Settings};
-use crate::node::client::Solo;
 use crate::sv2::client::StratumV2;
 use crate::{Error, Header};
 

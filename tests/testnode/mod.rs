@@ -20,8 +20,8 @@ use bitcoin::consensus::{deserialize, serialize};
 use bitcoin::hashes::Hash;
 use serde_json::{json, Value};
 
-/// The network target of the templates: 2^232, about one block per 2^24
-/// hashes (a fraction of a second on one CPU thread).
+/// The network target of the templates by default: 2^232, about one
+/// block per 2^24 hashes (a fraction of a second on one CPU thread).
 pub const NBITS: u32 = 0x1e00_ffff;
 
 /// A real segwit block from testnet (a handful of transactions).
@@ -55,6 +55,8 @@ pub struct Behaviour {
     pub down: bool,
     /// Reject every block with this reason.
     pub reject: Option<&'static str>,
+    /// The templates' nBits.
+    pub bits: u32,
 }
 
 impl Default for Behaviour {
@@ -69,6 +71,7 @@ impl Default for Behaviour {
             stall: false,
             down: false,
             reject: None,
+            bits: NBITS,
         }
     }
 }
@@ -126,9 +129,15 @@ fn base64(data: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for c in data.chunks(3) {
-        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
         for i in 0..4 {
-            out.push(if i <= c.len() { T[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
+            out.push(if i <= c.len() {
+                T[(n >> (18 - 6 * i) & 63) as usize] as char
+            } else {
+                '='
+            });
         }
     }
     out
@@ -270,12 +279,19 @@ fn respond(stream: &mut TcpStream, status: &str, body: &str) {
     );
 }
 
-fn serve(mut stream: TcpStream, state: &(Mutex<State>, Condvar), stop: &AtomicBool, expected: &str) {
+fn serve(
+    mut stream: TcpStream,
+    state: &(Mutex<State>, Condvar),
+    stop: &AtomicBool,
+    expected: &str,
+) {
     let behaviour = state.0.lock().unwrap().behaviour.clone();
     if behaviour.down {
         return;
     }
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut line = String::new();
     if reader.read_line(&mut line).is_err() {
@@ -329,7 +345,11 @@ fn serve(mut stream: TcpStream, state: &(Mutex<State>, Condvar), stop: &AtomicBo
         if st.behaviour.loading > 0 {
             st.behaviour.loading -= 1;
             drop(st);
-            respond(&mut stream, "500 Internal Server Error", &error(-28, "Loading block index…"));
+            respond(
+                &mut stream,
+                "500 Internal Server Error",
+                &error(-28, "Loading block index…"),
+            );
             return;
         }
     }
@@ -356,15 +376,29 @@ fn serve(mut stream: TcpStream, state: &(Mutex<State>, Condvar), stop: &AtomicBo
                 return;
             }
             if state.0.lock().unwrap().behaviour.ibd {
-                respond(&mut stream, "500 Internal Server Error", &error(-10, "Bitcoin Core is in initial sync and waiting for blocks..."));
+                respond(
+                    &mut stream,
+                    "500 Internal Server Error",
+                    &error(
+                        -10,
+                        "Bitcoin Core is in initial sync and waiting for blocks...",
+                    ),
+                );
                 return;
             }
             if let Some(lp) = p["longpollid"].as_str() {
                 // Waits until the template changes (or a while).
                 let until = Instant::now() + Duration::from_secs(20);
                 let mut st = state.0.lock().unwrap();
-                while longpoll_id(&st.chain) == lp && Instant::now() < until && !stop.load(Ordering::Relaxed) {
-                    st = state.1.wait_timeout(st, Duration::from_millis(200)).unwrap().0;
+                while longpoll_id(&st.chain) == lp
+                    && Instant::now() < until
+                    && !stop.load(Ordering::Relaxed)
+                {
+                    st = state
+                        .1
+                        .wait_timeout(st, Duration::from_millis(200))
+                        .unwrap()
+                        .0;
                 }
             }
             let t = template(&state.0.lock().unwrap());
@@ -373,12 +407,20 @@ fn serve(mut stream: TcpStream, state: &(Mutex<State>, Condvar), stop: &AtomicBo
         "submitblock" => {
             let hex = params[0].as_str().unwrap_or("");
             let result = submit(state, hex);
-            respond(&mut stream, "200 OK", &answer(match result {
-                None => Value::Null,
-                Some(r) => json!(r),
-            }));
+            respond(
+                &mut stream,
+                "200 OK",
+                &answer(match result {
+                    None => Value::Null,
+                    Some(r) => json!(r),
+                }),
+            );
         }
-        _ => respond(&mut stream, "404 Not Found", &error(-32601, "Method not found")),
+        _ => respond(
+            &mut stream,
+            "404 Not Found",
+            &error(-32601, "Method not found"),
+        ),
     }
 }
 
@@ -406,7 +448,8 @@ fn template(st: &State) -> Value {
             })
         })
         .collect();
-    let target = bitcoin::Target::from_compact(bitcoin::CompactTarget::from_consensus(NBITS));
+    let bits = st.behaviour.bits;
+    let target = bitcoin::Target::from_compact(bitcoin::CompactTarget::from_consensus(bits));
     let mut t = json!({
         "version": 0x2000_0000,
         "rules": ["csv", "!segwit", "taproot"],
@@ -424,7 +467,7 @@ fn template(st: &State) -> Value {
         "sizelimit": 4000000,
         "weightlimit": 4000000,
         "curtime": now,
-        "bits": format!("{NBITS:08x}"),
+        "bits": format!("{bits:08x}"),
         "height": c.height,
     });
     if st.behaviour.longpoll {
@@ -442,7 +485,8 @@ fn template(st: &State) -> Value {
         );
         let mut script = vec![0x6a, 0x24, 0xaa, 0x21, 0xa9, 0xed];
         script.extend_from_slice(commitment.as_byte_array());
-        t["default_witness_commitment"] = json!(bitcoin::hex::DisplayHex::to_lower_hex_string(&script[..]));
+        t["default_witness_commitment"] =
+            json!(bitcoin::hex::DisplayHex::to_lower_hex_string(&script[..]));
     }
     t
 }
@@ -473,13 +517,15 @@ fn submit(state: &(Mutex<State>, Condvar), hex: &str) -> Option<String> {
     if st.chain.accepted.contains(&hash) {
         answer = Some("duplicate".into());
     } else if block.header.prev_blockhash != st.chain.tip {
-        answer = Some(if st.chain.old_tips.contains(&block.header.prev_blockhash) {
-            "inconclusive".into()
-        } else {
-            "prev-blk-not-found".into()
-        });
+        answer = Some(
+            if st.chain.old_tips.contains(&block.header.prev_blockhash) {
+                "inconclusive".into()
+            } else {
+                "prev-blk-not-found".into()
+            },
+        );
     }
-    if block.header.bits != bitcoin::CompactTarget::from_consensus(NBITS)
+    if block.header.bits != bitcoin::CompactTarget::from_consensus(st.behaviour.bits)
         || block.header.validate_pow(block.header.target()).is_err()
     {
         fault(&mut faults, &mut answer, "high-hash");
@@ -494,7 +540,8 @@ fn submit(state: &(Mutex<State>, Condvar), hex: &str) -> Option<String> {
         Ok(h) if h == height => {}
         // rust-bitcoin reads only data pushes; OP_1…OP_16 heights:
         _ if height <= 16
-            && block.txdata[0].input[0].script_sig.as_bytes().first() == Some(&(0x50 + height as u8)) => {}
+            && block.txdata[0].input[0].script_sig.as_bytes().first()
+                == Some(&(0x50 + height as u8)) => {}
         _ => fault(&mut faults, &mut answer, "bad-cb-height"),
     }
     let coinbase = &block.txdata[0];
@@ -503,7 +550,12 @@ fn submit(state: &(Mutex<State>, Condvar), hex: &str) -> Option<String> {
         fault(&mut faults, &mut answer, "bad-cb-amount");
     }
     let first: Vec<&bitcoin::Transaction> = block.txdata[1..].iter().collect();
-    if first.len() != st.chain.txs.len() || first.iter().zip(&st.chain.txs).any(|(a, b)| serialize(*a) != serialize(b)) {
+    if first.len() != st.chain.txs.len()
+        || first
+            .iter()
+            .zip(&st.chain.txs)
+            .any(|(a, b)| serialize(*a) != serialize(b))
+    {
         // A template's transactions in another order or set: still a valid
         // block for Core as long as its own checks pass; recorded.
         faults.push("the transactions are not the template's".into());

@@ -35,10 +35,13 @@ pub(crate) struct Cli {
     pub command: Command,
 }
 
+// One value per process, parsed once: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub(crate) enum Command {
     /// Search a Bitcoin header's nonce field for a block hash at or below a
-    /// target, or mine on Stratum pools (--pool) until interrupted.
+    /// target, or mine on Stratum pools (--pool) or solo on a node (--node)
+    /// until interrupted.
     // Negative numbers reach the value parsers, which say what range is
     // allowed, instead of being taken for unknown flags.
     #[command(allow_negative_numbers = true)]

@@ -20,7 +20,7 @@ use crate::session::{Lines, Session};
 #[derive(Args)]
 pub(crate) struct MineArgs {
     /// The 80-byte header as 160 hex digits (or --pool to mine on a pool).
-    #[arg(long, value_parser = Header::from_hex, required_unless_present = "pools", conflicts_with = "pools")]
+    #[arg(long, value_parser = Header::from_hex, required_unless_present_any = ["pools", "nodes"], conflicts_with_all = ["pools", "nodes"])]
     header: Option<Header>,
     #[command(flatten)]
     pool: PoolArgs,

@@ -93,7 +93,9 @@ pub(crate) fn preflight(nodes: &[Node]) -> Result<()> {
                 bail!("node {}: the RPC credentials were refused (HTTP 401): check --rpc-cookie or --rpc-user/--rpc-pass", n.url)
             }
             Err(e) => {
-                crate::status::above(|| eprintln!("hashrig: {}: {e}; retrying while mining", n.url));
+                crate::status::above(|| {
+                    eprintln!("hashrig: {}: {e}; retrying while mining", n.url)
+                });
                 continue;
             }
         };
@@ -124,10 +126,18 @@ pub(crate) struct BlockLine {
 impl Report for BlockLine {
     const TYPE: &'static str = "block";
     fn text(&self) -> String {
-        let height = self.height.map_or(String::new(), |h| format!(" at height {h}"));
+        let height = self
+            .height
+            .map_or(String::new(), |h| format!(" at height {h}"));
         match &self.reason {
-            None => format!("hashrig: BLOCK {}{height} accepted by {}", self.hash, self.url),
-            Some(r) => format!("hashrig: block {}{height} rejected by {}: {r}", self.hash, self.url),
+            None => format!(
+                "hashrig: BLOCK {}{height} accepted by {}",
+                self.hash, self.url
+            ),
+            Some(r) => format!(
+                "hashrig: block {}{height} rejected by {}: {r}",
+                self.hash, self.url
+            ),
         }
     }
 }
