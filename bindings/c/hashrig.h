@@ -128,7 +128,7 @@ int32_t hashrig_resume(hashrig_engine *engine);
 /* Stops the devices and frees the engine. NULL is allowed. */
 void hashrig_engine_free(hashrig_engine *engine);
 
-/* ---- Mining on a Stratum v1 pool ---- */
+/* ---- Mining on a pool (Stratum v1 or V2) or solo on a node ---- */
 
 /* Pool states in hashrig_pool_stats.state. */
 #define HASHRIG_POOL_IDLE 0
@@ -150,9 +150,12 @@ typedef struct hashrig_pool_stats {
 } hashrig_pool_stats;
 
 /* Starts an engine (cpu: HASHRIG_CPU_*, gpus nonzero for GPUs) and mines
- * on the pool at url (stratum+tcp://host:port or stratum+ssl://...) as
- * user (pass: NULL for "x"). Every share is verified before it is
- * submitted; a pool that cannot be reached is retried. */
+ * on the pool at url (stratum+tcp://host:port, stratum+ssl://..., or
+ * Stratum V2's stratum2+tcp://host:port/AUTHORITY_KEY) as user (pass: NULL
+ * for "x"). Solo on a node: url http://host:port (its RPC), user the payout
+ * address, pass "cookie:PATH" or "rpcuser:rpcpassword" (NULL: the node's
+ * default cookie). Every share and block is verified before it is
+ * submitted; a pool or node that cannot be reached is retried. */
 int32_t hashrig_pool_start(int32_t cpu, int32_t gpus, const char *url,
                            const char *user, const char *pass,
                            hashrig_pool_miner **out);

@@ -103,7 +103,8 @@ fn template_of(rpc: &Rpc, longpoll: Option<&str>, wait: Duration) -> Result<Temp
 enum Update {
     Template(Box<Template>),
     Failed(String),
-    Answer(u64, Verdict),
+    /// The node's answer to block `id`, built on the tip `prev`.
+    Answer(u64, Verdict, [u8; 32]),
 }
 
 impl crate::pool::protocol::Protocol for Solo {
@@ -287,6 +288,10 @@ impl NodeLink {
         }
         feed.job_arrived();
         let first = self.current.is_none();
+        if self.current.as_ref().is_none_or(|c| c.bits != t.bits) {
+            // The network's difficulty is the "share" difficulty of solo.
+            feed.difficulty(job.difficulty);
+        }
         self.current = Some(t);
         self.places
             .hand_out(feed, job, first, &self.origins, read_at);
@@ -331,8 +336,16 @@ impl Link for NodeLink {
                 self.template(feed, *t, Instant::now());
                 Ok(true)
             }
-            Ok(Update::Answer(id, verdict)) => {
+            Ok(Update::Answer(id, verdict, prev)) => {
+                let accepted = matches!(verdict, Verdict::Accepted);
                 feed.answer(id, verdict)?;
+                let still_on_it = self.current.as_ref().is_some_and(|c| c.prev_hash == prev);
+                if accepted && still_on_it {
+                    // The block is the node's tip now: every other solution
+                    // on the old tip would be stale; none is sent while the
+                    // new template is on its way.
+                    feed.epoch(true);
+                }
                 Ok(true)
             }
             Ok(Update::Failed(why)) => Err(End::Lost(why)),
@@ -374,6 +387,7 @@ impl ShareWriter for BlockWriter {
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         let rpc = self.rpc.clone();
         let tx = self.answers.lock().expect("not poisoned").clone();
+        let prev = *draft.rebuilt.prev_blockhash.digest().as_bytes();
         let _ = std::thread::Builder::new()
             .name("hashrig-submitblock".into())
             .spawn(move || {
@@ -384,7 +398,7 @@ impl ShareWriter for BlockWriter {
                     Err(RpcError::Rpc { code, message }) => Verdict::Rejected(Some(code), message),
                     Err(e) => Verdict::Rejected(None, e.to_string()),
                 };
-                let _ = tx.send(Update::Answer(id, verdict));
+                let _ = tx.send(Update::Answer(id, verdict, prev));
             });
         Ok(())
     }

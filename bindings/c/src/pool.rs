@@ -10,6 +10,7 @@ use super::{
     HASHRIG_ERR_DEVICE, HASHRIG_OK,
 };
 use hashrig::engine::Engine;
+use hashrig::node::{Auth, Node};
 use hashrig::stratum::{Pool, PoolMiner, PoolOptions, PoolState};
 
 /// A pool miner behind a `hashrig_pool_miner *`.
@@ -89,10 +90,32 @@ pub unsafe extern "C" fn hashrig_pool_start_with(
             Some(unsafe { text(pass, "pass")? })
         };
         let input = |e: hashrig::Error| (HASHRIG_ERR_ARGUMENT, e.to_string());
-        let pool = Pool::new(url.parse().map_err(input)?, Some(user), pass).map_err(input)?;
+        let pool_options = if url.trim_start().starts_with("http://") {
+            // Solo on a node: user is the payout address, pass the
+            // credentials ("cookie:PATH" or "rpcuser:rpcpassword"; null
+            // for the node's default cookie).
+            let auth = pass.map(|p| match p.strip_prefix("cookie:") {
+                Some(path) => Auth::Cookie(path.into()),
+                None => {
+                    let (u, p) = p.split_once(':').unwrap_or((p, ""));
+                    Auth::UserPass(u.to_string(), p.to_string())
+                }
+            });
+            let node = Node::new(url.parse().map_err(input)?, user, auth).map_err(input)?;
+            let mut o = PoolOptions::new(Vec::new());
+            o.nodes = vec![node];
+            o
+        } else {
+            PoolOptions::new(vec![Pool::new(
+                url.parse().map_err(input)?,
+                Some(user),
+                pass,
+            )
+            .map_err(input)?])
+        };
         let engine =
             Arc::new(Engine::start(options).map_err(|e| (HASHRIG_ERR_DEVICE, e.to_string()))?);
-        let miner = PoolMiner::start(engine.clone(), PoolOptions::new(vec![pool]))
+        let miner = PoolMiner::start(engine.clone(), pool_options)
             .map_err(|e| (HASHRIG_ERR_DEVICE, e.to_string()))?;
         let boxed = Box::into_raw(Box::new(HashrigPoolMiner {
             engine: HashrigEngine { engine },

@@ -6,6 +6,8 @@
 
 #[path = "../../../tests/sv2pool/loopback.rs"]
 mod loopback;
+#[path = "../../../tests/testnode/mod.rs"]
+mod testnode;
 #[path = "../../../tests/testpool/mod.rs"]
 mod testpool;
 
@@ -92,6 +94,17 @@ fn c_program_mines_on_a_stratum_v2_pool() {
     assert!(pool.shares.load(std::sync::atomic::Ordering::Relaxed) >= 2);
 }
 
+#[test]
+fn c_program_mines_solo_on_a_node() {
+    let node = testnode::TestNode::start(testnode::TESTNET_BLOCK, Default::default());
+    let script = bitcoin::ScriptBuf::from_bytes(vec![0x51]);
+    let address = bitcoin::Address::p2wsh(&script, bitcoin::KnownHrp::Regtest).to_string();
+    let cookie = format!("cookie:{}", node.cookie.display());
+    run_checked(&compile("pool_smoke"), &[&node.url(), &address, &cookie]);
+    assert!(node.accepted() >= 2);
+    assert!(node.judged().iter().all(|j| j.faults.is_empty()));
+}
+
 /// `go test` over bindings/go. Without Go it is skipped with a message,
 /// unless HASHRIG_REQUIRE_GO is set (CI sets it).
 #[test]
@@ -109,6 +122,16 @@ fn go_package_mines_a_header_and_on_a_pool() {
     }
     let pool = testpool::TestPool::start(testpool::Behaviour::default());
     let v2 = v2_pool();
+    // About a second a block on two cores: no two blocks race for one tip.
+    let node = testnode::TestNode::start(
+        testnode::TESTNET_BLOCK,
+        testnode::Behaviour {
+            bits: 0x1d3f_ffff,
+            ..Default::default()
+        },
+    );
+    let script = bitcoin::ScriptBuf::from_bytes(vec![0x51]);
+    let address = bitcoin::Address::p2wsh(&script, bitcoin::KnownHrp::Regtest).to_string();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let deps = deps();
     let run = Command::new(&go)
@@ -126,6 +149,12 @@ fn go_package_mines_a_header_and_on_a_pool() {
         .env("GOFLAGS", "-mod=mod")
         .env("HASHRIG_TEST_POOL", pool.url())
         .env("HASHRIG_TEST_POOL_V2", v2.url())
+        .env("HASHRIG_TEST_NODE", node.url())
+        .env("HASHRIG_TEST_NODE_ADDRESS", &address)
+        .env(
+            "HASHRIG_TEST_NODE_AUTH",
+            format!("cookie:{}", node.cookie.display()),
+        )
         .output()
         .unwrap();
     let out = String::from_utf8_lossy(&run.stdout);

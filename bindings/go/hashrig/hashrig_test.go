@@ -64,16 +64,27 @@ func TestMinesOnAPool(t *testing.T) {
 			if url == "" {
 				t.Skip(name + " is not set")
 			}
-			minesOn(t, url)
+			minesOn(t, url, "go-worker", "x")
 		})
 	}
 }
 
-func minesOn(t *testing.T, url string) {
+// Solo on the node named by HASHRIG_TEST_NODE (its RPC URL), paying
+// HASHRIG_TEST_NODE_ADDRESS, logged in with HASHRIG_TEST_NODE_AUTH
+// ("cookie:PATH"): blocks are the shares.
+func TestMinesSoloOnANode(t *testing.T) {
+	url := os.Getenv("HASHRIG_TEST_NODE")
+	if url == "" {
+		t.Skip("HASHRIG_TEST_NODE is not set")
+	}
+	minesOn(t, url, os.Getenv("HASHRIG_TEST_NODE_ADDRESS"), os.Getenv("HASHRIG_TEST_NODE_AUTH"))
+}
+
+func minesOn(t *testing.T, url, user, pass string) {
 	if _, err := StartPool(CPUOn, false, "nonsense", "u", "x"); err == nil {
 		t.Fatal("a bad URL was accepted")
 	}
-	m, err := StartPool(CPUOn, false, url, "go-worker", "x")
+	m, err := StartPool(CPUOn, false, url, user, pass)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,6 +44,14 @@ pass = "x"
 # url = "stratum2+tcp://v2.example.com:34254/9auqWEzQDVyd2oe1JVGFLMLHZtCo2FFqZwtKA5gd9xbuEu7PH72"
 # user = "wallet.worker1"
 
+# Solo mining on your own node (after the pools in the failover list):
+# [[node]]
+# url = "http://127.0.0.1:8332"
+# [solo]
+# address = "bc1q…"
+# rpc_cookie = "/var/lib/bitcoind/.cookie"
+# coinbase_tag = "my rig"
+
 [stratum]
 # A PEM file of certificates to trust for TLS pools, beside Mozilla's roots.
 # ca = "/etc/hashrig/pool-ca.pem"
@@ -84,6 +92,9 @@ struct Config {
     #[serde(default)]
     pool: Vec<PoolEntry>,
     stratum: Option<Stratum>,
+    #[serde(default)]
+    node: Vec<NodeEntry>,
+    solo: Option<Solo>,
     api: Option<Api>,
     temperature: Option<Temperature>,
 }
@@ -94,6 +105,22 @@ struct PoolEntry {
     url: String,
     user: String,
     pass: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NodeEntry {
+    url: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Solo {
+    address: Option<String>,
+    rpc_cookie: Option<String>,
+    rpc_user: Option<String>,
+    rpc_pass: Option<String>,
+    coinbase_tag: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -305,7 +332,33 @@ fn arguments_with_keys(c: &Config, command: &str, typed: &[String]) -> Vec<(Stri
             out.push((format!("--pass={pass}"), key("pass")));
         }
     }
+    if command == "mine" && !mining_a_header && !given(typed, "--node") {
+        for (entry, n) in c.node.iter().enumerate() {
+            let key = Key {
+                table: Some("node"),
+                entry,
+                name: "url",
+            };
+            out.push((format!("--node={}", n.url), key));
+        }
+    }
     if command == "mine" && !mining_a_header {
+        if let Some(s) = &c.solo {
+            let flags = [
+                ("--address", &s.address, "address"),
+                ("--rpc-cookie", &s.rpc_cookie, "rpc_cookie"),
+                ("--rpc-user", &s.rpc_user, "rpc_user"),
+                ("--rpc-pass", &s.rpc_pass, "rpc_pass"),
+                ("--coinbase-tag", &s.coinbase_tag, "coinbase_tag"),
+            ];
+            for (flag, value, name) in flags {
+                if let Some(v) = value {
+                    if !given(typed, flag) {
+                        out.push((format!("{flag}={v}"), in_table("solo", name)));
+                    }
+                }
+            }
+        }
         if let Some(s) = &c.stratum {
             if !given(typed, "--pool-ca") {
                 if let Some(ca) = &s.ca {
@@ -443,7 +496,7 @@ fn shown(arg: &str) -> String {
         return arg.to_string();
     };
     match flag {
-        "--api-token" | "--pass" => format!("{flag}=<hidden>"),
+        "--api-token" | "--pass" | "--rpc-pass" => format!("{flag}=<hidden>"),
         "--pool" => match value.parse::<hashrig::stratum::PoolUrl>() {
             Ok(url) => format!("{flag}={url}"),
             Err(_) => format!("{flag}=<not a pool URL>"),

@@ -1,6 +1,7 @@
-/* Mines on the pool named on the command line through the C ABI, the way a
- * C daemon would: start, wait for accepted shares, read pool and device
- * statistics, free. Exit status 0 when every check passes. */
+/* Mines on the pool (or node) named on the command line through the C
+ * ABI, the way a C daemon would: start, wait for accepted shares (blocks on
+ * a node), read pool and device statistics, free. Exit status 0 when every
+ * check passes. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -8,10 +9,12 @@
 #include "hashrig.h"
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: pool_smoke URL\n");
+    if (argc < 2 || argc > 4) {
+        fprintf(stderr, "usage: pool_smoke URL [USER [PASS]]\n");
         return 2;
     }
+    const char *user = argc > 2 ? argv[2] : "c-worker";
+    const char *pass = argc > 3 ? argv[3] : "x";
     hashrig_pool_miner *miner = NULL;
     if (hashrig_pool_start(HASHRIG_CPU_ON, 0, "no-scheme:1", "u", NULL, &miner) !=
             HASHRIG_ERR_ARGUMENT ||
@@ -19,7 +22,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "FAIL: a bad URL: %s\n", hashrig_last_error());
         return 1;
     }
-    int32_t rc = hashrig_pool_start(HASHRIG_CPU_ON, 0, argv[1], "c-worker", "x", &miner);
+    int32_t rc = hashrig_pool_start(HASHRIG_CPU_ON, 0, argv[1], user, pass, &miner);
     if (rc != HASHRIG_OK) {
         fprintf(stderr, "FAIL: hashrig_pool_start: %d %s\n", rc, hashrig_last_error());
         return 1;
