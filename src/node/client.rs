@@ -138,6 +138,7 @@ impl crate::pool::protocol::Protocol for Solo {
             rpc,
             jobs: jobs.clone(),
             answers: Mutex::new(tx),
+            spent: Arc::default(),
         });
         Ok(Box::new(NodeLink {
             first: Some(Box::new(first)),
@@ -360,6 +361,9 @@ struct BlockWriter {
     rpc: Rpc,
     jobs: Jobs,
     answers: Mutex<Sender<Update>>,
+    /// The tip a block was just sent for: other solutions on it are stale
+    /// unless the node rejects that block.
+    spent: Arc<Mutex<Option<[u8; 32]>>>,
 }
 
 impl ShareWriter for BlockWriter {
@@ -388,6 +392,8 @@ impl ShareWriter for BlockWriter {
         let rpc = self.rpc.clone();
         let tx = self.answers.lock().expect("not poisoned").clone();
         let prev = *draft.rebuilt.prev_blockhash.digest().as_bytes();
+        *self.spent.lock().expect("not poisoned") = Some(prev);
+        let spent = self.spent.clone();
         let _ = std::thread::Builder::new()
             .name("hashrig-submitblock".into())
             .spawn(move || {
@@ -398,10 +404,22 @@ impl ShareWriter for BlockWriter {
                     Err(RpcError::Rpc { code, message }) => Verdict::Rejected(Some(code), message),
                     Err(e) => Verdict::Rejected(None, e.to_string()),
                 };
+                if !matches!(verdict, Verdict::Accepted) {
+                    // The tip stays: solutions on it count again.
+                    let mut s = spent.lock().expect("not poisoned");
+                    if *s == Some(prev) {
+                        *s = None;
+                    }
+                }
                 let _ = tx.send(Update::Answer(id, verdict, prev));
             });
         Ok(())
     }
 
     fn shutdown(&self) {}
+
+    fn stale(&self, draft: &Draft) -> bool {
+        let prev = *draft.rebuilt.prev_blockhash.digest().as_bytes();
+        *self.spent.lock().expect("not poisoned") == Some(prev)
+    }
 }

@@ -224,7 +224,11 @@ fn submit_share(shared: &Shared, header: Header, device: String, found: Instant)
     let version_bits = live.and_then(|l| (l.version_mask != 0).then_some(draft.rolled));
     let stale = match live {
         None => true,
-        Some(l) => draft.epoch != st.book.epoch || draft.rolled & !l.version_mask != 0,
+        Some(l) => {
+            draft.epoch != st.book.epoch
+                || draft.rolled & !l.version_mask != 0
+                || l.writer.stale(&draft)
+        }
     };
     let writer = live.map(|l| l.writer.clone());
     let mut report = ShareReport {

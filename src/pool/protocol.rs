@@ -115,6 +115,12 @@ pub(crate) trait ShareWriter: Send + Sync {
     fn submit(&self, id: u64, draft: &Draft, version_bits: Option<u32>) -> io::Result<()>;
     /// Closes the connection (the reading side then ends too).
     fn shutdown(&self);
+    /// Whether `draft` is stale for reasons only the protocol knows (a
+    /// node whose tip a block just sent will replace): counted stale, not
+    /// sent.
+    fn stale(&self, _draft: &Draft) -> bool {
+        false
+    }
 }
 
 /// A connection ready to mine.
