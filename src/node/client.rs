@@ -228,6 +228,8 @@ struct Job {
     id: String,
     template: Arc<Template>,
     coinbase: Coinbase,
+    /// The template's transactions as hex, ready for `submitblock`.
+    transactions_hex: Arc<String>,
 }
 
 type Jobs = Arc<Mutex<VecDeque<Job>>>;
@@ -273,6 +275,16 @@ impl NodeLink {
         // voids nothing: a block of the older one is as good.
         job.notify.clean_jobs = new_tip;
         let t = Arc::new(t);
+        let transactions_hex = match self.jobs.lock().expect("not poisoned").back() {
+            Some(j) if j.template.transactions == t.transactions => j.transactions_hex.clone(),
+            _ => {
+                let mut hex = String::new();
+                for tx in &t.transactions {
+                    hex.push_str(&crate::hex::encode(&tx.data));
+                }
+                Arc::new(hex)
+            }
+        };
         {
             let mut jobs = self.jobs.lock().expect("not poisoned");
             if new_tip {
@@ -282,6 +294,7 @@ impl NodeLink {
                 id,
                 template: t.clone(),
                 coinbase,
+                transactions_hex,
             });
             while jobs.len() > TEMPLATES_KEPT {
                 jobs.pop_front();

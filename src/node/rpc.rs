@@ -139,6 +139,23 @@ impl Rpc {
     /// Writes the call of `method` with `params`; the connection to read
     /// its answer from (within `wait`) with [`receive`](Self::receive).
     pub fn send(&self, method: &str, params: Value, wait: Duration) -> Result<TcpStream, RpcError> {
+        let body = json!({"jsonrpc": "1.0", "id": "hashrig", "method": method, "params": params})
+            .to_string();
+        self.send_body(&[body.as_bytes()], wait)
+    }
+
+    /// Writes `submitblock` with the block's hex given in `parts` (written
+    /// as they are, without copying them into one string first: a block
+    /// can be megabytes).
+    pub fn send_block(&self, parts: &[&[u8]], wait: Duration) -> Result<TcpStream, RpcError> {
+        let mut body: Vec<&[u8]> =
+            vec![br#"{"jsonrpc":"1.0","id":"hashrig","method":"submitblock","params":[""#];
+        body.extend_from_slice(parts);
+        body.push(br#""]}"#);
+        self.send_body(&body, wait)
+    }
+
+    fn send_body(&self, body: &[&[u8]], wait: Duration) -> Result<TcpStream, RpcError> {
         let io = |e: std::io::Error| RpcError::Io(format!("{}: {e}", self.address));
         let addr = self
             .address
@@ -146,19 +163,24 @@ impl Rpc {
             .map_err(io)?
             .next()
             .ok_or_else(|| RpcError::Io(format!("{} has no address", self.address)))?;
-        let mut stream = TcpStream::connect_timeout(&addr, self.timeout).map_err(io)?;
+        let stream = TcpStream::connect_timeout(&addr, self.timeout).map_err(io)?;
         stream.set_read_timeout(Some(wait)).map_err(io)?;
         stream.set_write_timeout(Some(self.timeout)).map_err(io)?;
-        let body = json!({"jsonrpc": "1.0", "id": "hashrig", "method": method, "params": params})
-            .to_string();
+        let _ = stream.set_nodelay(true);
+        let length: usize = body.iter().map(|b| b.len()).sum();
         let request = format!(
             "POST / HTTP/1.1\r\nHost: {}\r\nAuthorization: Basic {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
             self.address,
             self.credentials()?,
-            body.len()
+            length
         );
-        stream.write_all(request.as_bytes()).map_err(io)?;
-        stream.write_all(body.as_bytes()).map_err(io)?;
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, &stream);
+        out.write_all(request.as_bytes()).map_err(io)?;
+        for part in body {
+            out.write_all(part).map_err(io)?;
+        }
+        out.flush().map_err(io)?;
+        drop(out);
         Ok(stream)
     }
 
