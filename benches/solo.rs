@@ -89,10 +89,9 @@ fn main() {
     let mut switches = Vec::new();
     let wait_job = |m: &PoolMiner, height: u64| loop {
         if let PoolEvent::Pool {
-            change:
-                PoolChange::Job {
-                    job_id, engine_job, ..
-                },
+            change: PoolChange::Job {
+                job_id, engine_job, ..
+            },
             ..
         } = m.recv_timeout(Duration::from_secs(20)).expect("a job")
         {
@@ -143,7 +142,10 @@ fn main() {
     drop(m);
     let mut delays: Vec<f64> = delays.iter().map(|d| d.as_secs_f64() * 1e3).collect();
     delays.sort_by(f64::total_cmp);
-    println!("the five slowest submits (ms): {:?}", &delays[delays.len().saturating_sub(5)..]);
+    println!(
+        "the five slowest submits (ms): {:?}",
+        &delays[delays.len().saturating_sub(5)..]
+    );
     let valid = node.judged().iter().filter(|j| j.faults.is_empty()).count();
     println!(
         "submit delay (verified block -> submitblock written) over {} blocks ({} accepted, {valid} valid by rust-bitcoin): median {:.3} ms, p99 {:.3} ms",

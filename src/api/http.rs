@@ -1,12 +1,18 @@
-//! The HTTP API: `GET /metrics`, `GET /summary` (and `HEAD` of both), and `POST /control/pause`,
-//! `/control/resume` and `/control/stop` with `Authorization: Bearer
-//! <token>`. HTTP/1.1 with one request per connection (`Connection:
-//! close`), a 16 KiB request limit and a 2 s deadline.
+//! The HTTP API: the dashboard (`GET /`, with its script and style), `GET
+//! /metrics`, `GET /summary` and `GET /history` (and `HEAD` of each), and
+//! `POST /control/pause`, `/control/resume` and `/control/stop` with
+//! `Authorization: Bearer <token>`. HTTP/1.1 with one request per
+//! connection (`Connection: close`), a 16 KiB request limit and a 2 s
+//! deadline. `/summary` and `/history` answer CORS for the origins the rig
+//! allows, and nothing else does.
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use super::dashboard;
 use super::metrics;
 use super::server::{Conn, Limits, ReadEnd, Server};
 use super::Rig;
@@ -18,6 +24,39 @@ const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=
 /// The running HTTP API; stops when dropped.
 pub struct ApiServer {
     server: Server,
+    sampler: Sampler,
+}
+
+/// The thread that takes the history's points; stops when dropped.
+struct Sampler {
+    stop: Arc<AtomicBool>,
+}
+
+impl Sampler {
+    fn start(rig: Arc<Rig>) -> Sampler {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let _ = std::thread::Builder::new()
+            .name("hashrig-api-history".into())
+            .spawn(move || {
+                let every = rig.history_interval();
+                let mut next = Instant::now();
+                while !flag.load(Ordering::Relaxed) {
+                    if Instant::now() >= next {
+                        rig.sample();
+                        next += every;
+                    }
+                    std::thread::sleep(Duration::from_millis(50).min(every));
+                }
+            });
+        Sampler { stop }
+    }
+}
+
+impl Drop for Sampler {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }
 
 impl ApiServer {
@@ -35,13 +74,14 @@ impl ApiServer {
         limits: Limits,
     ) -> Result<Self, Error> {
         let token = token.filter(|t| !t.is_empty());
+        let sampler = Sampler::start(rig.clone());
         let server = Server::start(
             "api",
             addr,
             limits,
             Arc::new(move |conn: &mut Conn| handle(&rig, token.as_deref(), conn)),
         )?;
-        Ok(ApiServer { server })
+        Ok(ApiServer { server, sampler })
     }
 
     /// The address it listens on.
@@ -52,6 +92,7 @@ impl ApiServer {
     /// Stops serving.
     pub fn stop(&self) {
         self.server.stop();
+        self.sampler.stop.store(true, Ordering::Relaxed);
     }
 }
 
@@ -64,6 +105,8 @@ struct Request {
     path: String,
     bearer: Option<String>,
     openmetrics: bool,
+    /// The `Origin` header (a page of another rig).
+    origin: Option<String>,
 }
 
 /// The end of the head, if it has arrived, and the body length it
@@ -111,11 +154,13 @@ fn parse(buf: &[u8]) -> Option<Request> {
             .eq_ignore_ascii_case("bearer")
             .then(|| rest.trim().to_string())
     });
+    let origin = header("origin").map(str::to_string);
     Some(Request {
         method,
         path,
         bearer,
         openmetrics,
+        origin,
     })
 }
 
@@ -145,6 +190,18 @@ fn respond(conn: &mut Conn, status: &str, content_type: &str, extra: &str, body:
 fn error(conn: &mut Conn, status: &str, message: &str) {
     let body = serde_json::json!({ "error": message }).to_string();
     respond(conn, status, "application/json", "", &body);
+}
+
+/// The CORS header for a read of the figures: only for an origin the rig
+/// allows, and only what a page needs to read them (no credentials, no
+/// other method).
+fn cors(rig: &Rig, request: &Request) -> String {
+    match &request.origin {
+        Some(o) if rig.allows_origin(o) => {
+            format!("Access-Control-Allow-Origin: {o}\r\nVary: Origin\r\n")
+        }
+        _ => "Vary: Origin\r\n".to_string(),
+    }
 }
 
 fn handle(rig: &Rig, token: Option<&str>, conn: &mut Conn) {
@@ -193,9 +250,38 @@ fn handle(rig: &Rig, token: Option<&str>, conn: &mut Conn) {
                 );
             }
         }
+        ("GET", "/" | "/index.html") => {
+            let csp = dashboard::content_security_policy(rig.peers());
+            let headers = format!("Content-Security-Policy: {csp}\r\n{}", dashboard::HEADERS);
+            respond(conn, "200 OK", "text/html; charset=utf-8", &headers, dashboard::INDEX);
+        }
+        ("GET", "/dashboard.js") => respond(
+            conn,
+            "200 OK",
+            "text/javascript; charset=utf-8",
+            dashboard::HEADERS,
+            dashboard::SCRIPT,
+        ),
+        ("GET", "/dashboard.css") => respond(
+            conn,
+            "200 OK",
+            "text/css; charset=utf-8",
+            dashboard::HEADERS,
+            dashboard::STYLE,
+        ),
         ("GET", "/summary") => {
-            let body = serde_json::to_string_pretty(&rig.summary()).unwrap_or_default();
-            respond(conn, "200 OK", "application/json", "", &body);
+            let mut summary = serde_json::to_value(rig.summary()).unwrap_or_default();
+            if let Some(o) = summary.as_object_mut() {
+                o.insert("control".into(), token.is_some().into());
+                o.insert("peers".into(), rig.peers().into());
+            }
+            let body = serde_json::to_string_pretty(&summary).unwrap_or_default();
+            let cors = cors(rig, &request);
+            respond(conn, "200 OK", "application/json", &cors, &body);
+        }
+        ("GET", "/history") => {
+            let cors = cors(rig, &request);
+            respond(conn, "200 OK", "application/json", &cors, &rig.history_json());
         }
         ("POST", path) if path.starts_with("/control/") => {
             let action = &path["/control/".len()..];
@@ -235,16 +321,17 @@ fn handle(rig: &Rig, token: Option<&str>, conn: &mut Conn) {
                 _ => rig.stop(),
             }
         }
-        (_, "/metrics" | "/summary")
+        (_, "/" | "/index.html" | "/dashboard.js" | "/dashboard.css" | "/metrics")
+        | (_, "/summary" | "/history")
         | (_, "/control/pause" | "/control/resume" | "/control/stop") => error(
             conn,
             "405 Method Not Allowed",
-            "GET (or HEAD) /metrics and /summary, POST /control/…",
+            "GET (or HEAD) /, /metrics, /summary and /history, POST /control/…",
         ),
         _ => error(
             conn,
             "404 Not Found",
-            "GET /metrics, GET /summary, POST /control/{pause,resume,stop}",
+            "GET / (the dashboard), /metrics, /summary, /history, POST /control/{pause,resume,stop}",
         ),
     }
 }

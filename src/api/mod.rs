@@ -21,15 +21,18 @@
 //! ```
 
 mod cgminer;
+mod dashboard;
+mod history;
 mod http;
 mod metrics;
 mod server;
 mod summary;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use cgminer::CgminerServer;
+pub use history::{DevicePoint, History, Point, RigEvent, EVENTS_KEPT};
 pub use http::ApiServer;
 pub use server::Limits;
 pub use summary::{DeviceSummary, HashrateSummary, PoolSummary, Summary, TotalSummary};
@@ -49,6 +52,11 @@ pub struct Rig {
     health: Option<Arc<HealthWatch>>,
     on_stop: Option<Box<dyn Fn() + Send + Sync>>,
     started: Instant,
+    history: Mutex<History>,
+    /// Other rigs' APIs the dashboard shows beside this one.
+    peers: Vec<String>,
+    /// Origins whose pages may read `/summary` and `/history` (CORS).
+    allowed_origins: Vec<String>,
 }
 
 /// Everything the API shows, read at one moment.
@@ -79,7 +87,66 @@ impl Rig {
             health: None,
             on_stop: None,
             started: Instant::now(),
+            history: Mutex::new(History::new(Duration::from_secs(5))),
+            peers: Vec::new(),
+            allowed_origins: Vec::new(),
         }
+    }
+
+    /// A history point every `interval` (5 s by default; an hour kept).
+    pub fn with_history_interval(self, interval: Duration) -> Self {
+        *self.history.lock().expect("not poisoned") = History::new(interval);
+        self
+    }
+
+    /// Other rigs' API addresses (`http://host:port`) the dashboard shows
+    /// beside this one; each must allow this rig's origin.
+    pub fn with_peers(mut self, peers: Vec<String>) -> Self {
+        self.peers = peers;
+        self
+    }
+
+    /// Origins (`http://host:port`) whose dashboards may read this rig's
+    /// `/summary` and `/history`.
+    pub fn with_allowed_origins(mut self, origins: Vec<String>) -> Self {
+        self.allowed_origins = origins;
+        self
+    }
+
+    /// The other rigs the dashboard shows.
+    pub fn peers(&self) -> &[String] {
+        &self.peers
+    }
+
+    /// Whether a page from `origin` may read the figures.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.allowed_origins.iter().any(|o| o == origin)
+    }
+
+    /// Keeps an event for the dashboard (bounded: the last
+    /// [`EVENTS_KEPT`]).
+    pub fn record(&self, kind: &str, text: &str) {
+        self.history
+            .lock()
+            .expect("not poisoned")
+            .record(kind, text);
+    }
+
+    /// Takes a history point now.
+    pub fn sample(&self) {
+        let snapshot = self.snapshot();
+        self.history.lock().expect("not poisoned").sample(&snapshot);
+    }
+
+    /// How often a history point is taken.
+    pub fn history_interval(&self) -> Duration {
+        self.history.lock().expect("not poisoned").interval
+    }
+
+    /// The history as `GET /history` serves it (JSON).
+    pub fn history_json(&self) -> String {
+        let h = self.history.lock().expect("not poisoned");
+        serde_json::to_string(&h.document()).unwrap_or_default()
     }
 
     /// With the pools `miner` mines on (a pool miner of any protocol).

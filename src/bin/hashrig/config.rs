@@ -71,6 +71,10 @@ listen = "127.0.0.1:9100"
 # token = "change-me"
 # The cgminer-compatible API (rig monitors).
 cgminer = "127.0.0.1:4028"
+# Other rigs' APIs the dashboard (GET /) shows beside this one ...
+# peers = ["http://10.0.0.12:9100"]
+# ... and the dashboards that may read this rig's figures (CORS).
+# allow_origins = ["http://10.0.0.11:9100"]
 
 [temperature]
 # Hold a device out of the work at or over this temperature (°C) ...
@@ -139,6 +143,10 @@ struct Api {
     listen: Option<String>,
     token: Option<String>,
     cgminer: Option<String>,
+    #[serde(default)]
+    peers: Vec<String>,
+    #[serde(default)]
+    allow_origins: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -303,6 +311,14 @@ fn arguments_with_keys(c: &Config, command: &str, typed: &[String]) -> Vec<(Stri
             api.cgminer.clone(),
             in_table("api", "cgminer"),
         );
+        // The file's peers and origins, and any typed ones beside them.
+        for p in &api.peers {
+            one("--api-peer", Some(p.clone()), in_table("api", "peers"));
+        }
+        for o in &api.allow_origins {
+            let key = in_table("api", "allow_origins");
+            one("--api-allow-origin", Some(o.clone()), key);
+        }
     }
     if let Some(t) = &c.temperature {
         let key = |name| in_table("temperature", name);

@@ -26,10 +26,19 @@ pub(crate) struct MonitorArgs {
     /// flags on the command line override it. See `hashrig config --example`.
     #[arg(long, value_name = "FILE")]
     pub config: Option<std::path::PathBuf>,
-    /// Serve GET /metrics (Prometheus), GET /summary (JSON) and POST
-    /// /control/{pause,resume,stop} on ADDR:PORT (a bare port means 127.0.0.1).
+    /// Serve the dashboard (GET /), GET /metrics (Prometheus), GET
+    /// /summary and /history (JSON) and POST /control/{pause,resume,stop}
+    /// on ADDR:PORT (a bare port means 127.0.0.1).
     #[arg(long, value_name = "ADDR:PORT", value_parser = parse_listen)]
     pub api: Option<SocketAddr>,
+    /// Another rig's API (http://HOST:PORT) for the dashboard to show
+    /// beside this one; that rig must allow this one's origin. Repeat.
+    #[arg(long, value_name = "URL", value_parser = parse_origin, requires = "api")]
+    pub api_peer: Vec<String>,
+    /// A dashboard origin (http://HOST:PORT) that may read this rig's
+    /// /summary and /history from the browser (CORS). Repeat.
+    #[arg(long, value_name = "ORIGIN", value_parser = parse_origin, requires = "api")]
+    pub api_allow_origin: Vec<String>,
     /// The bearer token POST /control/… needs; without one, control is refused.
     #[arg(
         long,
@@ -49,6 +58,27 @@ pub(crate) struct MonitorArgs {
     /// 5 under the limit).
     #[arg(long, value_name = "C", value_parser = parse_temperature, requires = "temp_limit")]
     pub temp_resume: Option<f64>,
+}
+
+/// `http://HOST:PORT` or `https://HOST:PORT`, as browsers write origins
+/// (no path, no trailing slash).
+fn parse_origin(text: &str) -> Result<String, String> {
+    let t = text.trim().trim_end_matches('/');
+    let rest = t
+        .strip_prefix("http://")
+        .or_else(|| t.strip_prefix("https://"))
+        .ok_or_else(|| format!("{text:?} is not http://HOST:PORT"))?;
+    let ok = !rest.is_empty()
+        && rest.len() <= 260
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c));
+    if !ok {
+        return Err(format!(
+            "{text:?} is not http://HOST:PORT (no path, no spaces)"
+        ));
+    }
+    Ok(t.to_string())
 }
 
 /// `ADDR:PORT`, `[v6]:PORT` or a bare port (on 127.0.0.1).
@@ -157,6 +187,8 @@ pub(crate) fn health_options(args: &MonitorArgs) -> Result<HealthOptions> {
 /// The running monitors of one command.
 pub(crate) struct Monitor {
     pub health: Arc<HealthWatch>,
+    /// What the APIs show; the command's lines are kept as its events.
+    pub rig: Arc<Rig>,
     api: Option<ApiServer>,
     cgminer: Option<CgminerServer>,
 }
@@ -174,7 +206,11 @@ impl Monitor {
             rig = rig.with_pools(miner);
         }
         let flag = stop_flag().clone();
-        let rig = Arc::new(rig.on_stop(move || flag.store(true, Ordering::Relaxed)));
+        let rig = Arc::new(
+            rig.on_stop(move || flag.store(true, Ordering::Relaxed))
+                .with_peers(args.api_peer.clone())
+                .with_allowed_origins(args.api_allow_origin.clone()),
+        );
         let token = args.api_token.clone().filter(|t| !t.is_empty());
         let api = match args.api {
             Some(addr) => {
@@ -191,7 +227,7 @@ impl Monitor {
         };
         let cgminer = match args.cgminer_api {
             Some(addr) => {
-                let server = CgminerServer::start(rig, addr)?;
+                let server = CgminerServer::start(rig.clone(), addr)?;
                 eprintln!("hashrig: cgminer API on {}", server.local_addr());
                 Some(server)
             }
@@ -199,6 +235,7 @@ impl Monitor {
         };
         Ok(Monitor {
             health,
+            rig,
             api,
             cgminer,
         })

@@ -22,10 +22,12 @@ pub(crate) trait Report: Serialize {
     }
 }
 
-/// Where results go: stdout, as text or JSON Lines.
+/// Where results go: stdout, as text or JSON Lines; and, where an API
+/// runs, into the rig's events for the dashboard.
 pub(crate) struct Output {
     json: bool,
     out: std::io::StdoutLock<'static>,
+    rig: Option<std::sync::Arc<hashrig::api::Rig>>,
 }
 
 impl Output {
@@ -33,12 +35,21 @@ impl Output {
         Output {
             json,
             out: std::io::stdout().lock(),
+            rig: None,
         }
+    }
+
+    /// Every line from now on is also an event of `rig`.
+    pub fn record_to(&mut self, rig: std::sync::Arc<hashrig::api::Rig>) {
+        self.rig = Some(rig);
     }
 
     /// Writes one report and flushes it, so that a reader sees it at once.
     /// Printed above the live status, which is drawn again under it.
     pub fn emit<R: Report>(&mut self, report: &R) -> Result<()> {
+        if let Some(rig) = &self.rig {
+            rig.record(R::TYPE, &report.text());
+        }
         crate::status::above(|| {
             if self.json {
                 let mut value = serde_json::to_value(report)?;

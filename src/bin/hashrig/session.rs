@@ -51,10 +51,12 @@ impl Session {
             Lines::Devices(total) => Status::start(&engine, total, health),
             Lines::Pools(more) => Status::with_lines(&engine, None, health, more),
         };
+        let mut out = Output::new(json);
+        out.record_to(monitor.rig.clone());
         Ok(Session {
             engine,
             monitor,
-            out: Output::new(json),
+            out,
             names,
             started: Instant::now(),
             status,
