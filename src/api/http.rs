@@ -255,6 +255,8 @@ fn handle(rig: &Rig, token: Option<&str>, conn: &mut Conn) {
             let headers = format!("Content-Security-Policy: {csp}\r\n{}", dashboard::HEADERS);
             respond(conn, "200 OK", "text/html; charset=utf-8", &headers, dashboard::INDEX);
         }
+        // Browsers ask for it whatever the page says.
+        ("GET", "/favicon.ico") => respond(conn, "204 No Content", "image/x-icon", "", ""),
         ("GET", "/dashboard.js") => respond(
             conn,
             "200 OK",
@@ -315,6 +317,7 @@ fn handle(rig: &Rig, token: Option<&str>, conn: &mut Conn) {
             }
             let body = serde_json::json!({ "ok": true, "action": action }).to_string();
             respond(conn, "200 OK", "application/json", "", &body);
+            rig.record("control", &format!("{action}, asked through the API"));
             match action {
                 "pause" => rig.pause(),
                 "resume" => rig.resume(),

@@ -42,12 +42,18 @@ function cell(row, text, cls) {
   return td;
 }
 
-function fill(tbody, items, build) {
+function fill(tbody, items, build, empty) {
   const rows = items.map((item) => {
     const tr = document.createElement("tr");
     build(tr, item);
     return tr;
   });
+  if (!rows.length && empty) {
+    const tr = document.createElement("tr");
+    const td = cell(tr, empty, "empty");
+    td.colSpan = tbody.parentElement.tHead.rows[0].cells.length;
+    rows.push(tr);
+  }
   tbody.replaceChildren(...rows);
 }
 
@@ -104,7 +110,7 @@ function renderSummary(s) {
     cell(tr, String(p.blocks), "num");
     cell(tr, ago(p.last_share));
     cell(tr, p.rtt_s != null ? (p.rtt_s * 1000).toFixed(1) + " ms" : "–", "num");
-  });
+  }, "no pool or node: this command mines no pool");
 }
 
 async function refreshPeers(peers) {
@@ -145,6 +151,12 @@ function renderEvents(events) {
     li.append(time, kind, document.createTextNode(e.text));
     return li;
   });
+  if (!items.length) {
+    const li = document.createElement("li");
+    li.className = "empty";
+    li.textContent = "no events yet";
+    items.push(li);
+  }
   $("events").replaceChildren(...items);
 }
 

@@ -39,6 +39,10 @@ pub(crate) struct MonitorArgs {
     /// /summary and /history from the browser (CORS). Repeat.
     #[arg(long, value_name = "ORIGIN", value_parser = parse_origin, requires = "api")]
     pub api_allow_origin: Vec<String>,
+    /// Seconds between the points of the dashboard's history (an hour of
+    /// them is kept; default 5).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_history, requires = "api")]
+    pub api_history_s: Option<f64>,
     /// The bearer token POST /control/… needs; without one, control is refused.
     #[arg(
         long,
@@ -58,6 +62,14 @@ pub(crate) struct MonitorArgs {
     /// 5 under the limit).
     #[arg(long, value_name = "C", value_parser = parse_temperature, requires = "temp_limit")]
     pub temp_resume: Option<f64>,
+}
+
+fn parse_history(text: &str) -> Result<f64, String> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| (0.1..=3600.0).contains(s))
+        .ok_or_else(|| format!("{text:?} is not a number of seconds from 0.1 to 3600"))
 }
 
 /// `http://HOST:PORT` or `https://HOST:PORT`, as browsers write origins
@@ -209,7 +221,10 @@ impl Monitor {
         let rig = Arc::new(
             rig.on_stop(move || flag.store(true, Ordering::Relaxed))
                 .with_peers(args.api_peer.clone())
-                .with_allowed_origins(args.api_allow_origin.clone()),
+                .with_allowed_origins(args.api_allow_origin.clone())
+                .with_history_interval(std::time::Duration::from_secs_f64(
+                    args.api_history_s.unwrap_or(5.0),
+                )),
         );
         let token = args.api_token.clone().filter(|t| !t.is_empty());
         let api = match args.api {
