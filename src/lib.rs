@@ -26,6 +26,8 @@
 
 #[cfg(feature = "api")]
 pub mod api;
+#[cfg(feature = "stratum")]
+mod base58;
 pub mod cpu;
 pub mod engine;
 mod error;

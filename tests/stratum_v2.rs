@@ -149,6 +149,12 @@ fn sri_pool_accepts_every_share_and_the_blocks_are_valid() {
         shares(seen, "accepted") >= before + 3
     });
     assert!(again, "no shares after the pool restarted: {seen:#?}");
+    // And a block (about one every 2^26 hashes) reached the template
+    // provider through the pool.
+    let until = Instant::now() + Duration::from_secs(60);
+    while tp.blocks.lock().unwrap().is_empty() && Instant::now() < until {
+        seen.extend(rx.recv_timeout(Duration::from_millis(200)));
+    }
     // Frozen, hashrig sends nothing more; the pool's metrics (refreshed
     // every second) then hold every share it judged on this connection.
     signal(&child, "-STOP");

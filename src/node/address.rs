@@ -93,7 +93,7 @@ pub fn script_for(address: &str, network: Network) -> Result<Vec<u8>, AddressErr
             return segwit_script(&lower, hrp).ok_or_else(malformed);
         }
     }
-    let raw = crate::sv2::base58check(a).ok_or_else(malformed)?;
+    let raw = crate::base58::base58check(a).ok_or_else(malformed)?;
     if raw.len() != 21 {
         return Err(malformed());
     }

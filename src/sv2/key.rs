@@ -6,6 +6,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::base58::{base58_decode, base58_encode, Base58Error};
 use crate::sha256::sha256d;
 
 /// The key that signs a pool's Noise certificates: pinning it is what
@@ -31,67 +32,6 @@ pub enum KeyError {
     Version(u16),
 }
 
-const ALPHABET: &[u8; 58] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-
-/// Base58 to bytes (leading '1's are zero bytes). Bounded: keys are short,
-/// and longer texts are refused before any arithmetic.
-fn base58_decode(text: &str) -> Result<Vec<u8>, KeyError> {
-    if text.len() > 64 {
-        return Err(KeyError::Length(text.len()));
-    }
-    let mut bytes: Vec<u8> = Vec::new();
-    for c in text.chars() {
-        let digit = ALPHABET
-            .iter()
-            .position(|&a| a as char == c)
-            .ok_or(KeyError::Character(c))? as u32;
-        let mut carry = digit;
-        for b in bytes.iter_mut().rev() {
-            carry += (*b as u32) * 58;
-            *b = carry as u8;
-            carry >>= 8;
-        }
-        while carry > 0 {
-            bytes.insert(0, carry as u8);
-            carry >>= 8;
-        }
-    }
-    let zeros = text.chars().take_while(|&c| c == '1').count();
-    let mut out = vec![0u8; zeros];
-    out.extend(bytes);
-    Ok(out)
-}
-
-fn base58_encode(data: &[u8]) -> String {
-    let mut digits: Vec<u8> = Vec::new();
-    for &byte in data {
-        let mut carry = byte as u32;
-        for d in digits.iter_mut() {
-            carry += (*d as u32) << 8;
-            *d = (carry % 58) as u8;
-            carry /= 58;
-        }
-        while carry > 0 {
-            digits.push((carry % 58) as u8);
-            carry /= 58;
-        }
-    }
-    let zeros = data.iter().take_while(|&&b| b == 0).count();
-    std::iter::repeat_n('1', zeros)
-        .chain(digits.iter().rev().map(|&d| ALPHABET[d as usize] as char))
-        .collect()
-}
-
-/// The payload of a base58check text (its checksum checked), or `None`.
-pub(crate) fn base58check(text: &str) -> Option<Vec<u8>> {
-    let raw = base58_decode(text).ok()?;
-    if raw.len() < 4 {
-        return None;
-    }
-    let (body, check) = raw.split_at(raw.len() - 4);
-    (sha256d(body).as_bytes()[..4] == *check).then(|| body.to_vec())
-}
-
 impl AuthorityKey {
     /// The key from its 32 x-only bytes.
     pub const fn from_bytes(bytes: [u8; 32]) -> AuthorityKey {
@@ -108,7 +48,10 @@ impl FromStr for AuthorityKey {
     type Err = KeyError;
 
     fn from_str(text: &str) -> Result<AuthorityKey, KeyError> {
-        let raw = base58_decode(text.trim())?;
+        let raw = base58_decode(text.trim()).map_err(|e| match e {
+            Base58Error::Character(c) => KeyError::Character(c),
+            Base58Error::TooLong(n) => KeyError::Length(n),
+        })?;
         if raw.len() != 38 {
             return Err(KeyError::Length(raw.len()));
         }

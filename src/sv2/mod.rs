@@ -16,7 +16,6 @@ mod key;
 pub mod messages;
 pub mod transport;
 
-pub(crate) use key::base58check;
 pub use key::{AuthorityKey, KeyError};
 
 #[cfg(test)]

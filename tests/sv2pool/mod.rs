@@ -26,9 +26,9 @@ use template_distribution_sv2::{NewTemplate, SetNewPrevHash, SubmitSolution};
 pub const AUTHORITY_PUBLIC: &str = "9auqWEzQDVyd2oe1JVGFLMLHZtCo2FFqZwtKA5gd9xbuEu7PH72";
 pub const AUTHORITY_SECRET: &str = "mkDLTBBRxdBv998612qipDYoTK3YUrqLe8uWw7gu3iXbSrn2n";
 
-/// The network target of the templates: 2^228, about one block per 2^28
-/// hashes (seconds on one CPU thread).
-pub const NBITS: u32 = 0x1d0f_ffff;
+/// The network target of the templates: 2^230, about one block per 2^26
+/// hashes (a second or two on one CPU thread).
+pub const NBITS: u32 = 0x1d3f_ffff;
 
 /// The coinbase value of each template.
 pub const COINBASE_VALUE: u64 = 50 * 100_000_000;
