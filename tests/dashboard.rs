@@ -188,8 +188,8 @@ impl Browser {
         let end = Instant::now() + within;
         loop {
             let v = self.js(script);
-            let truthy =
-                !matches!(&v, Value::Null | Value::Bool(false)) && v != json!("") && v != json!(0);
+            let empty = v == json!("") || v == json!(0) || v == json!([]);
+            let truthy = !matches!(&v, Value::Null | Value::Bool(false)) && !empty;
             if truthy || Instant::now() > end {
                 return v;
             }
@@ -501,8 +501,6 @@ fn one_page_watches_two_rigs_through_cors() {
             .is_some_and(|r| r.contains(&format!("127.0.0.1:{b}")) && r.contains("H/s")),
         "{row}"
     );
-    // A rig that does not allow the origin is refused by the browser, and
-    // shown as such; nothing else breaks.
     let (s, _) = http(
         b,
         "GET",
@@ -511,6 +509,28 @@ fn one_page_watches_two_rigs_through_cors() {
         &format!("Origin: http://127.0.0.1:{a}\r\n"),
     );
     assert_eq!(s, 200);
+    // Without --api-token, the controls say that control is off.
+    browser.click("pause");
+    let off = browser.until(
+        "const m = document.getElementById('control-message').textContent; return m.includes('control is off') ? m : '';",
+        Duration::from_secs(5),
+    );
+    assert!(
+        off.as_str().is_some_and(|m| m.contains("--api-token")),
+        "{off}"
+    );
+    // On a phone's width nothing runs off the page: wide tables scroll in
+    // their own boxes.
+    browser.call(
+        "POST",
+        "/window/rect",
+        Some(json!({"width": 390, "height": 844})),
+    );
+    let fits = browser.until(
+        "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
+        Duration::from_secs(5),
+    );
+    assert_eq!(fits, true, "the page is wider than a phone");
     let errors = browser.console_errors();
     assert!(errors.is_empty(), "console: {errors:#?}");
     for r in [&mut rig_a, &mut rig_b] {

@@ -509,3 +509,43 @@ fn mines_on_a_real_bitcoind_regtest_where_one_is_installed() {
     let _ = bitcoind.wait();
     assert_eq!(accepted, 2);
 }
+
+#[test]
+fn a_second_node_takes_over_when_the_first_is_down() {
+    let (address, _) = regtest_address();
+    let down = TestNode::start(
+        TESTNET_BLOCK,
+        Behaviour {
+            down: true,
+            ..Default::default()
+        },
+    );
+    let up = TestNode::start(TESTNET_BLOCK, Behaviour::default());
+    let mut o = solo(&down, &address);
+    let mut second = solo(&up, &address).nodes.remove(0);
+    second.timeout = Duration::from_millis(800);
+    o.nodes.push(second);
+    o.failures_before_switch = 2;
+    let miner = PoolMiner::start(engine(), o).unwrap();
+    let mut seen = Vec::new();
+    let got = events_until(
+        &miner,
+        &mut seen,
+        Duration::from_secs(60),
+        |e| matches!(e, PoolEvent::Share(s) if s.pool == 1 && s.result == ShareResult::Accepted),
+    );
+    miner.stop(Duration::from_secs(1));
+    assert!(got, "{seen:#?}");
+    assert!(
+        seen.iter().any(|e| matches!(
+            e,
+            PoolEvent::Pool {
+                pool: 1,
+                change: PoolChange::Failover { from: 0 },
+                ..
+            }
+        )),
+        "{seen:#?}"
+    );
+    assert!(up.judged().iter().all(|j| j.faults.is_empty()));
+}

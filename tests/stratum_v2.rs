@@ -256,7 +256,9 @@ fn extended_channels_and_group_jobs_on_sri_pool() {
         return;
     };
     let tp = TemplateProvider::start();
-    let pool = SriPool::start(&binary, &tp, 600.0);
+    // Shares answered three at a time: one SubmitShares.Success accepts a
+    // range of sequence numbers.
+    let pool = SriPool::batched(&binary, &tp, 600.0, 3);
     // An extended channel (the rig rolls its own extranonce), then a
     // standard channel without REQUIRES_STANDARD_JOBS, which SRI's pool
     // feeds extended jobs for its group: hashrig builds both coinbases.

@@ -341,7 +341,19 @@ pub struct SriPool {
 
 impl SriPool {
     /// Starts the pool on a free port, fed by `tp`; waits until it listens.
+    /// Every share is answered on its own.
     pub fn start(binary: &PathBuf, tp: &TemplateProvider, shares_per_minute: f64) -> SriPool {
+        SriPool::batched(binary, tp, shares_per_minute, 1)
+    }
+
+    /// [`start`](Self::start), answering shares `batch` at a time
+    /// (`SubmitShares.Success` for a range of sequence numbers).
+    pub fn batched(
+        binary: &PathBuf,
+        tp: &TemplateProvider,
+        shares_per_minute: f64,
+        batch: u32,
+    ) -> SriPool {
         let port = free_port();
         let monitoring = free_port();
         let dir = std::env::temp_dir().join(format!("hashrig-sri-pool-{port}"));
@@ -358,7 +370,7 @@ coinbase_reward_script = "addr(bc1qtzqxqaxyy6lda2fhdtp5dp0v56vlf6g0tljy2x)"
 server_id = 1
 pool_signature = "hashrig test pool"
 shares_per_minute = {shares_per_minute:.1}
-share_batch_size = 1
+share_batch_size = {batch}
 monitoring_address = "127.0.0.1:{monitoring}"
 monitoring_cache_refresh_secs = 1
 
