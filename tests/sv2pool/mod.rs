@@ -40,12 +40,22 @@ pub struct Judged {
     pub hash: bitcoin::BlockHash,
     /// Empty when valid; else what is wrong.
     pub faults: Vec<String>,
+    /// Valid, but for a template the tip has moved past (another block
+    /// came first): a stale block, not a wrong one.
+    pub stale: bool,
 }
 
+#[derive(Clone, Copy)]
 struct Tip {
     height: u64,
     prev: [u8; 32],
     template_id: u64,
+}
+
+/// The tip now and the templates before it (for late solutions).
+struct Tips {
+    now: Tip,
+    past: Vec<Tip>,
 }
 
 /// The template provider: listens on loopback and serves whichever pool
@@ -88,10 +98,13 @@ impl TemplateProvider {
         let stop = Arc::new(AtomicBool::new(false));
         // Past 16, so that the height is a data push (rust-bitcoin reads
         // BIP 34 heights only as such).
-        let tip = Arc::new(Mutex::new(Tip {
-            height: 1000,
-            prev: [0x11; 32],
-            template_id: 1,
+        let tip = Arc::new(Mutex::new(Tips {
+            now: Tip {
+                height: 1000,
+                prev: [0x11; 32],
+                template_id: 1,
+            },
+            past: Vec::new(),
         }));
         let (b, s) = (blocks.clone(), stop.clone());
         std::thread::spawn(move || {
@@ -171,7 +184,7 @@ fn send_tip(stream: &mut TcpStream, w: &mut transport::Writer, tip: &Tip) -> std
     )
 }
 
-fn serve(mut stream: TcpStream, blocks: &Mutex<Vec<Judged>>, stop: &AtomicBool, tip: &Mutex<Tip>) {
+fn serve(mut stream: TcpStream, blocks: &Mutex<Vec<Judged>>, stop: &AtomicBool, tip: &Mutex<Tips>) {
     stream.set_nonblocking(false).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_millis(200)))
@@ -205,7 +218,7 @@ fn serve(mut stream: TcpStream, blocks: &Mutex<Vec<Judged>>, stop: &AtomicBool, 
             }
             template_distribution_sv2::MESSAGE_TYPE_COINBASE_OUTPUT_CONSTRAINTS => {
                 let t = tip.lock().unwrap();
-                if send_tip(&mut stream, &mut writer, &t).is_err() {
+                if send_tip(&mut stream, &mut writer, &t.now).is_err() {
                     return;
                 }
             }
@@ -215,16 +228,23 @@ fn serve(mut stream: TcpStream, blocks: &Mutex<Vec<Judged>>, stop: &AtomicBool, 
                 };
                 let mut t = tip.lock().unwrap();
                 let judged = judge(&t, &solution);
-                let good = judged.faults.is_empty();
+                let good = judged.faults.is_empty() && !judged.stale;
                 let hash = judged.hash;
                 blocks.lock().unwrap().push(judged);
                 if good {
                     // The found block becomes the tip: a new block for the
                     // pool to switch every miner to.
-                    t.height += 1;
-                    t.prev = hash.to_byte_array();
-                    t.template_id += 1;
-                    if send_tip(&mut stream, &mut writer, &t).is_err() {
+                    let old = t.now;
+                    t.past.push(old);
+                    if t.past.len() > 64 {
+                        t.past.remove(0);
+                    }
+                    t.now = Tip {
+                        height: old.height + 1,
+                        prev: hash.to_byte_array(),
+                        template_id: old.template_id + 1,
+                    };
+                    if send_tip(&mut stream, &mut writer, &t.now).is_err() {
                         return;
                     }
                 }
@@ -234,9 +254,24 @@ fn serve(mut stream: TcpStream, blocks: &Mutex<Vec<Judged>>, stop: &AtomicBool, 
     }
 }
 
-/// Judges a submitted block with rust-bitcoin alone.
-fn judge(tip: &Tip, s: &SubmitSolution<'_>) -> Judged {
+/// Judges a submitted block with rust-bitcoin alone, against the template
+/// it names.
+fn judge(tips: &Tips, s: &SubmitSolution<'_>) -> Judged {
     let mut faults = Vec::new();
+    let stale = s.template_id != tips.now.template_id;
+    let tip = match tips
+        .past
+        .iter()
+        .chain(std::iter::once(&tips.now))
+        .find(|t| t.template_id == s.template_id)
+    {
+        Some(t) => *t,
+        None => {
+            faults.push(format!("template {} was never sent", s.template_id));
+            tips.now
+        }
+    };
+    let tip = &tip;
     let coinbase: Result<bitcoin::Transaction, _> =
         bitcoin::consensus::deserialize(s.coinbase_tx.as_bytes());
     let coinbase = match coinbase {
@@ -246,15 +281,10 @@ fn judge(tip: &Tip, s: &SubmitSolution<'_>) -> Judged {
                 height: tip.height,
                 hash: bitcoin::BlockHash::all_zeros(),
                 faults: vec![format!("the coinbase does not decode: {e}")],
+                stale,
             }
         }
     };
-    if s.template_id != tip.template_id {
-        faults.push(format!(
-            "template {} is not the tip's {}",
-            s.template_id, tip.template_id
-        ));
-    }
     let header = bitcoin::block::Header {
         version: bitcoin::block::Version::from_consensus(s.version as i32),
         prev_blockhash: bitcoin::BlockHash::from_byte_array(tip.prev),
@@ -291,6 +321,7 @@ fn judge(tip: &Tip, s: &SubmitSolution<'_>) -> Judged {
         height: tip.height,
         hash: block.block_hash(),
         faults,
+        stale,
     }
 }
 
