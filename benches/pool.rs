@@ -9,49 +9,18 @@
 //! `cargo bench --bench pool` (HASHRIG_BENCH_ROUNDS, HASHRIG_BENCH_SECONDS
 //! and HASHRIG_BENCH_JOBS change the sizes).
 
+mod pool_bench;
 #[path = "../tests/testpool/mod.rs"]
 mod testpool;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hashrig::engine::{CpuUse, Engine, EngineOptions, RollTime, Work};
 use hashrig::stratum::{Pool, PoolChange, PoolEvent, PoolMiner, PoolOptions};
-use hashrig::{Header, HeaderJob, Job};
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn engine() -> Arc<Engine> {
-    Arc::new(
-        Engine::start(EngineOptions {
-            cpu: CpuUse::On,
-            gpus: false,
-            ..Default::default()
-        })
-        .unwrap(),
-    )
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
+use pool_bench::{engine, env, percentile};
 
 fn miner(pool: &testpool::TestPool) -> PoolMiner {
     let p = Pool::new(pool.url().parse().unwrap(), Some("bench"), Some("x")).unwrap();
     PoolMiner::start(engine(), PoolOptions::new(vec![p])).unwrap()
-}
-
-fn rate(engine: &Engine, seconds: u64) -> f64 {
-    let hashes = |e: &Engine| e.stats().iter().map(|d| d.hashes).sum::<u64>();
-    std::thread::sleep(Duration::from_secs(1));
-    let (h0, t0) = (hashes(engine), Instant::now());
-    std::thread::sleep(Duration::from_secs(seconds));
-    (hashes(engine) - h0) as f64 / t0.elapsed().as_secs_f64()
 }
 
 fn main() {
@@ -123,48 +92,5 @@ fn main() {
     );
 
     // Hashrate kept, alternated.
-    let header = Header::from_hex("0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c").unwrap();
-    let (mut plain, mut pooled) = (Vec::new(), Vec::new());
-    for round in 0..rounds {
-        let e = engine();
-        let job = Job::from(HeaderJob::from_header(header).unwrap());
-        e.submit(Work::new(job).from_nonce(0).then(RollTime))
-            .unwrap();
-        let r = rate(&e, seconds);
-        drop(e);
-        plain.push(r);
-        let m = miner(&pool);
-        // The event stream is read as the command line reads it.
-        let reader = {
-            let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-            (stop.clone(), stop)
-        };
-        let r2 = std::thread::scope(|s| {
-            s.spawn(|| {
-                while !reader.0.load(std::sync::atomic::Ordering::Relaxed) {
-                    let _ = m.recv_timeout(Duration::from_millis(50));
-                }
-            });
-            let r = rate(m.engine(), seconds);
-            reader.1.store(true, std::sync::atomic::Ordering::Relaxed);
-            r
-        });
-        m.stop(Duration::from_secs(1));
-        drop(m);
-        pooled.push(r2);
-        println!(
-            "round {round}: plain engine {:.2} MH/s, pool mining {:.2} MH/s",
-            r / 1e6,
-            r2 / 1e6
-        );
-    }
-    plain.sort_by(f64::total_cmp);
-    pooled.sort_by(f64::total_cmp);
-    let (a, b) = (percentile(&plain, 0.5), percentile(&pooled, 0.5));
-    println!(
-        "hashrate kept: pool {:.2} / plain {:.2} MH/s = {:.3} (medians of {rounds} alternated rounds of {seconds} s)",
-        b / 1e6,
-        a / 1e6,
-        b / a
-    );
+    pool_bench::hashrate_kept(rounds, seconds, "pool mining", "", || miner(&pool));
 }

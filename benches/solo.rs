@@ -11,43 +11,16 @@
 //! and HASHRIG_BENCH_JOBS change the sizes, HASHRIG_BENCH_THREADS the CPU
 //! threads, all cores by default).
 
+mod pool_bench;
 #[path = "../tests/testnode/mod.rs"]
 mod testnode;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hashrig::engine::{CpuUse, Engine, EngineOptions, RollTime, Work};
 use hashrig::node::{Auth, Node};
 use hashrig::pool::{PoolChange, PoolEvent, PoolMiner};
 use hashrig::stratum::PoolOptions;
-use hashrig::{Header, HeaderJob, Job};
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn engine() -> Arc<Engine> {
-    let threads = std::env::var("HASHRIG_BENCH_THREADS")
-        .ok()
-        .and_then(|t| t.parse().ok());
-    Arc::new(
-        Engine::start(EngineOptions {
-            cpu: CpuUse::On,
-            gpus: false,
-            cpu_threads: threads,
-            ..Default::default()
-        })
-        .unwrap(),
-    )
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
+use pool_bench::{engine, env, percentile};
 
 fn miner(node: &testnode::TestNode) -> PoolMiner {
     let script = bitcoin::ScriptBuf::from_bytes(vec![0x51]);
@@ -61,14 +34,6 @@ fn miner(node: &testnode::TestNode) -> PoolMiner {
     let mut o = PoolOptions::new(Vec::new());
     o.nodes = vec![n];
     PoolMiner::start(engine(), o).unwrap()
-}
-
-fn rate(engine: &Engine, seconds: u64) -> f64 {
-    let hashes = |e: &Engine| e.stats().iter().map(|d| d.hashes).sum::<u64>();
-    std::thread::sleep(Duration::from_secs(1));
-    let (h0, t0) = (hashes(engine), Instant::now());
-    std::thread::sleep(Duration::from_secs(seconds));
-    (hashes(engine) - h0) as f64 / t0.elapsed().as_secs_f64()
 }
 
 fn main() {
@@ -163,44 +128,11 @@ fn main() {
             ..Default::default()
         },
     );
-    let header = Header::from_hex("0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c").unwrap();
-    let (mut plain, mut solo) = (Vec::new(), Vec::new());
-    for round in 0..rounds {
-        let e = engine();
-        let job = Job::from(HeaderJob::from_header(header).unwrap());
-        e.submit(Work::new(job).from_nonce(0).then(RollTime))
-            .unwrap();
-        let r = rate(&e, seconds);
-        drop(e);
-        plain.push(r);
-        let m = miner(&node);
-        let stop = std::sync::atomic::AtomicBool::new(false);
-        let r2 = std::thread::scope(|s| {
-            s.spawn(|| {
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    let _ = m.recv_timeout(Duration::from_millis(50));
-                }
-            });
-            let r = rate(m.engine(), seconds);
-            stop.store(true, std::sync::atomic::Ordering::Relaxed);
-            r
-        });
-        m.stop(Duration::from_secs(1));
-        drop(m);
-        solo.push(r2);
-        println!(
-            "round {round}: plain engine {:.2} MH/s, solo mining {:.2} MH/s",
-            r / 1e6,
-            r2 / 1e6
-        );
-    }
-    plain.sort_by(f64::total_cmp);
-    solo.sort_by(f64::total_cmp);
-    let (a, b) = (percentile(&plain, 0.5), percentile(&solo, 0.5));
-    println!(
-        "hashrate kept: solo {:.2} / plain {:.2} MH/s = {:.3} (medians of {rounds} alternated rounds of {seconds} s, a mainnet template)",
-        b / 1e6,
-        a / 1e6,
-        b / a
+    pool_bench::hashrate_kept(
+        rounds,
+        seconds,
+        "solo mining",
+        ", a mainnet template",
+        || miner(&node),
     );
 }
