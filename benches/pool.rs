@@ -13,9 +13,9 @@ mod pool_bench;
 #[path = "../tests/testpool/mod.rs"]
 mod testpool;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use hashrig::stratum::{Pool, PoolChange, PoolEvent, PoolMiner, PoolOptions};
+use hashrig::stratum::{Pool, PoolMiner, PoolOptions};
 use pool_bench::{engine, env, percentile};
 
 fn miner(pool: &testpool::TestPool) -> PoolMiner {
@@ -36,47 +36,9 @@ fn main() {
     // Job switches and submit delays.
     let m = miner(&pool);
     assert!(pool.wait_for(60, |p| p.accepted() >= 1));
-    let mut switches = Vec::new();
-    let mut delays = Vec::new();
-    for _ in 0..jobs {
-        let (job, written) = pool.notify(true);
-        let (engine_job, submitted) = loop {
-            match m.recv_timeout(Duration::from_secs(10)).expect("the job") {
-                PoolEvent::Pool {
-                    change:
-                        PoolChange::Job {
-                            job_id,
-                            engine_job,
-                            submitted,
-                            ..
-                        },
-                    ..
-                } if job_id == job => break (engine_job, submitted),
-                PoolEvent::Share(s) => delays.extend(s.submit_delay),
-                _ => {}
-            }
-        };
-        let started = loop {
-            let stats = m.engine().stats();
-            if stats.iter().all(|d| d.job == Some(engine_job)) {
-                break stats.iter().filter_map(|d| d.job_switch).max().unwrap();
-            }
-            std::thread::sleep(Duration::from_micros(200));
-        };
-        switches.push((submitted.duration_since(written) + started).as_secs_f64() * 1e3);
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let until = Instant::now() + Duration::from_secs(3);
-    while Instant::now() < until {
-        if let Some(PoolEvent::Share(s)) = m.recv_timeout(Duration::from_millis(50)) {
-            delays.extend(s.submit_delay);
-        }
-    }
+    let (switches, delays) = pool_bench::switches_and_delays(&m, jobs, || pool.notify(true));
     m.stop(Duration::from_secs(1));
     drop(m);
-    switches.sort_by(f64::total_cmp);
-    let mut delays: Vec<f64> = delays.iter().map(|d| d.as_secs_f64() * 1e3).collect();
-    delays.sort_by(f64::total_cmp);
     println!(
         "job switch (notify written -> every device on the new job) over {} jobs: median {:.3} ms, p99 {:.3} ms, max {:.3} ms",
         switches.len(),

@@ -21,10 +21,9 @@ mod pool_bench;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use hashrig::stratum::{Pool, PoolChange, PoolEvent, PoolMiner, PoolOptions};
+use hashrig::stratum::{Pool, PoolMiner, PoolOptions};
 use hashrig::sv2::messages::{self, ShareFields};
 use hashrig::sv2::{transport, AuthorityKey};
-use hashrig::Target;
 use pool_bench::{engine, env, percentile};
 
 fn miner(pool: &loopback::Loopback) -> PoolMiner {
@@ -37,10 +36,7 @@ fn main() {
     let seconds = env("HASHRIG_BENCH_SECONDS", 5);
     let jobs = env("HASHRIG_BENCH_JOBS", 200);
     // Difficulty about 0.001: some twenty shares a second on two cores.
-    let target = Target::from_difficulty(0.001).unwrap();
-    let mut target_le = target.to_be_bytes();
-    target_le.reverse();
-    let pool = loopback::Loopback::start(target_le);
+    let pool = loopback::Loopback::at_difficulty(0.001);
     let key: AuthorityKey = loopback::PUBLIC.parse().unwrap();
 
     // Handshakes.
@@ -94,48 +90,12 @@ fn main() {
         assert!(Instant::now() < until, "the miner did not open a channel");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let mut switches = Vec::new();
-    let mut delays = Vec::new();
-    for _ in 0..jobs {
+    let (switches, delays) = pool_bench::switches_and_delays(&m, jobs, || {
         let (job, written) = pool.new_block().expect("the channel is open");
-        let job = job.to_string();
-        let (engine_job, submitted) = loop {
-            match m.recv_timeout(Duration::from_secs(10)).expect("the job") {
-                PoolEvent::Pool {
-                    change:
-                        PoolChange::Job {
-                            job_id,
-                            engine_job,
-                            submitted,
-                            ..
-                        },
-                    ..
-                } if job_id == job => break (engine_job, submitted),
-                PoolEvent::Share(s) => delays.extend(s.submit_delay),
-                _ => {}
-            }
-        };
-        let started = loop {
-            let stats = m.engine().stats();
-            if stats.iter().all(|d| d.job == Some(engine_job)) {
-                break stats.iter().filter_map(|d| d.job_switch).max().unwrap();
-            }
-            std::thread::sleep(Duration::from_micros(200));
-        };
-        switches.push((submitted.duration_since(written) + started).as_secs_f64() * 1e3);
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let until = Instant::now() + Duration::from_secs(3);
-    while Instant::now() < until {
-        if let Some(PoolEvent::Share(s)) = m.recv_timeout(Duration::from_millis(50)) {
-            delays.extend(s.submit_delay);
-        }
-    }
+        (job.to_string(), written)
+    });
     m.stop(Duration::from_secs(1));
     drop(m);
-    switches.sort_by(f64::total_cmp);
-    let mut delays: Vec<f64> = delays.iter().map(|d| d.as_secs_f64() * 1e3).collect();
-    delays.sort_by(f64::total_cmp);
     println!(
         "job switch (SetNewPrevHash written -> every device on the new job) over {} blocks: median {:.3} ms, p99 {:.3} ms, max {:.3} ms",
         switches.len(),

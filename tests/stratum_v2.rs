@@ -569,11 +569,7 @@ fn hostile_v2_servers_never_stop_the_miner() {
 mod loopback;
 
 fn loopback_pool() -> loopback::Loopback {
-    let mut target = hashrig::Target::from_difficulty(0.0005)
-        .unwrap()
-        .to_be_bytes();
-    target.reverse();
-    loopback::Loopback::start(target)
+    loopback::Loopback::at_difficulty(0.0005)
 }
 
 fn until(within: Duration, f: impl Fn() -> bool) -> bool {

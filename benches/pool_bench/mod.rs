@@ -103,3 +103,57 @@ pub fn hashrate_kept(
         b / a
     );
 }
+
+/// Job switches and submit delays on `m`, in milliseconds and sorted: for
+/// each of `jobs` jobs, `send` hands the work source a new job and says
+/// its id and when it was written; the switch runs from then to every
+/// device hashing it (the engine's own `job_switch` for the last step).
+/// The submit delays are those of the shares seen meanwhile and in three
+/// seconds after.
+pub fn switches_and_delays(
+    m: &PoolMiner,
+    jobs: u64,
+    mut send: impl FnMut() -> (String, Instant),
+) -> (Vec<f64>, Vec<f64>) {
+    use hashrig::pool::{PoolChange, PoolEvent};
+    let mut switches = Vec::new();
+    let mut delays = Vec::new();
+    for _ in 0..jobs {
+        let (job, written) = send();
+        let (engine_job, submitted) = loop {
+            match m.recv_timeout(Duration::from_secs(10)).expect("the job") {
+                PoolEvent::Pool {
+                    change:
+                        PoolChange::Job {
+                            job_id,
+                            engine_job,
+                            submitted,
+                            ..
+                        },
+                    ..
+                } if job_id == job => break (engine_job, submitted),
+                PoolEvent::Share(s) => delays.extend(s.submit_delay),
+                _ => {}
+            }
+        };
+        let started = loop {
+            let stats = m.engine().stats();
+            if stats.iter().all(|d| d.job == Some(engine_job)) {
+                break stats.iter().filter_map(|d| d.job_switch).max().unwrap();
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        };
+        switches.push((submitted.duration_since(written) + started).as_secs_f64() * 1e3);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let until = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < until {
+        if let Some(PoolEvent::Share(s)) = m.recv_timeout(Duration::from_millis(50)) {
+            delays.extend(s.submit_delay);
+        }
+    }
+    switches.sort_by(f64::total_cmp);
+    let mut delays: Vec<f64> = delays.iter().map(|d| d.as_secs_f64() * 1e3).collect();
+    delays.sort_by(f64::total_cmp);
+    (switches, delays)
+}

@@ -54,6 +54,16 @@ fn responder() -> Box<noise_sv2::Responder> {
 }
 
 impl Loopback {
+    /// Listens; the channel's share target is that of `difficulty`.
+    pub fn at_difficulty(difficulty: f64) -> Loopback {
+        // Little-endian, as V2 sends targets.
+        let mut target = hashrig::Target::from_difficulty(difficulty)
+            .unwrap()
+            .to_be_bytes();
+        target.reverse();
+        Loopback::start(target)
+    }
+
     /// Listens; the channel's target is `target_le` (little-endian).
     pub fn start(target_le: [u8; 32]) -> Loopback {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();

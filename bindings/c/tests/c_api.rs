@@ -79,12 +79,7 @@ fn c_program_mines_on_a_pool() {
 
 /// A loopback Stratum V2 pool at the v1 test pool's difficulty.
 fn v2_pool() -> loopback::Loopback {
-    // Little-endian, as V2 sends targets.
-    let mut target = hashrig::Target::from_difficulty(0.0005)
-        .unwrap()
-        .to_be_bytes();
-    target.reverse();
-    loopback::Loopback::start(target)
+    loopback::Loopback::at_difficulty(0.0005)
 }
 
 #[test]
