@@ -477,16 +477,28 @@ address = "{}"
         Some(text.split_once("\r\n\r\n")?.1.to_string())
     }
 
-    /// The shares the pool accepted on its clients' channels since it
-    /// started, from its Prometheus metrics.
-    pub fn accepted(&self) -> Option<u64> {
-        let metrics = self.monitoring("/metrics")?;
-        let counts: Vec<f64> = metrics
-            .lines()
-            .filter(|l| l.starts_with("sv2_client_shares_accepted_total"))
-            .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
-            .collect();
-        (!counts.is_empty()).then(|| counts.iter().sum::<f64>() as u64)
+    /// How many lines the pool has logged so far (a mark for
+    /// [`accepted_since`](Self::accepted_since)).
+    pub fn log_len(&self) -> usize {
+        self.log.lock().unwrap().len()
+    }
+
+    /// The shares the pool accepted, as its log tells, from log line
+    /// `mark` on: one line per valid share (an acknowledgement or a
+    /// valid share left for a later one, each marked ✅) and one per
+    /// block found. Unlike its metrics, the log still holds a channel's
+    /// shares after the miner has gone.
+    pub fn accepted_since(&self, mark: usize) -> u64 {
+        let log = self.log.lock().unwrap();
+        log.iter()
+            .skip(mark)
+            .filter(|l| {
+                !l.contains("Received ")
+                    && (l.contains("SubmitSharesStandard: ")
+                        || l.contains("SubmitSharesExtended: "))
+                    && (l.contains('✅') || l.contains("Block Found!!!"))
+            })
+            .count() as u64
     }
 }
 
