@@ -2,8 +2,9 @@
 //! (`pool_sv2` 0.7.0 from crates.io), fed by the template provider in
 //! `sv2pool`: the shares SRI's pool accepts equal hashrig's accepted count,
 //! none is rejected, the blocks reach the template provider and
-//! rust-bitcoin finds them valid; the pool restarted, a wrong authority
-//! key, and failover between a V2 and a v1 pool.
+//! rust-bitcoin finds them valid; the pool restarted, the measured rate
+//! announced (`UpdateChannel`), a wrong authority key, and failover
+//! between a V2 and a v1 pool.
 
 mod sv2pool;
 mod testpool;
@@ -290,6 +291,59 @@ fn extended_channels_and_group_jobs_on_sri_pool() {
     for b in tp.blocks.lock().unwrap().iter() {
         assert!(b.faults.is_empty(), "block {b:?}");
     }
+}
+
+/// The `nominal_hash_rate` of each `UpdateChannel` the pool logged.
+fn rates_announced(pool: &SriPool) -> Vec<f64> {
+    pool.logged("UpdateChannel(channel_id=")
+        .iter()
+        .filter_map(|l| {
+            let rest = l.split("nominal_hash_rate=").nth(1)?;
+            rest.split(',').next()?.trim().parse().ok()
+        })
+        .collect()
+}
+
+#[test]
+fn the_pool_is_told_the_measured_rate() {
+    let Some(binary) = sv2pool::pool_binary() else {
+        return;
+    };
+    let tp = TemplateProvider::start();
+    let pool = SriPool::start(&binary, &tp, 600.0);
+    // A fresh engine has measured nothing when the channel opens, so the
+    // channel opens on a guess (1 GH/s, far above one CPU thread); ten
+    // seconds in, the measured rate is announced.
+    let engine = engine();
+    let miner = PoolMiner::start(engine.clone(), options(&[v2_url(pool.port)])).unwrap();
+    let mut shares = Vec::new();
+    let until = Instant::now() + Duration::from_secs(40);
+    while rates_announced(&pool).is_empty() && Instant::now() < until {
+        if let Some(PoolEvent::Share(s)) = miner.recv_timeout(Duration::from_millis(200)) {
+            shares.push(*s);
+        }
+    }
+    let measured: f64 = engine.stats().iter().map(|d| d.rate_avg).sum();
+    let announced = rates_announced(&pool);
+    // Then the pool re-targets the channel, and shares go on being
+    // accepted at the new target.
+    let after = accepted_on(&miner, 0, 3, Duration::from_secs(40), &mut shares);
+    miner.stop(Duration::from_secs(2));
+    assert_eq!(announced.len(), 1, "{:#?}", pool.logged("UpdateChannel"));
+    let ratio = announced[0] / measured;
+    assert!(
+        (0.5..=2.0).contains(&ratio),
+        "announced {} H/s, measured {measured:.0} H/s",
+        announced[0]
+    );
+    assert!(
+        pool.logged("UpdateChannelError").is_empty(),
+        "{:#?}",
+        pool.logged("UpdateChannel")
+    );
+    assert!(after, "no shares after the update: {shares:#?}");
+    assert!(rejected(&shares).is_empty(), "{shares:#?}");
+    eprintln!("announced {} H/s, measured {measured:.0} H/s", announced[0]);
 }
 
 #[test]
