@@ -172,8 +172,8 @@ fn solo(node: &TestNode, address: &str) -> PoolOptions {
     .unwrap();
     n.timeout = Duration::from_millis(800);
     o.nodes = vec![n];
-    o.backoff_start = Duration::from_millis(50);
-    o.backoff_max = Duration::from_millis(300);
+    o.failover.backoff_start = Duration::from_millis(50);
+    o.failover.backoff_max = Duration::from_millis(300);
     o.poll = Duration::from_millis(20);
     o.node_poll = Duration::from_millis(200);
     o
@@ -525,7 +525,7 @@ fn a_second_node_takes_over_when_the_first_is_down() {
     let mut second = solo(&up, &address).nodes.remove(0);
     second.timeout = Duration::from_millis(800);
     o.nodes.push(second);
-    o.failures_before_switch = 2;
+    o.failover.failures_before_switch = 2;
     let miner = PoolMiner::start(engine(), o).unwrap();
     let mut seen = Vec::new();
     let got = events_until(

@@ -35,11 +35,11 @@ fn pool(url: &str) -> Pool {
 
 fn options(urls: &[String]) -> PoolOptions {
     let mut o = PoolOptions::new(urls.iter().map(|u| pool(u)).collect());
-    o.backoff_start = Duration::from_millis(50);
-    o.backoff_max = Duration::from_millis(200);
-    o.primary_check = Duration::from_millis(300);
+    o.failover.backoff_start = Duration::from_millis(50);
+    o.failover.backoff_max = Duration::from_millis(200);
+    o.failover.primary_check = Duration::from_millis(300);
     o.poll = Duration::from_millis(20);
-    o.failures_before_switch = 2;
+    o.failover.failures_before_switch = 2;
     o
 }
 
@@ -361,8 +361,8 @@ fn a_pool_that_rejects_everything_is_left() {
     });
     let b = TestPool::start(Behaviour::default());
     let mut o = options(&[a.url(), b.url()]);
-    o.reject_limit = 3;
-    o.primary_check = Duration::from_secs(3600);
+    o.failover.reject_limit = 3;
+    o.failover.primary_check = Duration::from_secs(3600);
     let miner = start(o);
     assert!(b.wait_for(WAIT, |p| p.accepted() >= 2));
     // The pool counts a share before its answer reaches the miner.

@@ -218,11 +218,11 @@ fn options(urls: &[String]) -> PoolOptions {
         .map(|u| Pool::new(u.parse().unwrap(), Some("hashrig.lib"), Some("x")).unwrap())
         .collect();
     let mut o = PoolOptions::new(pools);
-    o.backoff_start = Duration::from_millis(50);
-    o.backoff_max = Duration::from_millis(400);
-    o.primary_check = Duration::from_millis(500);
+    o.failover.backoff_start = Duration::from_millis(50);
+    o.failover.backoff_max = Duration::from_millis(400);
+    o.failover.primary_check = Duration::from_millis(500);
     o.poll = Duration::from_millis(20);
-    o.failures_before_switch = 2;
+    o.failover.failures_before_switch = 2;
     o
 }
 

@@ -20,7 +20,8 @@ use super::book::Book;
 use super::events::{PoolChange, PoolEvent, ShareReport};
 use super::figures::{PoolStats, ShareCounts, ShareResult};
 use super::protocol::Protocol;
-use super::shared::{Settings, Shared, State};
+use super::settings::FailoverOptions;
+use super::shared::{Shared, State};
 use super::PoolWatch;
 use crate::engine::{Engine, Event, Pauser};
 use crate::{Error, Header, Job};
@@ -45,7 +46,7 @@ impl PoolMiner {
         engine: Arc<Engine>,
         protocol: Arc<dyn Protocol>,
         stats: Vec<PoolStats>,
-        settings: Settings,
+        settings: FailoverOptions,
         first_submit: u64,
     ) -> Result<PoolMiner, Error> {
         if stats.is_empty() {

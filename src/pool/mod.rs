@@ -1,25 +1,28 @@
 //! The pool layer's vocabulary, the same for every way of getting work
-//! (Stratum v1 today; a new protocol adds a connection and its messages
-//! beside [`crate::stratum`] and reports through these types): a pool's
-//! state and figures ([`PoolStats`]), shares by outcome ([`ShareCounts`],
-//! [`ShareResult`]), the events a miner reports ([`PoolEvent`]), and what
-//! a monitor reads from a miner ([`PoolWatch`]).
+//! (Stratum v1 and V2 pools, and solo mining on a node; a new protocol
+//! adds a connection and its messages beside [`crate::stratum`],
+//! [`crate::sv2`] or [`crate::node`] and reports through these types): a
+//! pool's state and figures ([`PoolStats`]), shares by outcome
+//! ([`ShareCounts`], [`ShareResult`]), the events a miner reports
+//! ([`PoolEvent`]), and what a monitor reads from a miner ([`PoolWatch`]).
 //!
 //! The layer itself is written once for every protocol ([`PoolMiner`]):
 //! the pool list in priority order, failover with backoff and the return
-//! to the first pool (`failover.rs`), the share path that checks each
-//! solution against its pool job on the CPU reference and books the
-//! pool's answer (`miner.rs`, `book.rs`), and the devices paused while no
-//! pool is usable. A protocol plugs in by writing its connection and its
-//! messages: a `Protocol` that connects and hands back a `Link`, which
-//! turns what the pool sends into calls on a `Feed` (`protocol.rs`,
-//! `feed.rs`); Stratum v1 in [`crate::stratum`] is the example.
+//! to the first pool (`failover.rs`, tuned by [`FailoverOptions`]), the
+//! share path that checks each solution against its pool job on the CPU
+//! reference and books the pool's answer (`miner.rs`, `book.rs`), and the
+//! devices paused while no pool is usable. A protocol plugs in by writing
+//! its connection and its messages: a `Protocol` that connects and hands
+//! back a `Link`, which turns what the pool sends into calls on a `Feed`
+//! (`protocol.rs`, `feed.rs`); Stratum v1 in [`crate::stratum`] is the
+//! example, Stratum V2 in [`crate::sv2`] and the node in [`crate::node`]
+//! the next two.
 //!
 //! Always compiled, with no protocol's crates: the API, the C ABI and the
 //! command line render these types and keep no copies of their own.
 
-// The miner itself is built with a protocol to run it (Stratum v1, the
-// `stratum` feature); the vocabulary always.
+// The miner itself is built with its protocols (the `stratum` feature);
+// the vocabulary always.
 #[cfg(feature = "stratum")]
 pub(crate) mod book;
 mod events;
@@ -33,6 +36,8 @@ mod miner;
 #[cfg(feature = "stratum")]
 pub(crate) mod protocol;
 #[cfg(feature = "stratum")]
+mod settings;
+#[cfg(feature = "stratum")]
 mod shared;
 
 use std::collections::BTreeMap;
@@ -42,7 +47,7 @@ pub use figures::{PoolState, PoolStats, ShareCounts, ShareResult};
 #[cfg(feature = "stratum")]
 pub use miner::PoolMiner;
 #[cfg(feature = "stratum")]
-pub(crate) use shared::Settings;
+pub use settings::FailoverOptions;
 
 /// What a monitor reads from a pool miner, at one moment.
 pub trait PoolWatch: Send + Sync {

@@ -5,29 +5,12 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use super::book::Book;
 use super::events::{PoolChange, PoolEvent};
 use super::protocol::{Protocol, ShareWriter};
+use super::settings::FailoverOptions;
 use crate::engine::{Engine, Pauser};
-
-/// How the pool layer behaves, whatever the protocol.
-#[derive(Clone, Debug)]
-pub(crate) struct Settings {
-    /// The first wait before reconnecting; it doubles per failure.
-    pub backoff_start: Duration,
-    /// The longest wait before reconnecting.
-    pub backoff_max: Duration,
-    /// Failures in a row on one pool before switching to the next.
-    pub failures_before_switch: u32,
-    /// How often a backup pool checks whether a better pool works again.
-    pub primary_check: Duration,
-    /// How long without a new job before the connection counts as dead.
-    pub job_timeout: Duration,
-    /// Rejected shares in a row after which a pool counts as failing.
-    pub reject_limit: u32,
-}
 
 /// The connection shares are written to.
 pub(crate) struct Live {
@@ -45,7 +28,7 @@ pub(crate) struct State {
 pub(crate) struct Shared {
     pub engine: Arc<Engine>,
     pub protocol: Arc<dyn Protocol>,
-    pub settings: Settings,
+    pub settings: FailoverOptions,
     /// Each pool's URL (without password), for events.
     pub urls: Vec<String>,
     pub state: Mutex<State>,

@@ -13,7 +13,7 @@ use super::url::Version;
 use crate::engine::Engine;
 use crate::node::client::Solo;
 use crate::pool::protocol::{Draft, Link, Opened, Opening, Protocol, Redirect};
-use crate::pool::{PoolMiner, PoolStats, Settings};
+use crate::pool::{PoolMiner, PoolStats};
 use crate::sv2::client::StratumV2;
 use crate::{Error, Header};
 
@@ -76,14 +76,6 @@ impl PoolMiner {
                     .map(|n| PoolStats::new(n.url.to_string(), n.address.clone())),
             )
             .collect();
-        let settings = Settings {
-            backoff_start: options.backoff_start,
-            backoff_max: options.backoff_max,
-            failures_before_switch: options.failures_before_switch,
-            primary_check: options.primary_check,
-            job_timeout: options.job_timeout,
-            reject_limit: options.reject_limit,
-        };
         let is_v2 = options
             .pools
             .iter()
@@ -99,6 +91,7 @@ impl PoolMiner {
             options.node_poll,
             options.poll,
         );
+        let settings = options.failover.clone();
         let v2 = StratumV2::new(options, origins.clone());
         let protocol = Arc::new(Stratum {
             v1,

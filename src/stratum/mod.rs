@@ -45,7 +45,8 @@ mod url;
 
 /// The pool layer's vocabulary ([`crate::pool`]), which this protocol reports in.
 pub use crate::pool::{
-    PoolChange, PoolEvent, PoolMiner, PoolState, PoolStats, ShareCounts, ShareReport, ShareResult,
+    FailoverOptions, PoolChange, PoolEvent, PoolMiner, PoolState, PoolStats, ShareCounts,
+    ShareReport, ShareResult,
 };
 pub use assembly::{extranonce2_bytes, spread_bits, PoolJob};
 pub use message::{Notify, ProtocolError, RpcError, ServerMessage, Submit, Subscription};

@@ -1,9 +1,11 @@
-//! How a Stratum v1 pool miner behaves ([`PoolOptions`]), checked in one
-//! place.
+//! How a pool miner behaves ([`PoolOptions`]): its pools and nodes, what
+//! each protocol asks for, and the failover every protocol shares,
+//! checked in one place.
 
 use std::time::Duration;
 
 use super::url::{Pool, Version};
+use crate::pool::FailoverOptions;
 use crate::Error;
 
 /// Which Stratum V2 channel a pool miner opens.
@@ -36,18 +38,9 @@ pub struct PoolOptions {
     pub version_rolling: bool,
     /// Whether `client.reconnect` may send the miner to another host.
     pub allow_redirect: bool,
-    /// The first wait before reconnecting; it doubles per failure.
-    pub backoff_start: Duration,
-    /// The longest wait before reconnecting.
-    pub backoff_max: Duration,
-    /// Failures in a row on one pool before switching to the next.
-    pub failures_before_switch: u32,
-    /// How often a backup pool checks whether a better pool works again.
-    pub primary_check: Duration,
-    /// How long without a new job before the connection counts as dead.
-    pub job_timeout: Duration,
-    /// Rejected shares in a row after which a pool counts as failing.
-    pub reject_limit: u32,
+    /// How the miner reconnects, fails over and comes back (the same for
+    /// every protocol).
+    pub failover: FailoverOptions,
     /// The read timeout of the connection thread (how quickly it notices
     /// a stop or a timer).
     pub poll: Duration,
@@ -79,12 +72,7 @@ impl PoolOptions {
             agent: format!("hashrig/{}", env!("CARGO_PKG_VERSION")),
             version_rolling: true,
             allow_redirect: false,
-            backoff_start: Duration::from_secs(1),
-            backoff_max: Duration::from_secs(30),
-            failures_before_switch: 3,
-            primary_check: Duration::from_secs(60),
-            job_timeout: Duration::from_secs(300),
-            reject_limit: 20,
+            failover: FailoverOptions::default(),
             poll: Duration::from_millis(100),
             allow_unauthenticated: false,
             sv2_channel: Sv2Channel::Auto,
@@ -111,18 +99,7 @@ impl PoolOptions {
         if self.node_poll.is_zero() {
             return bad("node-poll", "must be longer than zero");
         }
-        if self.backoff_start.is_zero() || self.backoff_max < self.backoff_start {
-            return bad(
-                "backoff",
-                "the first wait must be longer than zero and at most the longest",
-            );
-        }
-        if self.failures_before_switch == 0 {
-            return bad("failures-before-switch", "must be at least 1");
-        }
-        if self.reject_limit == 0 {
-            return bad("reject-limit", "must be at least 1");
-        }
+        self.failover.validate()?;
         for p in &self.pools {
             if p.url.version
                 == (Version::V2 {
@@ -140,11 +117,8 @@ impl PoolOptions {
         if self.handshake_timeout.is_zero() {
             return bad("handshake-timeout", "must be longer than zero");
         }
-        if self.poll.is_zero() || self.job_timeout.is_zero() || self.primary_check.is_zero() {
-            return bad(
-                "timeouts",
-                "the poll, the job timeout and the primary check must be longer than zero",
-            );
+        if self.poll.is_zero() {
+            return bad("poll", "must be longer than zero");
         }
         Ok(())
     }
