@@ -6,6 +6,7 @@
 //! is on the PATH.
 
 mod testnode;
+mod testpool;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -548,4 +549,41 @@ fn a_second_node_takes_over_when_the_first_is_down() {
         "{seen:#?}"
     );
     assert!(up.judged().iter().all(|j| j.faults.is_empty()));
+}
+
+#[test]
+fn a_node_first_and_a_pool_as_its_backup() {
+    // `--node` before `--pool`: the node is the first choice. It is down,
+    // so the pool takes over as the second of the list.
+    let (address, _) = regtest_address();
+    let down = TestNode::start(
+        TESTNET_BLOCK,
+        Behaviour {
+            down: true,
+            ..Default::default()
+        },
+    );
+    let pool = testpool::TestPool::start(testpool::Behaviour::default());
+    let pool_url = pool.url();
+    let (child, rx) = mine(&down, &address, &["--pool", &pool_url, "--user", "w"]);
+    let mut seen = Vec::new();
+    let on_backup = |seen: &[Value]| {
+        seen.iter()
+            .filter(|v| v["type"] == "share" && v["pool"] == 1 && v["result"] == "accepted")
+            .count()
+            >= 2
+    };
+    let got = wait_for(&rx, &mut seen, Duration::from_secs(60), on_backup);
+    stop(child, &rx, &mut seen);
+    assert!(got, "{seen:#?}");
+    let url_of = |pool: u64| {
+        seen.iter()
+            .find(|v| v["type"] == "pool" && v["pool"] == pool)
+            .and_then(|v| v["url"].as_str())
+            .map(str::to_string)
+    };
+    assert_eq!(url_of(0), Some(down.url()), "{seen:#?}");
+    assert_eq!(url_of(1).as_deref(), Some(pool_url.as_str()), "{seen:#?}");
+    assert!(pool.accepted() >= 2);
+    assert!(blocks(&seen, "accepted").is_empty());
 }

@@ -40,8 +40,6 @@ const LONG_POLL_TIMEOUTS: u32 = 3;
 /// The nodes of one pool list, solo.
 pub(crate) struct Solo {
     nodes: Vec<Node>,
-    /// The layer's index of the first node.
-    first: usize,
     origins: Arc<Mutex<Origins>>,
     version_rolling: bool,
     /// How often to poll where the node offers no long poll.
@@ -53,7 +51,6 @@ pub(crate) struct Solo {
 impl Solo {
     pub fn new(
         nodes: Vec<Node>,
-        first: usize,
         origins: Arc<Mutex<Origins>>,
         version_rolling: bool,
         poll_every: Duration,
@@ -61,7 +58,6 @@ impl Solo {
     ) -> Solo {
         Solo {
             nodes,
-            first,
             origins,
             version_rolling,
             poll_every,
@@ -109,7 +105,7 @@ enum Update {
 
 impl crate::pool::protocol::Protocol for Solo {
     fn open(&self, pool: usize, _probe: bool, cx: &Opening<'_>) -> Result<Box<dyn Link>, Opened> {
-        let node = &self.nodes[pool - self.first];
+        let node = &self.nodes[pool];
         let rpc = node.rpc();
         let started = Instant::now();
         let network = chain_of(&rpc).map_err(Opened::Failed)?;

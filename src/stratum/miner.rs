@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 
 use super::client::StratumV1;
-use super::options::PoolOptions;
+use super::options::{PoolOptions, Upstream};
 use super::roller::Origins;
 use super::session::FIRST_SUBMIT_ID;
 use super::url::Version;
@@ -22,33 +22,40 @@ struct Stratum {
     v1: StratumV1,
     v2: StratumV2,
     solo: Solo,
-    /// Whether pool `i` speaks Stratum V2 (the nodes come after the pools).
+    /// The failover list: what the layer's pool `i` is.
+    route: Vec<Upstream>,
+    /// Whether `options.pools[i]` speaks Stratum V2.
     is_v2: Vec<bool>,
     /// Headers handed out by either, by merkle root.
     origins: Arc<Mutex<Origins>>,
 }
 
 impl Stratum {
-    fn of(&self, pool: usize) -> &dyn Protocol {
-        match self.is_v2.get(pool) {
-            None => &self.solo,
-            Some(true) => &self.v2,
-            Some(false) => &self.v1,
+    /// The protocol of the layer's pool `pool`, and its index in that
+    /// protocol's own list (`options.pools` or `options.nodes`).
+    fn of(&self, pool: usize) -> (&dyn Protocol, usize) {
+        match self.route[pool] {
+            Upstream::Node(i) => (&self.solo, i),
+            Upstream::Pool(i) if self.is_v2[i] => (&self.v2, i),
+            Upstream::Pool(i) => (&self.v1, i),
         }
     }
 }
 
 impl Protocol for Stratum {
     fn open(&self, pool: usize, probe: bool, cx: &Opening<'_>) -> Result<Box<dyn Link>, Opened> {
-        self.of(pool).open(pool, probe, cx)
+        let (protocol, own) = self.of(pool);
+        protocol.open(own, probe, cx)
     }
 
     fn redirect(&self, pool: usize, to: &Redirect) -> String {
-        self.of(pool).redirect(pool, to)
+        let (protocol, own) = self.of(pool);
+        protocol.redirect(own, to)
     }
 
     fn forget_redirect(&self, pool: usize) {
-        self.of(pool).forget_redirect(pool)
+        let (protocol, own) = self.of(pool);
+        protocol.forget_redirect(own)
     }
 
     fn draft(&self, header: &Header) -> Option<Draft> {
@@ -59,22 +66,26 @@ impl Protocol for Stratum {
 impl PoolMiner {
     /// Starts mining on `options.pools` with `engine`: Stratum v1 pools
     /// (`stratum+tcp://`, `stratum+ssl://`), Stratum V2 pools
-    /// (`stratum2+tcp://HOST:PORT/KEY`) and then `options.nodes` (solo,
-    /// getblocktemplate) in one failover list. The engine is
+    /// (`stratum2+tcp://HOST:PORT/KEY`) and `options.nodes` (solo,
+    /// getblocktemplate) in one failover list, in the order of
+    /// [`PoolOptions::upstreams`]. The engine is
     /// paused until a pool gives work; the miner takes the engine's events
     /// (read them through [`recv_timeout`](Self::recv_timeout) instead).
     pub fn start(engine: Arc<Engine>, options: PoolOptions) -> Result<PoolMiner, Error> {
         options.validate()?;
-        let stats = options
-            .pools
+        let route = options.upstreams();
+        let stats = route
             .iter()
-            .map(|p| PoolStats::new(p.url.to_string(), p.user.clone()))
-            .chain(
-                options
-                    .nodes
-                    .iter()
-                    .map(|n| PoolStats::new(n.url.to_string(), n.address.clone())),
-            )
+            .map(|u| match *u {
+                Upstream::Pool(i) => {
+                    let p = &options.pools[i];
+                    PoolStats::new(p.url.to_string(), p.user.clone())
+                }
+                Upstream::Node(i) => {
+                    let n = &options.nodes[i];
+                    PoolStats::new(n.url.to_string(), n.address.clone())
+                }
+            })
             .collect();
         let is_v2 = options
             .pools
@@ -85,7 +96,6 @@ impl PoolMiner {
         let origins = v1.origins.clone();
         let solo = Solo::new(
             options.nodes.clone(),
-            options.pools.len(),
             origins.clone(),
             options.version_rolling,
             options.node_poll,
@@ -97,6 +107,7 @@ impl PoolMiner {
             v1,
             v2,
             solo,
+            route,
             is_v2,
             origins,
         });

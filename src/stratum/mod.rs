@@ -50,6 +50,6 @@ pub use crate::pool::{
 };
 pub use assembly::{extranonce2_bytes, spread_bits, PoolJob};
 pub use message::{Notify, ProtocolError, RpcError, ServerMessage, Submit, Subscription};
-pub use options::{PoolOptions, Sv2Channel};
+pub use options::{PoolOptions, Sv2Channel, Upstream};
 pub use roller::NTIME_ROLL_LIMIT;
 pub use url::{Pool, PoolUrl, Version};

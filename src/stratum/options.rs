@@ -24,6 +24,16 @@ pub enum Sv2Channel {
     Extended,
 }
 
+/// One entry of the failover list: a pool of [`PoolOptions::pools`] or a
+/// node of [`PoolOptions::nodes`], by its index there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Upstream {
+    /// `pools[i]`.
+    Pool(usize),
+    /// `nodes[i]`.
+    Node(usize),
+}
+
 /// How a [`PoolMiner`](crate::pool::PoolMiner) behaves. The defaults are what a rig wants; tests
 /// shorten the times.
 #[derive(Clone, Debug)]
@@ -56,9 +66,14 @@ pub struct PoolOptions {
     /// How long a Stratum V2 handshake (Noise, connection setup, channel)
     /// may take.
     pub handshake_timeout: Duration,
-    /// Nodes to mine on solo (getblocktemplate), after the pools in the
-    /// failover list.
+    /// Nodes to mine on solo (getblocktemplate); in the failover list
+    /// after the pools, unless [`order`](Self::order) says otherwise.
     pub nodes: Vec<crate::node::Node>,
+    /// The failover list, first choice first, where pools and nodes mix
+    /// (a node first and a pool as its backup, say): every pool and every
+    /// node exactly once. Empty: the pools in their order, then the nodes.
+    /// The miner's statistics and events number the pools in this order.
+    pub order: Vec<Upstream>,
     /// How often a node that offers no long poll is asked for a template.
     pub node_poll: Duration,
 }
@@ -79,12 +94,30 @@ impl PoolOptions {
             sv2_standard_jobs: true,
             handshake_timeout: Duration::from_secs(10),
             nodes: Vec::new(),
+            order: Vec::new(),
             node_poll: Duration::from_secs(5),
         }
     }
 }
 
 impl PoolOptions {
+    /// The failover list: [`order`](Self::order), or the pools and then
+    /// the nodes where it is empty.
+    pub fn upstreams(&self) -> Vec<Upstream> {
+        if self.order.is_empty() {
+            self.default_order()
+        } else {
+            self.order.clone()
+        }
+    }
+
+    fn default_order(&self) -> Vec<Upstream> {
+        (0..self.pools.len())
+            .map(Upstream::Pool)
+            .chain((0..self.nodes.len()).map(Upstream::Node))
+            .collect()
+    }
+
     /// Checks every option: what [`PoolMiner::start`](crate::pool::PoolMiner::start) calls first.
     pub fn validate(&self) -> Result<(), Error> {
         let bad = |option: &'static str, reason: &str| {
@@ -100,6 +133,16 @@ impl PoolOptions {
             return bad("node-poll", "must be longer than zero");
         }
         self.failover.validate()?;
+        if !self.order.is_empty() {
+            let mut sorted = self.order.clone();
+            sorted.sort_by_key(|u| match *u {
+                Upstream::Pool(i) => (0, i),
+                Upstream::Node(i) => (1, i),
+            });
+            if sorted != self.default_order() {
+                return bad("order", "must name every pool and every node exactly once");
+            }
+        }
         for p in &self.pools {
             if p.url.version
                 == (Version::V2 {
@@ -121,5 +164,51 @@ impl PoolOptions {
             return bad("poll", "must be longer than zero");
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::{Auth, Node};
+
+    fn mixed() -> PoolOptions {
+        let pool = Pool::new("stratum+tcp://p:1".parse().unwrap(), Some("w"), None).unwrap();
+        let mut o = PoolOptions::new(vec![pool.clone(), pool]);
+        let auth = Auth::UserPass("u".into(), "p".into());
+        let node = Node::new("http://127.0.0.1:18443".parse().unwrap(), "a", Some(auth)).unwrap();
+        o.nodes = vec![node];
+        o
+    }
+
+    #[test]
+    fn the_failover_list_is_the_order_given_or_pools_then_nodes() {
+        let mut o = mixed();
+        assert_eq!(
+            o.upstreams(),
+            [Upstream::Pool(0), Upstream::Pool(1), Upstream::Node(0)]
+        );
+        o.order = vec![Upstream::Node(0), Upstream::Pool(1), Upstream::Pool(0)];
+        assert!(o.validate().is_ok());
+        assert_eq!(o.upstreams(), o.order);
+        // Every pool and node once: none missing, none twice, none unknown.
+        for order in [
+            vec![Upstream::Node(0), Upstream::Pool(0)],
+            vec![Upstream::Node(0), Upstream::Pool(0), Upstream::Pool(0)],
+            vec![Upstream::Node(1), Upstream::Pool(0), Upstream::Pool(1)],
+        ] {
+            o.order = order;
+            assert!(
+                matches!(
+                    o.validate(),
+                    Err(Error::Options {
+                        option: "order",
+                        ..
+                    })
+                ),
+                "{:?}",
+                o.order
+            );
+        }
     }
 }

@@ -6,8 +6,6 @@
 //! command line's replace the file's). Unknown keys and wrong types are
 //! errors naming the key and the line.
 
-use clap::Parser;
-
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde::Deserialize;
@@ -44,7 +42,8 @@ pass = "x"
 # url = "stratum2+tcp://v2.example.com:34254/9auqWEzQDVyd2oe1JVGFLMLHZtCo2FFqZwtKA5gd9xbuEu7PH72"
 # user = "wallet.worker1"
 
-# Solo mining on your own node (after the pools in the failover list):
+# Solo mining on your own node ([[pool]] and [[node]] tables form one
+# failover list, in the order they stand in this file):
 # [[node]]
 # url = "http://127.0.0.1:8332"
 # [solo]
@@ -101,6 +100,35 @@ struct Config {
     solo: Option<Solo>,
     api: Option<Api>,
     temperature: Option<Temperature>,
+    /// The `[[pool]]` and `[[node]]` tables in the order they stand in
+    /// the file (`true` for a node), read from its text.
+    #[serde(skip)]
+    nodes_at: Vec<bool>,
+}
+
+/// The `[[pool]]` and `[[node]]` tables of `text` in the order they stand
+/// (`true` for a node), where the file writes each as such a table; else
+/// (inline arrays) the pools, then the nodes.
+fn failover_order(text: &str, c: &Config) -> Vec<bool> {
+    let tables: Vec<bool> = text
+        .lines()
+        .filter_map(|raw| {
+            let line = raw.split('#').next().unwrap_or("").trim();
+            match line.strip_prefix("[[")?.strip_suffix("]]")?.trim() {
+                "pool" => Some(false),
+                "node" => Some(true),
+                _ => None,
+            }
+        })
+        .collect();
+    let nodes = tables.iter().filter(|&&n| n).count();
+    if nodes == c.node.len() && tables.len() - nodes == c.pool.len() {
+        tables
+    } else {
+        std::iter::repeat_n(false, c.pool.len())
+            .chain(std::iter::repeat_n(true, c.node.len()))
+            .collect()
+    }
 }
 
 #[derive(Deserialize)]
@@ -183,7 +211,7 @@ pub(crate) fn config(a: ConfigCommand) -> Result<u8> {
         path.display().to_string(),
     ];
     let expanded = expand(argv)?;
-    let mine = match crate::Cli::try_parse_from(&expanded.argv) {
+    let mine = match crate::Cli::parse_argv(&expanded.argv) {
         Ok(crate::Cli {
             command: crate::Command::Mine(mine),
         }) => mine,
@@ -199,7 +227,7 @@ pub(crate) fn config(a: ConfigCommand) -> Result<u8> {
 
 /// Parses a file's text; an error names the key and the line.
 fn parse(text: &str) -> Result<Config> {
-    toml::from_str(text).map_err(|e| {
+    let mut c: Config = toml::from_str(text).map_err(|e| {
         let message = e.message().trim().replace('\n', " ");
         let Some(span) = e.span() else {
             return anyhow::anyhow!("{message}");
@@ -215,7 +243,9 @@ fn parse(text: &str) -> Result<Config> {
             .take(80)
             .collect();
         anyhow::anyhow!("line {number} ({line}): {message}")
-    })
+    })?;
+    c.nodes_at = failover_order(text, &c);
+    Ok(c)
 }
 
 /// Whether the typed arguments already give `flag`.
@@ -272,7 +302,7 @@ fn line_of(text: &str, key: Key) -> Option<(usize, String)> {
             continue;
         };
         let here = table.as_deref() == key.table
-            && (key.table != Some("pool") || entries == key.entry + 1);
+            && (!matches!(key.table, Some("pool" | "node")) || entries == key.entry + 1);
         if here && k.trim().trim_matches('"') == key.name {
             return Some((i + 1, line.chars().take(80).collect()));
         }
@@ -335,27 +365,39 @@ fn arguments_with_keys(c: &Config, command: &str, typed: &[String]) -> Vec<(Stri
         }
     }
     let mining_a_header = given(typed, "--header");
-    if command == "mine" && !mining_a_header && !given(typed, "--pool") {
-        for (entry, p) in c.pool.iter().enumerate() {
-            let key = |name| Key {
-                table: Some("pool"),
-                entry,
-                name,
-            };
-            out.push((format!("--pool={}", p.url), key("url")));
-            out.push((format!("--user={}", p.user), key("user")));
-            let pass = p.pass.as_deref().unwrap_or("x");
-            out.push((format!("--pass={pass}"), key("pass")));
+    // Pools and nodes in the file's order: one failover list.
+    let (mut pools, mut nodes) = (c.pool.iter().enumerate(), c.node.iter().enumerate());
+    for &is_node in &c.nodes_at {
+        if command != "mine" || mining_a_header {
+            break;
         }
-    }
-    if command == "mine" && !mining_a_header && !given(typed, "--node") {
-        for (entry, n) in c.node.iter().enumerate() {
-            let key = Key {
-                table: Some("node"),
-                entry,
-                name: "url",
+        if is_node {
+            let Some((entry, n)) = nodes.next() else {
+                continue;
             };
-            out.push((format!("--node={}", n.url), key));
+            if !given(typed, "--node") {
+                let key = Key {
+                    table: Some("node"),
+                    entry,
+                    name: "url",
+                };
+                out.push((format!("--node={}", n.url), key));
+            }
+        } else {
+            let Some((entry, p)) = pools.next() else {
+                continue;
+            };
+            if !given(typed, "--pool") {
+                let key = |name| Key {
+                    table: Some("pool"),
+                    entry,
+                    name,
+                };
+                out.push((format!("--pool={}", p.url), key("url")));
+                out.push((format!("--user={}", p.user), key("user")));
+                let pass = p.pass.as_deref().unwrap_or("x");
+                out.push((format!("--pass={pass}"), key("pass")));
+            }
         }
     }
     if command == "mine" && !mining_a_header {
@@ -585,5 +627,40 @@ mod tests {
         assert!(e.contains("line 4") && e.contains("lisen"), "{e}");
         let e = parse("threads = \"eight\"\n").err().unwrap().to_string();
         assert!(e.contains("line 1 (threads = \"eight\")"), "{e}");
+    }
+
+    #[test]
+    fn pools_and_nodes_keep_the_files_order() {
+        let text = "[[node]]\nurl = \"http://127.0.0.1:18443\"\n\n\
+                    [[pool]]\nurl = \"stratum+tcp://backup:3333\"\nuser = \"w\"\n\n\
+                    [[node]]\nurl = \"http://127.0.0.1:18444\"\n";
+        let c = parse(text).unwrap();
+        let sources: Vec<String> = arguments(&c, "mine", &[])
+            .into_iter()
+            .filter(|a| a.starts_with("--pool=") || a.starts_with("--node="))
+            .collect();
+        assert_eq!(
+            sources,
+            [
+                "--node=http://127.0.0.1:18443",
+                "--pool=stratum+tcp://backup:3333",
+                "--node=http://127.0.0.1:18444"
+            ]
+        );
+        // Inline arrays name no tables: the pools, then the nodes.
+        let inline = "node = [{ url = \"http://127.0.0.1:18443\" }]\n\
+                      pool = [{ url = \"stratum+tcp://p:1\", user = \"w\" }]\n";
+        let c = parse(inline).unwrap();
+        let first = arguments(&c, "mine", &[])
+            .into_iter()
+            .find(|a| a.starts_with("--pool=") || a.starts_with("--node="));
+        assert_eq!(first.as_deref(), Some("--pool=stratum+tcp://p:1"));
+        // A key of the second node is found on its own line.
+        let key = Key {
+            table: Some("node"),
+            entry: 1,
+            name: "url",
+        };
+        assert_eq!(line_of(text, key).map(|(n, _)| n), Some(9));
     }
 }

@@ -35,6 +35,20 @@ pub(crate) struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Parses `argv`; `mine`'s failover list keeps the order its pools and
+    /// nodes were given in, which the derived parser alone loses.
+    pub(crate) fn parse_argv(argv: &[String]) -> Result<Cli, clap::Error> {
+        use clap::{CommandFactory, FromArgMatches};
+        let matches = Cli::command().try_get_matches_from(argv)?;
+        let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut Cli::command()))?;
+        if let (Command::Mine(mine), Some(("mine", m))) = (&mut cli.command, matches.subcommand()) {
+            mine.set_order(pool::order_of(m));
+        }
+        Ok(cli)
+    }
+}
+
 // One value per process, parsed once: its size does not matter.
 #[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
@@ -93,7 +107,7 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     };
-    let cli = match Cli::try_parse_from(&expanded.argv) {
+    let cli = match Cli::parse_argv(&expanded.argv) {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
             // --help and --version.

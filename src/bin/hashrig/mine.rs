@@ -50,6 +50,13 @@ pub(crate) struct MineArgs {
     json: bool,
 }
 
+impl MineArgs {
+    /// The failover list's order, from where the pools and nodes stood.
+    pub(crate) fn set_order(&mut self, order: Vec<hashrig::stratum::Upstream>) {
+        self.pool.order = order;
+    }
+}
+
 fn parse_bits(text: &str) -> Result<Target, hashrig::Error> {
     Ok(Target::from_compact(CompactTarget::from_hex(text)?)?)
 }

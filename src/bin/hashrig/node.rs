@@ -15,8 +15,8 @@ use hashrig::node::{address::script_for, Auth, Network, Node, NodeUrl, RpcError}
 #[derive(Args, Clone, Default)]
 pub(crate) struct NodeArgs {
     /// Mine solo on this node's getblocktemplate (its RPC address, for
-    /// example http://127.0.0.1:8332). Repeat for failover; nodes come
-    /// after the pools in the failover list.
+    /// example http://127.0.0.1:8332). Repeat for failover; nodes and
+    /// --pool URLs form one failover list in the order given.
     #[arg(long = "node", value_name = "URL", value_parser = parse_node)]
     pub nodes: Vec<NodeUrl>,
     /// The address the coinbase pays (checked for the node's network).

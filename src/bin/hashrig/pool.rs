@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use hashrig::pool::{PoolChange, PoolEvent, PoolStats, ShareCounts, ShareResult};
-use hashrig::stratum::{Pool, PoolMiner, PoolOptions, PoolUrl, Sv2Channel};
+use hashrig::stratum::{Pool, PoolMiner, PoolOptions, PoolUrl, Sv2Channel, Upstream};
 use serde::Serialize;
 
 use crate::args::{self, DeviceArgs};
@@ -57,6 +57,23 @@ pub(crate) struct PoolArgs {
     pub sv2_channel: Sv2Channel,
     #[command(flatten)]
     pub node: crate::node::NodeArgs,
+    /// The failover list as the pools and nodes stood on the command line
+    /// (and in the config file), from [`order_of`].
+    #[arg(skip)]
+    pub order: Vec<Upstream>,
+}
+
+/// Where each `--pool` and `--node` stood in the arguments, as one
+/// failover list: `--node A --pool B` mines on the node with the pool as
+/// its backup.
+pub(crate) fn order_of(m: &clap::ArgMatches) -> Vec<Upstream> {
+    let at = |id: &str| m.indices_of(id).into_iter().flatten().enumerate();
+    let mut order: Vec<(usize, Upstream)> = at("pools")
+        .map(|(i, at)| (at, Upstream::Pool(i)))
+        .chain(at("nodes").map(|(i, at)| (at, Upstream::Node(i))))
+        .collect();
+    order.sort_by_key(|&(at, _)| at);
+    order.into_iter().map(|(_, u)| u).collect()
 }
 
 fn parse_channel(text: &str) -> Result<Sv2Channel, String> {
@@ -343,6 +360,7 @@ pub(crate) fn pool_options(a: &PoolArgs) -> Result<PoolOptions> {
     }
     let mut options = PoolOptions::new(pools);
     options.nodes = nodes;
+    options.order = a.order.clone();
     options.allow_redirect = a.allow_redirect;
     options.version_rolling = !a.no_version_rolling;
     options.allow_unauthenticated = a.allow_unauthenticated;
@@ -366,12 +384,14 @@ pub(crate) fn mine_pool(
 ) -> Result<u8> {
     let options = pool_options(a)?;
     crate::node::preflight(&options.nodes)?;
-    let first_node = options.pools.len();
-    let urls: Vec<String> = options
-        .pools
+    // The node at each place of the failover list, for its `block` lines.
+    let nodes: Vec<Option<String>> = options
+        .upstreams()
         .iter()
-        .map(|p| p.url.to_string())
-        .chain(options.nodes.iter().map(|n| n.url.to_string()))
+        .map(|u| match *u {
+            Upstream::Node(i) => Some(options.nodes[i].url.to_string()),
+            Upstream::Pool(_) => None,
+        })
         .collect();
     let engine = Arc::new(args::engine(device)?);
     let miner = Arc::new(PoolMiner::start(engine.clone(), options)?);
@@ -390,12 +410,12 @@ pub(crate) fn mine_pool(
         let Some(event) = miner.recv_timeout(Duration::from_millis(100)) else {
             continue;
         };
-        emit(&mut run.out, event, &urls[first_node..], first_node)?;
+        emit(&mut run.out, event, &nodes)?;
     }
     // A forced stop (a second signal) does not wait for the pool's answers.
     miner.stop_unless(FLUSH, monitor::stop_forced);
     while let Some(event) = miner.recv_timeout(Duration::ZERO) {
-        emit(&mut run.out, event, &urls[first_node..], first_node)?;
+        emit(&mut run.out, event, &nodes)?;
     }
     let (names, started) = (run.names.clone(), run.started);
     let mut out = run.finish()?;
@@ -425,18 +445,17 @@ pub(crate) fn mine_pool(
     Ok(0)
 }
 
-/// Writes one event; pools from `first_node` on are the nodes at
-/// `node_urls` (their blocks get a `block` line too).
-fn emit(out: &mut Output, event: PoolEvent, node_urls: &[String], first_node: usize) -> Result<()> {
+/// Writes one event; the pools of the list that are nodes (their URL in
+/// `nodes`) get a `block` line for each block too.
+fn emit(out: &mut Output, event: PoolEvent, nodes: &[Option<String>]) -> Result<()> {
     match event {
         PoolEvent::Pool { pool, url, change } => out.emit(&pool_line(pool, url, change)),
-        PoolEvent::Share(s) if s.pool >= first_node && s.result != ShareResult::Stale => {
+        PoolEvent::Share(s)
+            if s.result != ShareResult::Stale && nodes.get(s.pool).is_some_and(Option::is_some) =>
+        {
             let block = crate::node::BlockLine {
                 pool: s.pool,
-                url: node_urls
-                    .get(s.pool - first_node)
-                    .cloned()
-                    .unwrap_or_default(),
+                url: nodes[s.pool].clone().unwrap_or_default(),
                 hash: s.header.block_hash().to_string(),
                 height: crate::node::height_of(&s.job_id),
                 result: if s.result == ShareResult::Accepted {
@@ -449,7 +468,7 @@ fn emit(out: &mut Output, event: PoolEvent, node_urls: &[String], first_node: us
                     _ => None,
                 },
             };
-            emit(out, PoolEvent::Share(s), &[], usize::MAX)?;
+            emit(out, PoolEvent::Share(s), &[])?;
             out.emit(&block)
         }
         PoolEvent::Share(s) => {
