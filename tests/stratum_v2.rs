@@ -181,7 +181,19 @@ fn sri_pool_accepts_every_share_and_the_blocks_are_valid() {
         pool.logged("SubmitShares")
     );
 
-    assert_eq!(shares(&seen, "rejected"), 0, "{seen:#?}");
+    // Nothing rejected; only a share written just before the kill may
+    // have had no answer, booked as such, before the reconnection.
+    let rejections: Vec<(usize, &Value)> = seen
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v["type"] == "share" && v["result"] == "rejected")
+        .collect();
+    assert!(
+        rejections
+            .iter()
+            .all(|(at, v)| *at < reconnected && v["message"] == NO_ANSWER),
+        "{rejections:#?}"
+    );
     // Blocks: every one the pool submitted is valid.
     let blocks = tp.blocks.lock().unwrap().clone();
     for b in &blocks {
@@ -251,10 +263,27 @@ fn accepted_on(
     false
 }
 
+/// What hashrig books for a share written to a connection that then
+/// ended before the pool answered it.
+const NO_ANSWER: &str = "no answer before the connection ended";
+
+/// The shares a pool rejected (a share that went stale before it was
+/// sent, on a job replaced in between, was never the pool's to judge).
 fn rejected(shares: &[ShareReport]) -> Vec<&ShareReport> {
     shares
         .iter()
-        .filter(|s| s.result != ShareResult::Accepted)
+        .filter(|s| matches!(s.result, ShareResult::Rejected { .. }))
+        .collect()
+}
+
+/// [`rejected`], but for the shares in flight when a test killed the pool:
+/// those have no answer, and are booked as such.
+fn rejected_but_lost_in_a_kill(shares: &[ShareReport]) -> Vec<&ShareReport> {
+    rejected(shares)
+        .into_iter()
+        .filter(
+            |s| !matches!(&s.result, ShareResult::Rejected { message, .. } if message == NO_ANSWER),
+        )
         .collect()
 }
 
@@ -379,7 +408,10 @@ fn fails_over_between_a_v2_and_a_v1_pool_and_back() {
         miner.stats()
     );
     miner.stop(Duration::from_secs(2));
-    assert!(rejected(&shares).is_empty(), "{shares:#?}");
+    assert!(
+        rejected_but_lost_in_a_kill(&shares).is_empty(),
+        "{shares:#?}"
+    );
     // The v1 pool judged every share with rust-bitcoin: all accepted.
     assert!(
         v1.judged().iter().all(|j| j.accepted),
