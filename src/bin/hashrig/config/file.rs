@@ -1,0 +1,203 @@
+//! The config file itself: the commented example, the keys it may hold
+//! (unknown ones are refused) and its parse, whose errors name the key and
+//! the line.
+
+use anyhow::Result;
+use serde::Deserialize;
+
+/// The commented example `hashrig config --example` prints.
+pub(crate) const EXAMPLE: &str = r#"# hashrig configuration (TOML). Every key is optional; a flag given on the
+# command line overrides the file. Run: hashrig mine --config hashrig.toml
+
+# Which hardware hashes: "auto" (GPUs if usable, else the CPU), "cpu", "gpu".
+backend = "auto"
+# GPU selectors: an index, part of the adapter name, or a PCI bus id.
+# devices = ["0", "0000:03:00.0"]
+# Whether the CPU hashes beside the GPUs: "auto", "on", "off".
+cpu = "auto"
+# CPU hashing threads (default: every core, or every core but one with GPUs).
+# threads = 8
+# CPU kernel: soft, scalar, sha-ni, avx2, avx512, neon, arm-sha2.
+# cpu_kernel = "avx2"
+# GPU batch duration to aim for, in milliseconds (bounds job-switch latency).
+batch_ms = 20
+
+# Pools, first choice first; the others are failovers.
+[[pool]]
+url = "stratum+tcp://pool.example.com:3333"
+user = "wallet.worker1"
+pass = "x"
+
+# [[pool]]
+# url = "stratum+ssl://backup.example.com:443"
+# user = "wallet.worker1"
+
+# Stratum V2: the pool's authority key after host:port.
+# [[pool]]
+# url = "stratum2+tcp://v2.example.com:34254/9auqWEzQDVyd2oe1JVGFLMLHZtCo2FFqZwtKA5gd9xbuEu7PH72"
+# user = "wallet.worker1"
+
+# Solo mining on your own node ([[pool]] and [[node]] tables form one
+# failover list, in the order they stand in this file):
+# [[node]]
+# url = "http://127.0.0.1:8332"
+# [solo]
+# address = "bc1q…"
+# rpc_cookie = "/var/lib/bitcoind/.cookie"
+# coinbase_tag = "my rig"
+
+[stratum]
+# A PEM file of certificates to trust for TLS pools, beside Mozilla's roots.
+# ca = "/etc/hashrig/pool-ca.pem"
+# Follow client.reconnect to another host.
+allow_redirect = false
+# Ask pools for version rolling (BIP 310).
+version_rolling = true
+# Allow Stratum V2 pools whose URL has no authority key (not authenticated).
+allow_unauthenticated = false
+# The Stratum V2 channel: auto, standard or extended.
+sv2_channel = "auto"
+
+[api]
+# Prometheus /metrics, /summary and /control on this address.
+listen = "127.0.0.1:9100"
+# The bearer token POST /control/... needs (or set HASHRIG_API_TOKEN).
+# token = "change-me"
+# The cgminer-compatible API (rig monitors).
+cgminer = "127.0.0.1:4028"
+# Other rigs' APIs the dashboard (GET /) shows beside this one ...
+# peers = ["http://10.0.0.12:9100"]
+# ... and the dashboards that may read this rig's figures (CORS).
+# allow_origins = ["http://10.0.0.11:9100"]
+
+[temperature]
+# Hold a device out of the work at or over this temperature (°C) ...
+limit = 85
+# ... until it has cooled under this one.
+resume = 75
+"#;
+
+/// The file's contents.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Config {
+    pub(super) backend: Option<String>,
+    pub(super) devices: Option<Vec<String>>,
+    pub(super) cpu: Option<String>,
+    pub(super) threads: Option<u64>,
+    pub(super) cpu_kernel: Option<String>,
+    pub(super) batch_ms: Option<u64>,
+    #[serde(default)]
+    pub(super) pool: Vec<PoolEntry>,
+    pub(super) stratum: Option<Stratum>,
+    #[serde(default)]
+    pub(super) node: Vec<NodeEntry>,
+    pub(super) solo: Option<Solo>,
+    pub(super) api: Option<Api>,
+    pub(super) temperature: Option<Temperature>,
+    /// The `[[pool]]` and `[[node]]` tables in the order they stand in
+    /// the file (`true` for a node), read from its text.
+    #[serde(skip)]
+    pub(super) nodes_at: Vec<bool>,
+}
+
+/// The `[[pool]]` and `[[node]]` tables of `text` in the order they stand
+/// (`true` for a node), where the file writes each as such a table; else
+/// (inline arrays) the pools, then the nodes.
+fn failover_order(text: &str, c: &Config) -> Vec<bool> {
+    let tables: Vec<bool> = text
+        .lines()
+        .filter_map(|raw| {
+            let line = raw.split('#').next().unwrap_or("").trim();
+            match line.strip_prefix("[[")?.strip_suffix("]]")?.trim() {
+                "pool" => Some(false),
+                "node" => Some(true),
+                _ => None,
+            }
+        })
+        .collect();
+    let nodes = tables.iter().filter(|&&n| n).count();
+    if nodes == c.node.len() && tables.len() - nodes == c.pool.len() {
+        tables
+    } else {
+        std::iter::repeat_n(false, c.pool.len())
+            .chain(std::iter::repeat_n(true, c.node.len()))
+            .collect()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PoolEntry {
+    pub(super) url: String,
+    pub(super) user: String,
+    pub(super) pass: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NodeEntry {
+    pub(super) url: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Solo {
+    pub(super) address: Option<String>,
+    pub(super) rpc_cookie: Option<String>,
+    pub(super) rpc_user: Option<String>,
+    pub(super) rpc_pass: Option<String>,
+    pub(super) coinbase_tag: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Stratum {
+    pub(super) ca: Option<String>,
+    pub(super) allow_redirect: Option<bool>,
+    pub(super) version_rolling: Option<bool>,
+    pub(super) allow_unauthenticated: Option<bool>,
+    pub(super) sv2_channel: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Api {
+    pub(super) listen: Option<String>,
+    pub(super) token: Option<String>,
+    pub(super) cgminer: Option<String>,
+    #[serde(default)]
+    pub(super) peers: Vec<String>,
+    #[serde(default)]
+    pub(super) allow_origins: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Temperature {
+    pub(super) limit: Option<f64>,
+    pub(super) resume: Option<f64>,
+}
+
+/// Parses a file's text; an error names the key and the line.
+pub(super) fn parse(text: &str) -> Result<Config> {
+    let mut c: Config = toml::from_str(text).map_err(|e| {
+        let message = e.message().trim().replace('\n', " ");
+        let Some(span) = e.span() else {
+            return anyhow::anyhow!("{message}");
+        };
+        let start = span.start.min(text.len());
+        let number = text[..start].matches('\n').count() + 1;
+        let line: String = text
+            .lines()
+            .nth(number - 1)
+            .unwrap_or("")
+            .trim()
+            .chars()
+            .take(80)
+            .collect();
+        anyhow::anyhow!("line {number} ({line}): {message}")
+    })?;
+    c.nodes_at = failover_order(text, &c);
+    Ok(c)
+}
