@@ -511,16 +511,21 @@ fn mines_on_a_real_bitcoind_regtest_where_one_is_installed() {
     assert_eq!(accepted, 2);
 }
 
-#[test]
-fn a_second_node_takes_over_when_the_first_is_down() {
-    let (address, _) = regtest_address();
-    let down = TestNode::start(
+/// A node that is not running (its port refuses connections).
+fn down_node() -> TestNode {
+    TestNode::start(
         TESTNET_BLOCK,
         Behaviour {
             down: true,
             ..Default::default()
         },
-    );
+    )
+}
+
+#[test]
+fn a_second_node_takes_over_when_the_first_is_down() {
+    let (address, _) = regtest_address();
+    let down = down_node();
     let up = TestNode::start(TESTNET_BLOCK, Behaviour::default());
     let mut o = solo(&down, &address);
     let mut second = solo(&up, &address).nodes.remove(0);
@@ -556,13 +561,7 @@ fn a_node_first_and_a_pool_as_its_backup() {
     // `--node` before `--pool`: the node is the first choice. It is down,
     // so the pool takes over as the second of the list.
     let (address, _) = regtest_address();
-    let down = TestNode::start(
-        TESTNET_BLOCK,
-        Behaviour {
-            down: true,
-            ..Default::default()
-        },
-    );
+    let down = down_node();
     let pool = testpool::TestPool::start(testpool::Behaviour::default());
     let pool_url = pool.url();
     let (child, rx) = mine(&down, &address, &["--pool", &pool_url, "--user", "w"]);
