@@ -6,6 +6,8 @@
 
 const SUMMARY_EVERY = 2000;
 const HISTORY_EVERY = 10000;
+// The chart's series colours: the style sheet's --c0 … --c7 (one set for
+// light, one for dark), these where it gives none.
 const COLORS = ["#c2410c", "#2563eb", "#15803d", "#9333ea", "#0891b2", "#be185d", "#65a30d", "#ca8a04"];
 
 const $ = (id) => document.getElementById(id);
@@ -172,6 +174,7 @@ function drawChart() {
   g.clearRect(0, 0, w, h);
   const style = getComputedStyle(document.documentElement);
   const fg = style.getPropertyValue("--muted").trim() || "#888";
+  const color = (i) => style.getPropertyValue("--c" + (i % COLORS.length)).trim() || COLORS[i % COLORS.length];
   const points = history ? history.points : [];
   const legend = [];
   g.font = "12px system-ui, sans-serif";
@@ -186,13 +189,13 @@ function drawChart() {
   const t0 = points[0].t, t1 = points[points.length - 1].t;
   const x = (t) => pad.l + (w - pad.l - pad.r) * (t1 > t0 ? (t - t0) / (t1 - t0) : 1);
   const series = [
-    { name: "total", color: COLORS[0], get: (p) => p.total, width: 2 },
-    { name: "effective", color: COLORS[1], get: (p) => p.effective, width: 1, dash: [5, 4] },
+    { name: "total", color: color(0), get: (p) => p.total, width: 2 },
+    { name: "effective", color: color(1), get: (p) => p.effective, width: 1, dash: [5, 4] },
   ];
   const names = summary ? summary.devices.map((d) => d.name) : [];
   if ((points[points.length - 1].devices || []).length > 1) {
     points[points.length - 1].devices.forEach((_, i) => series.push({
-      name: names[i] || "device " + i, color: COLORS[(i + 2) % COLORS.length], get: (p) => (p.devices[i] || {}).rate, width: 1,
+      name: names[i] || "device " + i, color: color(i + 2), get: (p) => (p.devices[i] || {}).rate, width: 1,
     }));
   }
   const max = Math.max(1, ...points.flatMap((p) => series.map((s) => s.get(p) || 0))) * 1.1;
@@ -221,7 +224,7 @@ function drawChart() {
   if (temps.some((t) => isFinite(t))) {
     const tmax = 110;
     const ty = (v) => h - pad.b - (h - pad.t - pad.b) * (v / tmax);
-    g.strokeStyle = COLORS[5]; g.lineWidth = 1; g.beginPath();
+    g.strokeStyle = color(5); g.lineWidth = 1; g.beginPath();
     let started = false;
     points.forEach((p, i) => {
       if (!isFinite(temps[i])) return;
@@ -229,9 +232,9 @@ function drawChart() {
       started = true;
     });
     g.stroke();
-    g.fillStyle = COLORS[5];
+    g.fillStyle = color(5);
     g.fillText("°C", w - pad.r + 6, pad.t + 12);
-    legend.push(["hottest °C", COLORS[5]]);
+    legend.push(["hottest °C", color(5)]);
   }
   canvas.dataset.points = String(points.length);
   $("legend").replaceChildren(...legend.map(([name, color]) => {
@@ -314,6 +317,8 @@ function start() {
   $("token").addEventListener("keydown", (e) => { if (e.key === "Enter") $("token-ok").click(); });
   $("token-cancel").addEventListener("click", () => { $("token-panel").hidden = true; pending = null; });
   window.addEventListener("resize", drawChart);
+  // Light or dark changed: the chart in the other colours.
+  matchMedia("(prefers-color-scheme: dark)").addEventListener("change", drawChart);
   refresh();
   refreshHistory();
   setInterval(refresh, SUMMARY_EVERY);
