@@ -5,8 +5,8 @@
 //! restarts hashrig under the page, and shows a second rig beside the
 //! first through CORS. The browser's console must stay free of errors (a
 //! CSP violation is one); light and dark, and a screenshot of each is
-//! saved with the test's output. Skipped with a message where Chromium is absent, unless
-//! HASHRIG_REQUIRE_BROWSER is set (CI sets it).
+//! saved with the test's output. Skipped with a message where Chromium is
+//! absent, unless HASHRIG_REQUIRE_BROWSER is set (CI sets it).
 
 mod testpool;
 
