@@ -165,12 +165,34 @@ int32_t hashrig_pool_start_with(const hashrig_options *options, const char *url,
                                 const char *user, const char *pass,
                                 hashrig_pool_miner **out);
 
+/* One entry of a failover list: a url, user and pass as hashrig_pool_start
+ * takes them (a pool's, or a node's with its payout address and
+ * credentials). */
+typedef struct hashrig_upstream {
+    const char *url;
+    const char *user;
+    const char *pass; /* NULL: "x", or a node's default cookie */
+} hashrig_upstream;
+
+/* Mines on `count` (1 to 64) pools and nodes as one failover list, first
+ * choice first; Stratum v1, Stratum V2 and nodes mix. A pool that cannot
+ * be reached or keeps failing is left for the next, and the miner returns
+ * to an earlier one once it works again. list[i] is pool i of
+ * hashrig_pool_stats_get. */
+int32_t hashrig_pool_start_list(const hashrig_options *options,
+                                const hashrig_upstream *list, size_t count,
+                                hashrig_pool_miner **out);
+
+/* How many pools and nodes the miner's list holds. */
+int32_t hashrig_pool_count(const hashrig_pool_miner *miner, size_t *out);
+
 /* The miner's engine, for hashrig_device_count and
  * hashrig_device_stats_get (do not poll solutions on it: the miner takes
  * them). Valid until hashrig_pool_free. */
 const hashrig_engine *hashrig_pool_engine(const hashrig_pool_miner *miner);
 
-/* Statistics of pool `index` (0 for the one pool given). */
+/* Statistics of pool `index` (0 for the one pool given; the list's order
+ * for hashrig_pool_start_list). */
 int32_t hashrig_pool_stats_get(const hashrig_pool_miner *miner, size_t index,
                                hashrig_pool_stats *out);
 

@@ -1,4 +1,5 @@
-//! Pool mining from C: start on one pool, read its statistics, free.
+//! Pool mining from C: start on one pool or node, or on a failover list
+//! of them, read their statistics, free.
 
 use std::ffi::c_char;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -11,7 +12,7 @@ use super::{
 };
 use hashrig::engine::Engine;
 use hashrig::node::{Auth, Node};
-use hashrig::stratum::{Pool, PoolMiner, PoolOptions, PoolState};
+use hashrig::stratum::{Pool, PoolMiner, PoolOptions, PoolState, Upstream};
 
 /// A pool miner behind a `hashrig_pool_miner *`.
 pub struct HashrigPoolMiner {
@@ -75,44 +76,114 @@ pub unsafe extern "C" fn hashrig_pool_start_with(
     pass: *const c_char,
     out: *mut *mut HashrigPoolMiner,
 ) -> i32 {
+    let one = HashrigUpstream { url, user, pass };
+    // SAFETY: a list of one valid local; the rest is passed on under the
+    // caller's contract.
+    unsafe { hashrig_pool_start_list(options, &one, 1, out) }
+}
+
+/// One entry of a failover list as C gives it (`hashrig_upstream`).
+#[repr(C)]
+pub struct HashrigUpstream {
+    /// NUL-terminated URL: a pool's, or a node's `http://` RPC address.
+    pub url: *const c_char,
+    /// The worker name, or a node's payout address.
+    pub user: *const c_char,
+    /// The password, or a node's credentials; null for the default.
+    pub pass: *const c_char,
+}
+
+/// The most entries a failover list may have.
+const MAX_UPSTREAMS: usize = 64;
+
+/// A pool or a node, from one entry.
+enum Entry {
+    Pool(Pool),
+    Node(Node),
+}
+
+/// Reads one entry: `http://` is a node (user the payout address, pass
+/// `cookie:PATH` or `rpcuser:rpcpassword`, null for the node's default
+/// cookie); anything else a pool.
+///
+/// # Safety
+/// `e`'s strings as for `hashrig_pool_start`.
+unsafe fn entry(e: &HashrigUpstream, at: usize) -> Result<Entry, (i32, String)> {
+    let what = |field: &str| format!("list[{at}].{field}");
+    // SAFETY: the caller's contract, as documented above.
+    let (url, user) = unsafe { (text(e.url, &what("url"))?, text(e.user, &what("user"))?) };
+    // SAFETY: as above; null means the default.
+    let pass = if e.pass.is_null() {
+        None
+    } else {
+        Some(unsafe { text(e.pass, &what("pass"))? })
+    };
+    let input = |e: hashrig::Error| (HASHRIG_ERR_ARGUMENT, e.to_string());
+    if url.trim_start().starts_with("http://") {
+        let auth = pass.map(|p| match p.strip_prefix("cookie:") {
+            Some(path) => Auth::Cookie(path.into()),
+            None => {
+                let (u, p) = p.split_once(':').unwrap_or((p, ""));
+                Auth::UserPass(u.to_string(), p.to_string())
+            }
+        });
+        let node = Node::new(url.parse().map_err(input)?, user, auth).map_err(input)?;
+        Ok(Entry::Node(node))
+    } else {
+        let pool = Pool::new(url.parse().map_err(input)?, Some(user), pass).map_err(input)?;
+        Ok(Entry::Pool(pool))
+    }
+}
+
+/// Starts mining on a failover list of pools and nodes; see hashrig.h.
+///
+/// # Safety
+/// `options` as for `hashrig_engine_new_with`; `list` must point to
+/// `count` readable entries whose strings are as for `hashrig_pool_start`,
+/// and `out` must be valid for writing one pointer.
+#[no_mangle]
+pub unsafe extern "C" fn hashrig_pool_start_list(
+    options: *const HashrigOptions,
+    list: *const HashrigUpstream,
+    count: usize,
+    out: *mut *mut HashrigPoolMiner,
+) -> i32 {
     guard(|| {
         if out.is_null() {
             return Err(null("out"));
         }
+        if list.is_null() {
+            return Err(null("list"));
+        }
+        if count == 0 || count > MAX_UPSTREAMS {
+            return Err((
+                HASHRIG_ERR_ARGUMENT,
+                format!("count: {count} entries (1 to {MAX_UPSTREAMS})"),
+            ));
+        }
         // SAFETY: the caller's contract, as documented above.
         let options = unsafe { engine_options(options)? };
-        // SAFETY: the caller's contract, as documented above.
-        let (url, user) = unsafe { (text(url, "url")?, text(user, "user")?) };
-        // SAFETY: as above; null means the default password.
-        let pass = if pass.is_null() {
-            None
-        } else {
-            Some(unsafe { text(pass, "pass")? })
-        };
-        let input = |e: hashrig::Error| (HASHRIG_ERR_ARGUMENT, e.to_string());
-        let pool_options = if url.trim_start().starts_with("http://") {
-            // Solo on a node: user is the payout address, pass the
-            // credentials ("cookie:PATH" or "rpcuser:rpcpassword"; null
-            // for the node's default cookie).
-            let auth = pass.map(|p| match p.strip_prefix("cookie:") {
-                Some(path) => Auth::Cookie(path.into()),
-                None => {
-                    let (u, p) = p.split_once(':').unwrap_or((p, ""));
-                    Auth::UserPass(u.to_string(), p.to_string())
+        // SAFETY: non-null, and `count` readable entries (caller's
+        // contract).
+        let list = unsafe { std::slice::from_raw_parts(list, count) };
+        let mut pool_options = PoolOptions::new(Vec::new());
+        for (at, e) in list.iter().enumerate() {
+            // SAFETY: each entry's strings, by the caller's contract.
+            match unsafe { entry(e, at)? } {
+                Entry::Pool(p) => {
+                    pool_options
+                        .order
+                        .push(Upstream::Pool(pool_options.pools.len()));
+                    pool_options.pools.push(p);
                 }
-            });
-            let node = Node::new(url.parse().map_err(input)?, user, auth).map_err(input)?;
-            let mut o = PoolOptions::new(Vec::new());
-            o.nodes = vec![node];
-            o
-        } else {
-            PoolOptions::new(vec![Pool::new(
-                url.parse().map_err(input)?,
-                Some(user),
-                pass,
-            )
-            .map_err(input)?])
-        };
+                Entry::Node(n) => {
+                    pool_options
+                        .order
+                        .push(Upstream::Node(pool_options.nodes.len()));
+                    pool_options.nodes.push(n);
+                }
+            }
+        }
         let engine =
             Arc::new(Engine::start(options).map_err(|e| (HASHRIG_ERR_DEVICE, e.to_string()))?);
         let miner = PoolMiner::start(engine.clone(), pool_options)
@@ -123,6 +194,25 @@ pub unsafe extern "C" fn hashrig_pool_start_with(
         }));
         // SAFETY: `out` is non-null and, by the caller's contract, writable.
         unsafe { *out = boxed };
+        Ok(HASHRIG_OK)
+    })
+}
+
+/// How many pools and nodes the miner's list holds; see hashrig.h.
+///
+/// # Safety
+/// `miner` must come from `hashrig_pool_start`; `out` must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn hashrig_pool_count(
+    miner: *const HashrigPoolMiner,
+    out: *mut usize,
+) -> i32 {
+    guard(|| {
+        // SAFETY: a live miner pointer (caller's contract).
+        let miner = unsafe { miner.as_ref() }.ok_or_else(|| null("miner"))?;
+        // SAFETY: writable when non-null (caller's contract).
+        let out = unsafe { out.as_mut() }.ok_or_else(|| null("out"))?;
+        *out = miner.miner.stats().len();
         Ok(HASHRIG_OK)
     })
 }

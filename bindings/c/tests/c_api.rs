@@ -100,6 +100,48 @@ fn c_program_mines_solo_on_a_node() {
     assert!(node.judged().iter().all(|j| j.faults.is_empty()));
 }
 
+/// A port nobody listens on.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn c_program_fails_over_along_a_list_of_pools_and_nodes() {
+    // A Stratum v1 pool and a node that are both down, then a Stratum V2
+    // pool: the three protocols in one list, and the miner must reach the
+    // last.
+    let down_pool = format!("stratum+tcp://127.0.0.1:{}", closed_port());
+    let down_node = testnode::TestNode::start(
+        testnode::TESTNET_BLOCK,
+        testnode::Behaviour {
+            down: true,
+            ..Default::default()
+        },
+    );
+    let script = bitcoin::ScriptBuf::from_bytes(vec![0x51]);
+    let address = bitcoin::Address::p2wsh(&script, bitcoin::KnownHrp::Regtest).to_string();
+    let v2 = v2_pool();
+    run_checked(
+        &compile("pool_list_smoke"),
+        &[
+            &down_pool,
+            "c-worker",
+            "-",
+            &down_node.url(),
+            &address,
+            "-",
+            &v2.url(),
+            "c-worker",
+            "-",
+        ],
+    );
+    assert!(v2.shares.load(std::sync::atomic::Ordering::Relaxed) >= 2);
+}
+
 /// `go test` over bindings/go. Without Go it is skipped with a message,
 /// unless HASHRIG_REQUIRE_GO is set (CI sets it).
 #[test]
@@ -130,7 +172,7 @@ fn go_package_mines_a_header_and_on_a_pool() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let deps = deps();
     let run = Command::new(&go)
-        .args(["test", "-count=1", "./..."])
+        .args(["test", "-count=1", "-v", "./..."])
         .current_dir(root.join("../go"))
         .env("CGO_ENABLED", "1")
         .env(
@@ -155,5 +197,15 @@ fn go_package_mines_a_header_and_on_a_pool() {
     let out = String::from_utf8_lossy(&run.stdout);
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "go test failed:\n{out}\n{err}");
+    // Every Go test ran: none skipped for a pool this test did not give.
+    assert!(!out.contains("--- SKIP"), "{out}");
+    for name in [
+        "TestMinesTheGenesisBlock",
+        "TestMinesOnAPool",
+        "TestMinesSoloOnANode",
+        "TestFailsOverAlongAList",
+    ] {
+        assert!(out.contains(&format!("--- PASS: {name}")), "{name}: {out}");
+    }
     assert!(pool.accepted() >= 2, "{out}");
 }

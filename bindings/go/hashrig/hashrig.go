@@ -34,6 +34,11 @@ static int32_t go_device_stats_get(const hashrig_engine *e, size_t i, hashrig_de
 static int32_t go_pool_start_with(const hashrig_options *o, const char *url, const char *user,
 		const char *pass, hashrig_pool_miner **out, char *err)
 	WITH_ERR(hashrig_pool_start_with(o, url, user, pass, out))
+static int32_t go_pool_start_list(const hashrig_options *o, const hashrig_upstream *list, size_t n,
+		hashrig_pool_miner **out, char *err)
+	WITH_ERR(hashrig_pool_start_list(o, list, n, out))
+static int32_t go_pool_count(const hashrig_pool_miner *m, size_t *n, char *err)
+	WITH_ERR(hashrig_pool_count(m, n))
 static int32_t go_pool_stats_get(const hashrig_pool_miner *m, size_t i, hashrig_pool_stats *s, char *err)
 	WITH_ERR(hashrig_pool_stats_get(m, i, s))
 */
@@ -246,11 +251,16 @@ func (e *Engine) Close() {
 	e.p = nil
 }
 
-// PoolMiner mines on a Stratum v1 pool.
+// PoolMiner mines on a pool (Stratum v1 or V2), solo on a node, or on a
+// failover list of them.
 type PoolMiner struct{ p *C.hashrig_pool_miner }
 
 // StartPool starts an engine and mines on the pool at url
-// (stratum+tcp://host:port or stratum+ssl://host:port) as user.
+// (stratum+tcp://host:port, stratum+ssl://host:port or
+// stratum2+tcp://host:port/AUTHORITY_KEY) as user; or solo on the node at
+// an http:// url, user being the payout address and pass "cookie:PATH" or
+// "rpcuser:rpcpassword". An empty pass is the default: "x" for a pool, the
+// node's default cookie for a node.
 func StartPool(cpu CPU, gpus bool, url, user, pass string) (*PoolMiner, error) {
 	return StartPoolWith(Options{CPU: cpu, NoGPUs: !gpus}, url, user, pass)
 }
@@ -262,13 +272,57 @@ func StartPoolWith(o Options, url, user, pass string) (*PoolMiner, error) {
 	if err != nil {
 		return nil, err
 	}
-	cu, cn, cp := C.CString(url), C.CString(user), C.CString(pass)
+	cu, cn, cp := C.CString(url), C.CString(user), cPass(pass)
 	defer C.free(unsafe.Pointer(cu))
 	defer C.free(unsafe.Pointer(cn))
 	defer C.free(unsafe.Pointer(cp))
 	var p *C.hashrig_pool_miner
 	var eb errBuf
 	if err := check(C.go_pool_start_with(&opts, cu, cn, cp, &p, eb.ptr()), &eb); err != nil {
+		return nil, err
+	}
+	return &PoolMiner{p}, nil
+}
+
+// Upstream is one entry of a failover list: a url, user and pass as
+// StartPool takes them.
+type Upstream struct{ URL, User, Pass string }
+
+// cPass is pass for C: nil for "" (the default: "x" for a pool, the
+// node's default cookie for a node). C.free takes nil.
+func cPass(pass string) *C.char {
+	if pass == "" {
+		return nil
+	}
+	return C.CString(pass)
+}
+
+// StartPools starts an engine and mines on the pools and nodes of list as
+// one failover list, first choice first (Stratum v1, V2 and nodes mix); a
+// pool that keeps failing is left for the next, and the miner returns to
+// an earlier one once it works again. StatsOf(i) reads list[i].
+func StartPools(o Options, list []Upstream) (*PoolMiner, error) {
+	opts, free, err := cOptions(o)
+	defer free()
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, errors.New("hashrig: no pool or node given")
+	}
+	// The list lives in C's memory, so that it may hold C strings.
+	first := (*C.hashrig_upstream)(C.malloc(C.size_t(len(list)) * C.sizeof_hashrig_upstream))
+	defer C.free(unsafe.Pointer(first))
+	entries := unsafe.Slice(first, len(list))
+	for i, u := range list {
+		entries[i].url, entries[i].user, entries[i].pass = C.CString(u.URL), C.CString(u.User), cPass(u.Pass)
+		defer C.free(unsafe.Pointer(entries[i].url))
+		defer C.free(unsafe.Pointer(entries[i].user))
+		defer C.free(unsafe.Pointer(entries[i].pass))
+	}
+	var p *C.hashrig_pool_miner
+	var eb errBuf
+	if err := check(C.go_pool_start_list(&opts, first, C.size_t(len(list)), &p, eb.ptr()), &eb); err != nil {
 		return nil, err
 	}
 	return &PoolMiner{p}, nil
@@ -283,11 +337,27 @@ type PoolStats struct {
 	RTT                               time.Duration
 }
 
-// Stats reads the pool's statistics.
-func (m *PoolMiner) Stats() (PoolStats, error) {
+// Stats reads the statistics of the pool (the first of a list).
+func (m *PoolMiner) Stats() (PoolStats, error) { return m.StatsOf(0) }
+
+// Pools says how many pools and nodes the miner's list holds.
+func (m *PoolMiner) Pools() (int, error) {
+	var n C.size_t
+	var eb errBuf
+	if err := check(C.go_pool_count(m.p, &n, eb.ptr()), &eb); err != nil {
+		return 0, err
+	}
+	return int(n), nil
+}
+
+// StatsOf reads the statistics of the list's pool i.
+func (m *PoolMiner) StatsOf(i int) (PoolStats, error) {
+	if i < 0 {
+		return PoolStats{}, fmt.Errorf("hashrig: pool %d", i)
+	}
 	var s C.hashrig_pool_stats
 	var eb errBuf
-	if err := check(C.go_pool_stats_get(m.p, 0, &s, eb.ptr()), &eb); err != nil {
+	if err := check(C.go_pool_stats_get(m.p, C.size_t(i), &s, eb.ptr()), &eb); err != nil {
 		return PoolStats{}, err
 	}
 	return PoolStats{

@@ -3,6 +3,7 @@ package hashrig
 import (
 	"encoding/hex"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -106,6 +107,55 @@ func minesOn(t *testing.T, url, user, pass string) {
 	d, err := m.Devices()
 	if err != nil || len(d) == 0 || d[0].Hashes == 0 {
 		t.Fatalf("devices %v %v", d, err)
+	}
+}
+
+// A failover list: a Stratum v1 pool that is down, then the Stratum V2
+// pool named by HASHRIG_TEST_POOL_V2. The miner must reach the second, and
+// each entry's statistics are read by its place in the list.
+func TestFailsOverAlongAList(t *testing.T) {
+	v2 := os.Getenv("HASHRIG_TEST_POOL_V2")
+	if v2 == "" {
+		t.Skip("HASHRIG_TEST_POOL_V2 is not set")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "stratum+tcp://" + l.Addr().String()
+	l.Close()
+	if _, err := StartPools(Options{CPU: CPUOn, NoGPUs: true}, nil); err == nil {
+		t.Fatal("an empty list was accepted")
+	}
+	list := []Upstream{{URL: down, User: "go-worker", Pass: "x"}, {URL: v2, User: "go-worker", Pass: "x"}}
+	m, err := StartPools(Options{CPU: CPUOn, NoGPUs: true, CPUThreads: 1}, list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if n, err := m.Pools(); err != nil || n != 2 {
+		t.Fatalf("%d pools, %v", n, err)
+	}
+	deadline := time.Now().Add(120 * time.Second)
+	var s PoolStats
+	for time.Now().Before(deadline) {
+		if s, err = m.StatsOf(1); err != nil {
+			t.Fatal(err)
+		}
+		if s.Accepted >= 2 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if s.Accepted < 2 || s.URL != v2 {
+		t.Fatalf("the second pool: %+v", s)
+	}
+	first, err := m.StatsOf(0)
+	if err != nil || first.URL != down || first.Accepted != 0 {
+		t.Fatalf("the first pool: %+v %v", first, err)
+	}
+	if _, err := m.StatsOf(2); err == nil {
+		t.Fatal("a third pool")
 	}
 }
 
