@@ -5,16 +5,16 @@
 //! address of the wrong network; and a real `bitcoind -regtest` where one
 //! is on the PATH.
 
+mod common;
 mod testnode;
 mod testpool;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hashrig::engine::{CpuUse, Engine, EngineOptions};
+use common::json_lines::{self, stop, wait_for};
 use hashrig::node::{Auth, Node};
 use hashrig::pool::{PoolChange, PoolEvent, PoolMiner, ShareResult};
 use hashrig::stratum::PoolOptions;
@@ -56,60 +56,7 @@ fn mine(node: &TestNode, address: &str, extra: &[&str]) -> (Child, mpsc::Receive
         "--json",
     ];
     args.extend_from_slice(extra);
-    let mut child = hashrig(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let out = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                if tx.send(v).is_err() {
-                    return;
-                }
-            }
-        }
-    });
-    (child, rx)
-}
-
-fn wait_for(
-    rx: &mpsc::Receiver<Value>,
-    seen: &mut Vec<Value>,
-    within: Duration,
-    until: impl Fn(&[Value]) -> bool,
-) -> bool {
-    let end = Instant::now() + within;
-    while let Some(left) = end.checked_duration_since(Instant::now()) {
-        match rx.recv_timeout(left) {
-            Ok(v) => {
-                seen.push(v);
-                if until(seen) {
-                    return true;
-                }
-            }
-            Err(_) => return false,
-        }
-    }
-    false
-}
-
-fn stop(mut child: Child, rx: &mpsc::Receiver<Value>, seen: &mut Vec<Value>) -> Option<i32> {
-    let _ = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status();
-    let end = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < end {
-        match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(v) => seen.push(v),
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            Err(_) => {}
-        }
-    }
-    let _ = child.kill();
-    child.wait().ok()?.code()
+    json_lines::spawn(&mut hashrig(&args))
 }
 
 fn blocks(seen: &[Value], result: &str) -> Vec<Value> {
@@ -149,18 +96,6 @@ fn blocks_on_real_transactions_are_valid_and_pay_the_address() {
     assert!(seen
         .iter()
         .any(|v| v["type"] == "summary" && v["blocks"].as_u64() >= Some(3)));
-}
-
-fn engine() -> Arc<Engine> {
-    Arc::new(
-        Engine::start(EngineOptions {
-            cpu: CpuUse::On,
-            gpus: false,
-            cpu_threads: Some(1),
-            ..Default::default()
-        })
-        .unwrap(),
-    )
 }
 
 fn solo(node: &TestNode, address: &str) -> PoolOptions {
@@ -223,7 +158,7 @@ fn tip_changes_and_fee_updates_by_long_poll_and_by_polling() {
                 ..Default::default()
             },
         );
-        let miner = PoolMiner::start(engine(), solo(&node, &address)).unwrap();
+        let miner = PoolMiner::start(common::cpu_engine(), solo(&node, &address)).unwrap();
         let mut seen = Vec::new();
         assert!(events_until(
             &miner,
@@ -267,7 +202,7 @@ fn the_witness_commitment_is_computed_where_the_node_leaves_it_out() {
             ..Default::default()
         },
     );
-    let miner = PoolMiner::start(engine(), solo(&node, &address)).unwrap();
+    let miner = PoolMiner::start(common::cpu_engine(), solo(&node, &address)).unwrap();
     let mut seen = Vec::new();
     let got = events_until(
         &miner,
@@ -308,7 +243,7 @@ fn node_faults_pause_the_devices_and_mining_resumes() {
             ..Default::default()
         },
     );
-    let miner = PoolMiner::start(engine(), solo(&node, &address)).unwrap();
+    let miner = PoolMiner::start(common::cpu_engine(), solo(&node, &address)).unwrap();
     let mut seen = Vec::new();
     // Still loading at first (-28): retried, then mined.
     assert!(events_until(
@@ -532,7 +467,7 @@ fn a_second_node_takes_over_when_the_first_is_down() {
     second.timeout = Duration::from_millis(800);
     o.nodes.push(second);
     o.failover.failures_before_switch = 2;
-    let miner = PoolMiner::start(engine(), o).unwrap();
+    let miner = PoolMiner::start(common::cpu_engine(), o).unwrap();
     let mut seen = Vec::new();
     let got = events_until(
         &miner,

@@ -5,33 +5,21 @@
 //! that rejects everything, TLS, the server's own requests, and hostile
 //! input (in `stratum/hostile.rs`).
 
+mod common;
 mod testpool;
 
 // Hostile and random lines from the pool.
 #[path = "stratum/hostile.rs"]
 mod hostile;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hashrig::engine::{CpuUse, Engine, EngineOptions, Pauser};
+use hashrig::engine::{Engine, Pauser};
 use hashrig::stratum::{
     Pool, PoolChange, PoolEvent, PoolMiner, PoolOptions, PoolState, ShareReport, ShareResult,
 };
 use serde_json::{json, Value};
 use testpool::{Behaviour, Configure, Shape, TestPool};
-
-fn engine() -> Arc<Engine> {
-    Arc::new(
-        Engine::start(EngineOptions {
-            cpu: CpuUse::On,
-            gpus: false,
-            cpu_threads: Some(1),
-            ..Default::default()
-        })
-        .unwrap(),
-    )
-}
 
 fn pool(url: &str) -> Pool {
     Pool::new(url.parse().unwrap(), Some("worker.1"), Some("x")).unwrap()
@@ -48,7 +36,7 @@ fn options(urls: &[String]) -> PoolOptions {
 }
 
 fn start(o: PoolOptions) -> PoolMiner {
-    PoolMiner::start(engine(), o).unwrap()
+    PoolMiner::start(common::cpu_engine(), o).unwrap()
 }
 
 /// A default test pool and a miner on it that has had a share accepted.

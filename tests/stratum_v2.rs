@@ -6,16 +6,16 @@
 //! announced (`UpdateChannel`), a wrong authority key, and failover
 //! between a V2 and a v1 pool.
 
+mod common;
 mod sv2pool;
 mod testpool;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::Ordering;
-use std::sync::{mpsc, Arc};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use hashrig::engine::{CpuUse, Engine, EngineOptions};
+use common::json_lines::{self, shares, stop, wait_for};
 use hashrig::stratum::{
     Pool, PoolEvent, PoolMiner, PoolOptions, ShareReport, ShareResult, Sv2Channel,
 };
@@ -45,83 +45,12 @@ fn mine(pools: &[String], extra: &[&str]) -> (Child, mpsc::Receiver<Value>) {
     .env(
         "XDG_CACHE_HOME",
         std::env::temp_dir().join("hashrig-sv2-test-cache"),
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("hashrig runs");
-    let (tx, rx) = mpsc::channel();
-    let out = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                if tx.send(v).is_err() {
-                    return;
-                }
-            }
-        }
-    });
-    let err = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(err).lines().map_while(Result::ok) {
-            eprintln!("hashrig: {line}");
-        }
-    });
-    (child, rx)
-}
-
-/// Reads lines until `until` holds for one, or the time is up; every line
-/// read is kept in `seen`.
-fn wait_for(
-    rx: &mpsc::Receiver<Value>,
-    seen: &mut Vec<Value>,
-    within: Duration,
-    until: impl Fn(&Value, &[Value]) -> bool,
-) -> bool {
-    let end = Instant::now() + within;
-    while let Some(left) = end.checked_duration_since(Instant::now()) {
-        match rx.recv_timeout(left) {
-            Ok(v) => {
-                let done = until(&v, seen);
-                seen.push(v);
-                if done {
-                    return true;
-                }
-            }
-            Err(_) => return false,
-        }
-    }
-    false
-}
-
-fn shares(seen: &[Value], result: &str) -> usize {
-    seen.iter()
-        .filter(|v| v["type"] == "share" && v["result"] == result)
-        .count()
+    );
+    json_lines::spawn(&mut cmd)
 }
 
 fn v2_url(port: u16) -> String {
     format!("stratum2+tcp://127.0.0.1:{port}/{AUTHORITY_PUBLIC}")
-}
-
-fn signal(child: &Child, which: &str) {
-    let _ = Command::new("kill")
-        .args([which, &child.id().to_string()])
-        .status();
-}
-
-/// Stops hashrig with SIGINT and collects what it printed until it exits.
-fn stop(mut child: Child, rx: &mpsc::Receiver<Value>, seen: &mut Vec<Value>) {
-    signal(&child, "-INT");
-    let end = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < end {
-        match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(v) => seen.push(v),
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            Err(_) => {}
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 #[test]
@@ -133,7 +62,7 @@ fn sri_pool_accepts_every_share_and_the_blocks_are_valid() {
     let mut pool = SriPool::start(&binary, &tp, 600.0);
     let (child, rx) = mine(&[v2_url(pool.port)], &[]);
     let mut seen = Vec::new();
-    let got = wait_for(&rx, &mut seen, Duration::from_secs(60), |_, seen| {
+    let got = wait_for(&rx, &mut seen, Duration::from_secs(60), |seen| {
         shares(seen, "accepted") >= 5
     });
     assert!(
@@ -147,7 +76,7 @@ fn sri_pool_accepts_every_share_and_the_blocks_are_valid() {
     pool.restart();
     let mark = pool.log_len();
     let before = shares(&seen, "accepted");
-    let again = wait_for(&rx, &mut seen, Duration::from_secs(60), |_, seen| {
+    let again = wait_for(&rx, &mut seen, Duration::from_secs(60), |seen| {
         shares(seen, "accepted") >= before + 3
     });
     assert!(again, "no shares after the pool restarted: {seen:#?}");
@@ -210,18 +139,6 @@ fn sri_pool_accepts_every_share_and_the_blocks_are_valid() {
         shares(&seen, "accepted"),
         blocks.len()
     );
-}
-
-fn engine() -> Arc<Engine> {
-    Arc::new(
-        Engine::start(EngineOptions {
-            cpu: CpuUse::On,
-            gpus: false,
-            cpu_threads: Some(1),
-            ..Default::default()
-        })
-        .unwrap(),
-    )
 }
 
 fn options(urls: &[String]) -> PoolOptions {
@@ -303,7 +220,7 @@ fn extended_channels_and_group_jobs_on_sri_pool() {
         let mut o = options(&[v2_url(pool.port)]);
         o.sv2_channel = channel;
         o.sv2_standard_jobs = standard_jobs;
-        let miner = PoolMiner::start(engine(), o).unwrap();
+        let miner = PoolMiner::start(common::cpu_engine(), o).unwrap();
         let mut shares = Vec::new();
         let ok = accepted_on(&miner, 0, 4, Duration::from_secs(60), &mut shares);
         miner.stop(Duration::from_secs(2));
@@ -343,7 +260,7 @@ fn the_pool_is_told_the_measured_rate() {
     // A fresh engine has measured nothing when the channel opens, so the
     // channel opens on a guess (1 GH/s, far above one CPU thread); ten
     // seconds in, the measured rate is announced.
-    let engine = engine();
+    let engine = common::cpu_engine();
     let miner = PoolMiner::start(engine.clone(), options(&[v2_url(pool.port)])).unwrap();
     let mut shares = Vec::new();
     let until = Instant::now() + Duration::from_secs(40);
@@ -383,7 +300,8 @@ fn fails_over_between_a_v2_and_a_v1_pool_and_back() {
     let tp = TemplateProvider::start();
     let mut sri = SriPool::start(&binary, &tp, 600.0);
     let v1 = TestPool::start(Behaviour::default());
-    let miner = PoolMiner::start(engine(), options(&[v2_url(sri.port), v1.url()])).unwrap();
+    let miner =
+        PoolMiner::start(common::cpu_engine(), options(&[v2_url(sri.port), v1.url()])).unwrap();
     let mut shares = Vec::new();
     assert!(accepted_on(
         &miner,
@@ -438,7 +356,8 @@ fn a_wrong_authority_key_is_refused_and_nothing_is_mined() {
     let url = format!("stratum2+tcp://127.0.0.1:{}/{wrong}", pool.port);
     let (child, rx) = mine(&[url], &[]);
     let mut seen = Vec::new();
-    let refused = wait_for(&rx, &mut seen, Duration::from_secs(20), |v, _| {
+    let refused = wait_for(&rx, &mut seen, Duration::from_secs(20), |seen| {
+        let v = &seen[seen.len() - 1];
         v["type"] == "pool"
             && v["reason"]
                 .as_str()
@@ -471,7 +390,7 @@ fn sri_translator_judges_hashrigs_v1_shares_with_version_rolling() {
     let tproxy = sv2pool::Translator::start(&tproxy_bin, &pool);
     let (child, rx) = mine(&[format!("stratum+tcp://127.0.0.1:{}", tproxy.port)], &[]);
     let mut seen = Vec::new();
-    let got = wait_for(&rx, &mut seen, Duration::from_secs(60), |_, seen| {
+    let got = wait_for(&rx, &mut seen, Duration::from_secs(60), |seen| {
         shares(seen, "accepted") >= 6
     });
     stop(child, &rx, &mut seen);
@@ -501,7 +420,7 @@ fn hostile_v2_servers_never_stop_the_miner() {
     let v1 = TestPool::start(Behaviour::default());
     let (mut child, rx) = mine(&[v2_url(port), v1.url()], &[]);
     let mut seen = Vec::new();
-    let mined = wait_for(&rx, &mut seen, Duration::from_secs(40), |_, seen| {
+    let mined = wait_for(&rx, &mut seen, Duration::from_secs(40), |seen| {
         seen.iter()
             .filter(|v| v["type"] == "share" && v["pool"] == 1 && v["result"] == "accepted")
             .count()
@@ -549,7 +468,7 @@ fn until(within: Duration, f: impl Fn() -> bool) -> bool {
 fn reconnect_and_close_channel_are_followed() {
     let a = loopback_pool();
     let b = loopback_pool();
-    let miner = PoolMiner::start(engine(), options(&[a.url()])).unwrap();
+    let miner = PoolMiner::start(common::cpu_engine(), options(&[a.url()])).unwrap();
     assert!(until(Duration::from_secs(30), || a
         .shares
         .load(Ordering::Relaxed)

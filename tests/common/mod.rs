@@ -1,7 +1,26 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod json_lines;
+
+use std::sync::Arc;
+
+use hashrig::engine::{CpuUse, Engine, EngineOptions};
 use hashrig::{BlockHash, Header};
+
+/// An engine hashing on one CPU thread, no GPU: what pool and node tests
+/// mine with.
+pub fn cpu_engine() -> Arc<Engine> {
+    Arc::new(
+        Engine::start(EngineOptions {
+            cpu: CpuUse::On,
+            gpus: false,
+            cpu_threads: Some(1),
+            ..Default::default()
+        })
+        .unwrap(),
+    )
+}
 
 /// A real mainnet block: height, header and its block hash.
 pub struct MainnetBlock {
