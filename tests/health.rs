@@ -2,9 +2,11 @@
 //! a hot device held out of the work while the other device takes all of
 //! it, and released once it has cooled under the resume temperature.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hashrig::engine::{CpuDevice, Device, DeviceState, Engine, EngineOptions, Event, Work};
 use hashrig::health::{HealthEvent, HealthOptions, HealthWatch, Sensor};
@@ -27,17 +29,6 @@ fn set(dir: &Path, celsius: f64) {
     let tmp = dir.join("temp1_input.new");
     std::fs::write(&tmp, format!("{}\n", (celsius * 1000.0) as i64)).unwrap();
     std::fs::rename(tmp, dir.join("temp1_input")).unwrap();
-}
-
-fn wait_until(secs: u64, mut f: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
 }
 
 fn two_cpus() -> Arc<Engine> {
@@ -69,7 +60,7 @@ fn a_hot_device_is_held_and_the_other_takes_its_work() {
 
     // Hot before the job: device 0 must not search any of it.
     set(&dir, 91.5);
-    assert!(wait_until(10, || matches!(
+    assert!(common::until(Duration::from_secs(10), || matches!(
         engine.stats()[0].state,
         DeviceState::Held(_)
     )));
@@ -113,7 +104,7 @@ fn a_hot_device_is_held_and_the_other_takes_its_work() {
     std::thread::sleep(Duration::from_millis(300));
     assert!(matches!(engine.stats()[0].state, DeviceState::Held(_)));
     set(&dir, 60.0);
-    assert!(wait_until(10, || !matches!(
+    assert!(common::until(Duration::from_secs(10), || !matches!(
         engine.stats()[0].state,
         DeviceState::Held(_)
     )));
@@ -127,7 +118,8 @@ fn a_hot_device_is_held_and_the_other_takes_its_work() {
     ));
     engine.submit(Work::new(job)).unwrap();
     assert!(
-        wait_until(20, || engine.stats()[0].hashes > before),
+        common::until(Duration::from_secs(20), || engine.stats()[0].hashes
+            > before),
         "device 0 never worked again"
     );
     watch.stop();

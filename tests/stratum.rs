@@ -358,7 +358,7 @@ fn a_pool_that_rejects_everything_is_left() {
     let miner = start(o);
     assert!(b.wait_for(WAIT, |p| p.accepted() >= 2));
     // The pool counts a share before its answer reaches the miner.
-    wait_until(|| miner.stats()[1].accepted >= 2);
+    common::until(Duration::from_secs(WAIT), || miner.stats()[1].accepted >= 2);
     let s = miner.stats();
     assert!(s[0].rejected >= 3, "{:?}", s[0]);
     assert_eq!(s[0].accepted, 0);
@@ -488,7 +488,8 @@ fn the_operators_pause_outlasts_a_reconnection() {
     p.refuse(true);
     p.drop_connections();
     assert!(
-        wait_until(|| miner.stats()[0].state != PoolState::Mining),
+        common::until(Duration::from_secs(WAIT), || miner.stats()[0].state
+            != PoolState::Mining),
         "the pool never went away"
     );
     let connections = p.connections();
@@ -496,9 +497,9 @@ fn the_operators_pause_outlasts_a_reconnection() {
     // Back on the pool, with a job: the miner lifts its own pause.
     assert!(p.wait_for(WAIT, |p| p.connections() > connections));
     assert!(
-        wait_until(
-            || miner.stats()[0].state == PoolState::Mining && !engine.is_paused_by(Pauser::Source)
-        ),
+        common::until(Duration::from_secs(WAIT), || miner.stats()[0].state
+            == PoolState::Mining
+            && !engine.is_paused_by(Pauser::Source)),
         "the miner did not resume"
     );
     assert!(engine.is_paused_by(Pauser::Operator));
@@ -517,17 +518,6 @@ fn the_operators_pause_outlasts_a_reconnection() {
 }
 
 /// Polls `f` for up to WAIT seconds.
-fn wait_until(mut f: impl FnMut() -> bool) -> bool {
-    let until = Instant::now() + Duration::from_secs(WAIT);
-    while Instant::now() < until {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
-}
-
 #[test]
 fn a_job_sent_again_is_not_hashed_again() {
     let p = TestPool::start(Behaviour::default());

@@ -453,23 +453,12 @@ fn loopback_pool() -> loopback::Loopback {
     loopback::Loopback::at_difficulty(0.0005)
 }
 
-fn until(within: Duration, f: impl Fn() -> bool) -> bool {
-    let end = Instant::now() + within;
-    while Instant::now() < end {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
-}
-
 #[test]
 fn reconnect_and_close_channel_are_followed() {
     let a = loopback_pool();
     let b = loopback_pool();
     let miner = PoolMiner::start(common::cpu_engine(), options(&[a.url()])).unwrap();
-    assert!(until(Duration::from_secs(30), || a
+    assert!(common::until(Duration::from_secs(30), || a
         .shares
         .load(Ordering::Relaxed)
         >= 1));
@@ -485,7 +474,7 @@ fn reconnect_and_close_channel_are_followed() {
         false
     ));
     assert!(
-        until(Duration::from_secs(30), || b.shares.load(Ordering::Relaxed)
+        common::until(Duration::from_secs(30), || b.shares.load(Ordering::Relaxed)
             >= 1),
         "{:#?}",
         miner.stats()
@@ -498,7 +487,7 @@ fn reconnect_and_close_channel_are_followed() {
     };
     let before = b.channels.load(Ordering::Relaxed);
     assert!(b.send(close, mining_sv2::MESSAGE_TYPE_CLOSE_CHANNEL, true));
-    assert!(until(Duration::from_secs(30), || b
+    assert!(common::until(Duration::from_secs(30), || b
         .channels
         .load(Ordering::Relaxed)
         > before));

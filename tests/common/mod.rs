@@ -8,6 +8,18 @@ use std::sync::Arc;
 use hashrig::engine::{CpuUse, Engine, EngineOptions};
 use hashrig::{BlockHash, Header};
 
+/// Whether `f` comes true within `within`, asked every 20 ms.
+pub fn until(within: std::time::Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + within;
+    while std::time::Instant::now() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    false
+}
+
 /// An engine hashing on one CPU thread, no GPU: what pool and node tests
 /// mine with.
 pub fn cpu_engine() -> Arc<Engine> {
