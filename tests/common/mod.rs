@@ -23,15 +23,19 @@ pub fn until(within: std::time::Duration, mut f: impl FnMut() -> bool) -> bool {
 /// An engine hashing on one CPU thread, no GPU: what pool and node tests
 /// mine with.
 pub fn cpu_engine() -> Arc<Engine> {
-    Arc::new(
-        Engine::start(EngineOptions {
-            cpu: CpuUse::On,
-            gpus: false,
-            cpu_threads: Some(1),
-            ..Default::default()
-        })
-        .unwrap(),
-    )
+    #[allow(unused_mut)]
+    let mut options = EngineOptions {
+        cpu: CpuUse::On,
+        cpu_threads: Some(1),
+        ..Default::default()
+    };
+    // Built without GPUs (the AArch64 kernel tests), there are none to
+    // leave out.
+    #[cfg(feature = "gpu")]
+    {
+        options.gpus = false;
+    }
+    Arc::new(Engine::start(options).unwrap())
 }
 
 /// A real mainnet block: height, header and its block hash.
