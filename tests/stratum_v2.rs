@@ -111,12 +111,29 @@ fn sri_pool_accepts_every_share_and_the_blocks_are_valid() {
     );
 
     // Nothing rejected; only a share written just before the kill may
-    // have had no answer, booked as such, before the reconnection.
-    let rejections: Vec<(usize, &Value)> = seen
+    // have had no answer, booked as such, before the reconnection, and a
+    // share that raced a block of its own job to the pool may be refused
+    // as stale (see `not_raced`).
+    let lines: Vec<(usize, &Value)> = seen
         .iter()
         .enumerate()
-        .filter(|(_, v)| v["type"] == "share" && v["result"] == "rejected")
+        .filter(|(_, v)| v["type"] == "share")
         .collect();
+    let verdicts = lines.iter().map(|(_, v)| {
+        let verdict = match (v["result"].as_str(), v["block"] == true) {
+            (Some("accepted"), true) => Verdict::Block,
+            (Some("rejected"), _) if v["message"] == STALE_SHARE => Verdict::Stale,
+            (Some("rejected"), _) => Verdict::Rejected,
+            _ => Verdict::Other,
+        };
+        (
+            v["pool"].as_u64().unwrap_or(0),
+            v["job"].as_str().unwrap_or(""),
+            verdict,
+        )
+    });
+    let rejections: Vec<(usize, &Value)> =
+        not_raced(verdicts).into_iter().map(|i| lines[i]).collect();
     assert!(
         rejections
             .iter()
@@ -184,12 +201,77 @@ fn accepted_on(
 /// ended before the pool answered it.
 const NO_ANSWER: &str = "no answer before the connection ended";
 
-/// The shares a pool rejected (a share that went stale before it was
-/// sent, on a job replaced in between, was never the pool's to judge).
+/// SRI's answer to a share for a job whose tip has moved on.
+const STALE_SHARE: &str = "stale-share";
+
+/// What a share was, for [`not_raced`].
+#[derive(Clone, Copy, PartialEq)]
+enum Verdict {
+    /// Accepted, and a block.
+    Block,
+    /// Refused by the pool as stale.
+    Stale,
+    /// Refused for any other reason.
+    Rejected,
+    /// Accepted, or stale before it was sent.
+    Other,
+}
+
+/// The places of the rejections in `shares` (pool, job, verdict, in the
+/// order answered), but for those that raced a block: the template
+/// provider makes each block found the new tip, so a share of the same job
+/// already on its way when the block moved the chain on reaches the pool
+/// after the new tip, and the pool refuses it as stale. A live pool has
+/// that race too. One such share is excused per block of its job, found
+/// before it; any more are rejections.
+fn not_raced<'a>(shares: impl Iterator<Item = (u64, &'a str, Verdict)>) -> Vec<usize> {
+    let mut excuses: std::collections::HashMap<(u64, &str), u32> = Default::default();
+    let mut out = Vec::new();
+    for (at, (pool, job, verdict)) in shares.enumerate() {
+        match verdict {
+            Verdict::Block => *excuses.entry((pool, job)).or_default() += 1,
+            Verdict::Stale if excuses.get(&(pool, job)).is_some_and(|&n| n > 0) => {
+                *excuses.get_mut(&(pool, job)).unwrap() -= 1;
+            }
+            Verdict::Stale | Verdict::Rejected => out.push(at),
+            Verdict::Other => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn one_stale_share_is_excused_per_block_of_its_job() {
+    use Verdict::*;
+    let shares = [
+        (0, "1", Stale),    // no block yet: a rejection
+        (0, "1", Block),    // the block moves the tip
+        (0, "1", Stale),    // raced it: excused
+        (0, "1", Stale),    // a second one: a rejection
+        (0, "2", Stale),    // another job's: a rejection
+        (1, "1", Stale),    // another pool's: a rejection
+        (0, "1", Rejected), // never excused
+        (0, "1", Other),
+    ];
+    assert_eq!(not_raced(shares.into_iter()), [0, 3, 4, 5, 6]);
+}
+
+/// The shares a pool rejected, but for a share that raced a block of its
+/// job ([`not_raced`]). A share that went stale before it was sent was
+/// never the pool's to judge.
 fn rejected(shares: &[ShareReport]) -> Vec<&ShareReport> {
-    shares
-        .iter()
-        .filter(|s| matches!(s.result, ShareResult::Rejected { .. }))
+    let verdicts = shares.iter().map(|s| {
+        let verdict = match &s.result {
+            ShareResult::Accepted if s.block => Verdict::Block,
+            ShareResult::Rejected { message, .. } if message == STALE_SHARE => Verdict::Stale,
+            ShareResult::Rejected { .. } => Verdict::Rejected,
+            _ => Verdict::Other,
+        };
+        (s.pool as u64, s.job_id.as_str(), verdict)
+    });
+    not_raced(verdicts)
+        .into_iter()
+        .map(|at| &shares[at])
         .collect()
 }
 
