@@ -92,9 +92,9 @@ fn line_of(text: &str, key: Key) -> Option<(usize, String)> {
     let mut table: Option<String> = None;
     let mut entries = 0usize;
     for (i, raw) in text.lines().enumerate() {
-        let line = raw.split('#').next().unwrap_or("").trim();
-        if let Some(name) = line.strip_prefix("[[").and_then(|l| l.strip_suffix("]]")) {
-            let name = name.trim().to_string();
+        let line = file::code(raw);
+        if let Some(name) = file::array_table(line) {
+            let name = name.to_string();
             if Some(name.as_str()) == key.table {
                 entries += 1;
             }

@@ -101,19 +101,26 @@ pub(super) struct Config {
     pub(super) nodes_at: Vec<bool>,
 }
 
+/// A line of the file without its comment.
+pub(super) fn code(raw: &str) -> &str {
+    raw.split('#').next().unwrap_or("").trim()
+}
+
+/// The name of the array-of-tables header (`[[name]]`) that `line` is.
+pub(super) fn array_table(line: &str) -> Option<&str> {
+    Some(line.strip_prefix("[[")?.strip_suffix("]]")?.trim())
+}
+
 /// The `[[pool]]` and `[[node]]` tables of `text` in the order they stand
 /// (`true` for a node), where the file writes each as such a table; else
 /// (inline arrays) the pools, then the nodes.
 fn failover_order(text: &str, c: &Config) -> Vec<bool> {
     let tables: Vec<bool> = text
         .lines()
-        .filter_map(|raw| {
-            let line = raw.split('#').next().unwrap_or("").trim();
-            match line.strip_prefix("[[")?.strip_suffix("]]")?.trim() {
-                "pool" => Some(false),
-                "node" => Some(true),
-                _ => None,
-            }
+        .filter_map(|raw| match array_table(code(raw))? {
+            "pool" => Some(false),
+            "node" => Some(true),
+            _ => None,
         })
         .collect();
     let nodes = tables.iter().filter(|&&n| n).count();
