@@ -43,7 +43,7 @@ impl Cli {
         let matches = Cli::command().try_get_matches_from(argv)?;
         let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut Cli::command()))?;
         if let (Command::Mine(mine), Some(("mine", m))) = (&mut cli.command, matches.subcommand()) {
-            mine.set_order(pool::order_of(m));
+            mine.pool.order = pool::order_of(m);
         }
         Ok(cli)
     }

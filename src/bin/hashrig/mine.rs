@@ -23,7 +23,7 @@ pub(crate) struct MineArgs {
     #[arg(long, value_parser = Header::from_hex, required_unless_present_any = ["pools", "nodes"], conflicts_with_all = ["pools", "nodes"])]
     header: Option<Header>,
     #[command(flatten)]
-    pool: PoolArgs,
+    pub(crate) pool: PoolArgs,
     /// Target as 8 hex digits of compact nBits (default: the header's own).
     #[arg(long, group = "target_choice", value_parser = parse_bits)]
     bits: Option<Target>,
@@ -48,13 +48,6 @@ pub(crate) struct MineArgs {
     /// JSON Lines on stdout.
     #[arg(long)]
     json: bool,
-}
-
-impl MineArgs {
-    /// The failover list's order, from where the pools and nodes stood.
-    pub(crate) fn set_order(&mut self, order: Vec<hashrig::stratum::Upstream>) {
-        self.pool.order = order;
-    }
 }
 
 fn parse_bits(text: &str) -> Result<Target, hashrig::Error> {
