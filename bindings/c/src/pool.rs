@@ -108,8 +108,8 @@ enum Entry {
 ///
 /// # Safety
 /// `e`'s strings as for `hashrig_pool_start`.
-unsafe fn entry(e: &HashrigUpstream, at: usize) -> Result<Entry, (i32, String)> {
-    let what = |field: &str| format!("list[{at}].{field}");
+unsafe fn entry(e: &HashrigUpstream, prefix: &str) -> Result<Entry, (i32, String)> {
+    let what = |field: &str| format!("{prefix}{field}");
     // SAFETY: the caller's contract, as documented above.
     let (url, user) = unsafe { (text(e.url, &what("url"))?, text(e.user, &what("user"))?) };
     // SAFETY: as above; null means the default.
@@ -168,8 +168,15 @@ pub unsafe extern "C" fn hashrig_pool_start_list(
         let list = unsafe { std::slice::from_raw_parts(list, count) };
         let mut pool_options = PoolOptions::new(Vec::new());
         for (at, e) in list.iter().enumerate() {
+            // Errors name the entry where there are several (`list[1].url`),
+            // the field alone for one, as hashrig_pool_start's do.
+            let prefix = if count > 1 {
+                format!("list[{at}].")
+            } else {
+                String::new()
+            };
             // SAFETY: each entry's strings, by the caller's contract.
-            match unsafe { entry(e, at)? } {
+            match unsafe { entry(e, &prefix)? } {
                 Entry::Pool(p) => {
                     pool_options
                         .order
