@@ -78,8 +78,9 @@ typedef struct hashrig_options {
     const char *devices;  /* GPU selectors as `hashrig --device` takes them,
                            * comma-separated ("0", "nvidia", "llvmpipe@gl");
                            * NULL: automatic */
-    const char *cpu_kernel; /* "soft", "scalar", "sha-ni", "avx2", "avx512",
-                             * "neon", "arm-sha2"; NULL: the fastest here */
+    const char *cpu_kernel; /* a kernel name ("sha-ni", "avx512-pipelined",
+                             * ...: `hashrig bench --help` lists them);
+                             * NULL: the fastest here */
 } hashrig_options;
 
 /* Sets every field to its default. */

@@ -128,11 +128,30 @@ impl Lanes for U32x4 {
         // SAFETY: the assert above keeps the 16-byte write in bounds.
         unsafe { vst1q_u32(out.as_mut_ptr(), self.0) }
     }
+    #[inline(always)]
+    fn fence(a: &mut Self, e: &mut Self) {
+        // SAFETY: the template is a comment: it reads and writes nothing and
+        // hands both registers back unchanged; NEON registers exist on every
+        // AArch64 CPU.
+        unsafe {
+            core::arch::asm!(
+                "/* fence {0:v} {1:v} */",
+                inout(vreg) a.0,
+                inout(vreg) e.0,
+                options(nomem, nostack, preserves_flags)
+            );
+        }
+    }
 }
 
 #[target_feature(enable = "neon")]
 fn scan_header_neon(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
     lanes::scan_header::<U32x4>(work, start, count, out)
+}
+
+#[target_feature(enable = "neon")]
+fn scan_header_pipelined_neon(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
+    lanes::scan_header_pipelined::<U32x4>(work, start, count, out)
 }
 
 #[target_feature(enable = "neon")]
@@ -146,6 +165,11 @@ fn scan_header(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
     unsafe { scan_header_neon(work, start, count, out) }
 }
 
+fn scan_header_pipelined(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
+    // SAFETY: as for `scan_header`, through `pipelined_kernel()`.
+    unsafe { scan_header_pipelined_neon(work, start, count, out) }
+}
+
 fn compress_many(states: &mut [[u32; 8]], blocks: &[[u32; 16]]) {
     // SAFETY: as for `scan_header`.
     unsafe { compress_many_neon(states, blocks) }
@@ -157,5 +181,13 @@ pub(super) fn kernel() -> Option<KernelFns> {
     std::arch::is_aarch64_feature_detected!("neon").then_some(KernelFns {
         scan_header,
         compress_many,
+    })
+}
+
+/// The two-stage pipelined form of the same kernel, under the same check.
+pub(super) fn pipelined_kernel() -> Option<KernelFns> {
+    kernel().map(|fns| KernelFns {
+        scan_header: scan_header_pipelined,
+        ..fns
     })
 }

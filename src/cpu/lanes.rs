@@ -6,16 +6,13 @@
 //! per-job [`HeaderWork`] (midstate, rounds 0..2 done, round 3 reduced to two
 //! additions), folds every padding word into constants, computes the final
 //! hash only up to round 60 (the last three rounds do not touch H7), and
-//! compares H7 before anything else.
-//!
-//! Each schedule word is computed just before the round that reads it, so
-//! that only a sixteen-word window is live and the schedule's independent
-//! work fills the gaps in the rounds' dependency chain. (Computing the whole
-//! schedule first took 215 stack loads and stores per 16 nonces on AVX-512
-//! instead of 60, and ran 4-8% slower.)
+//! compares H7 before anything else. Its rounds are in [`super::rounds`];
+//! this file runs them one batch after another ([`scan_header`]) or as a
+//! two-stage software pipeline ([`scan_header_pipelined`]).
 
-use crate::job::{HeaderWork, HEADER_LEN_BITS, HEADER_PAD_W4};
-use crate::sha256::{small_sigma0, small_sigma1, DIGEST_LEN_BITS, DIGEST_PAD_W8, IV, K};
+use super::rounds::{all_steps, expand, interleaved_steps, round, FirstHash, SecondHash};
+use crate::job::HeaderWork;
+use crate::sha256::{small_sigma0, small_sigma1, IV, K};
 
 /// A vector of `LANES` independent 32-bit words.
 ///
@@ -53,25 +50,16 @@ pub(crate) trait Lanes: Copy {
     fn load(values: &[u32]) -> Self;
     /// Lane i into `out[i]` (`out` holds at least `LANES` words).
     fn store(self, out: &mut [u32]);
-}
-
-/// One round on the working variables with `kw` = K[t] + W[t].
-#[inline(always)]
-fn round<V: Lanes>(s: [V; 8], kw: V) -> [V; 8] {
-    let [a, b, c, d, e, f, g, h] = s;
-    let t1 = h.add(e.big_sigma1()).add(e.ch(f, g)).add(kw);
-    let t2 = a.big_sigma0().add(a.maj(b, c));
-    [t1.add(t2), a, b, c, d.add(t1), e, f, g]
-}
-
-/// W[t] = σ1(W[t-2]) + W[t-7] + σ0(W[t-15]) + W[t-16].
-#[inline(always)]
-fn expand<V: Lanes>(w: &[V; 64], t: usize) -> V {
-    w[t - 2]
-        .small_sigma1()
-        .add(w[t - 7])
-        .add(w[t - 15].small_sigma0())
-        .add(w[t - 16])
+    /// Keeps the code that computes `a` and `e` before every later
+    /// `fence`, and the code that reads them after, in the instruction
+    /// stream (it emits nothing). The pipelined scan fences its two hashes
+    /// every second round so that the compiler's scheduler, which groups a
+    /// block's instructions by dependency chain to save registers, keeps
+    /// them interleaved. None by default.
+    #[inline(always)]
+    fn fence(a: &mut Self, e: &mut Self) {
+        let _ = (a, e);
+    }
 }
 
 /// Applies `round` for each listed t with `kw` = K[t] + w[t].
@@ -93,143 +81,31 @@ macro_rules! expand_and_round {
 /// final H7 = e60 + IV[7].
 #[inline(always)]
 fn final_e60<V: Lanes>(work: &HeaderWork, first: u32) -> V {
-    let w3 = V::counting_from(first).swap_bytes();
+    let mut first_hash = FirstHash::<V>::start(work, first);
+    all_steps!(first_hash, work);
+    let mut second = SecondHash::start(first_hash.digest(work));
+    all_steps!(second);
+    second.e60()
+}
 
-    // Second header block, from the state after round 2.
-    let [a3, b3, c3, _, e3, f3, g3, _] = work.after3;
-    let mut s = [
-        w3.add(V::splat(work.a4_base)),
-        V::splat(a3),
-        V::splat(b3),
-        V::splat(c3),
-        w3.add(V::splat(work.e4_base)),
-        V::splat(e3),
-        V::splat(f3),
-        V::splat(g3),
-    ];
-    // W4 = 0x80000000, W5..W14 = 0, W15 = 640: K[t] + W[t] are constants.
-    s = round(s, V::splat(K[4].wrapping_add(HEADER_PAD_W4)));
-    for &k in &K[5..15] {
-        s = round(s, V::splat(k));
+/// Pushes the nonces `first + lane` (lane < `valid`) whose final hash,
+/// given by `e60`, passes the early exit.
+#[inline(always)]
+fn push_passing<V: Lanes>(work: &HeaderWork, e60: V, first: u32, valid: u32, out: &mut Vec<u32>) {
+    // With the usual target (msw 0) the test is H7 == 0, i.e. e60 == -IV[7].
+    let mut mask = if work.target_msw == 0 {
+        e60.eq_mask(V::splat(IV[7].wrapping_neg()))
+    } else {
+        e60.add(V::splat(IV[7])).swapped_le_mask(work.target_msw)
+    };
+    if valid < 32 {
+        mask &= (1u32 << valid) - 1;
     }
-    s = round(s, V::splat(K[15].wrapping_add(HEADER_LEN_BITS)));
-    s = round(s, V::splat(work.kw16));
-    s = round(s, V::splat(work.kw17));
-
-    let mut w = [V::splat(0); 64];
-    w[2] = V::splat(work.tail[2]);
-    w[3] = w3;
-    w[4] = V::splat(HEADER_PAD_W4);
-    w[15] = V::splat(HEADER_LEN_BITS);
-    w[16] = V::splat(work.w16);
-    w[17] = V::splat(work.w17);
-    w[18] = w3.small_sigma0().add(V::splat(work.c18));
-    rounds_from_schedule!(s, w, 18);
-    w[19] = w3.add(V::splat(work.c19));
-    rounds_from_schedule!(s, w, 19);
-    w[20] = w[18].small_sigma1().add(V::splat(HEADER_PAD_W4));
-    rounds_from_schedule!(s, w, 20);
-    w[21] = w[19].small_sigma1();
-    rounds_from_schedule!(s, w, 21);
-    w[22] = w[20].small_sigma1().add(V::splat(HEADER_LEN_BITS));
-    rounds_from_schedule!(s, w, 22);
-    w[23] = w[21].small_sigma1().add(V::splat(work.w16));
-    rounds_from_schedule!(s, w, 23);
-    w[24] = w[22].small_sigma1().add(V::splat(work.w17));
-    rounds_from_schedule!(s, w, 24);
-    w[25] = w[23].small_sigma1().add(w[18]);
-    rounds_from_schedule!(s, w, 25);
-    w[26] = w[24].small_sigma1().add(w[19]);
-    rounds_from_schedule!(s, w, 26);
-    w[27] = w[25].small_sigma1().add(w[20]);
-    rounds_from_schedule!(s, w, 27);
-    w[28] = w[26].small_sigma1().add(w[21]);
-    rounds_from_schedule!(s, w, 28);
-    w[29] = w[27].small_sigma1().add(w[22]);
-    rounds_from_schedule!(s, w, 29);
-    w[30] = w[28]
-        .small_sigma1()
-        .add(w[23])
-        .add(V::splat(small_sigma0(HEADER_LEN_BITS)));
-    rounds_from_schedule!(s, w, 30);
-    w[31] = w[29].small_sigma1().add(w[24]).add(V::splat(
-        small_sigma0(work.w16).wrapping_add(HEADER_LEN_BITS),
-    ));
-    rounds_from_schedule!(s, w, 31);
-    w[32] = w[30]
-        .small_sigma1()
-        .add(w[25])
-        .add(V::splat(small_sigma0(work.w17).wrapping_add(work.w16)));
-    rounds_from_schedule!(s, w, 32);
-    expand_and_round!(s, w, 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61 62 63);
-
-    // The first digest is the second hash's message W0..W7.
-    let mut w = [V::splat(0); 64];
-    for i in 0..8 {
-        w[i] = s[i].add(V::splat(work.midstate[i]));
+    while mask != 0 {
+        let lane = mask.trailing_zeros();
+        out.push(first.wrapping_add(lane));
+        mask &= mask - 1;
     }
-    w[8] = V::splat(DIGEST_PAD_W8);
-    w[15] = V::splat(DIGEST_LEN_BITS);
-    let mut s = IV.map(V::splat);
-    rounds_from_schedule!(s, w, 0 1 2 3 4 5 6 7);
-    // W8 = 0x80000000, W9..W14 = 0, W15 = 256.
-    s = round(s, V::splat(K[8].wrapping_add(DIGEST_PAD_W8)));
-    for &k in &K[9..15] {
-        s = round(s, V::splat(k));
-    }
-    s = round(s, V::splat(K[15].wrapping_add(DIGEST_LEN_BITS)));
-    w[16] = w[1].small_sigma0().add(w[0]);
-    rounds_from_schedule!(s, w, 16);
-    w[17] = w[2]
-        .small_sigma0()
-        .add(w[1])
-        .add(V::splat(small_sigma1(DIGEST_LEN_BITS)));
-    rounds_from_schedule!(s, w, 17);
-    w[18] = w[16].small_sigma1().add(w[3].small_sigma0()).add(w[2]);
-    rounds_from_schedule!(s, w, 18);
-    w[19] = w[17].small_sigma1().add(w[4].small_sigma0()).add(w[3]);
-    rounds_from_schedule!(s, w, 19);
-    w[20] = w[18].small_sigma1().add(w[5].small_sigma0()).add(w[4]);
-    rounds_from_schedule!(s, w, 20);
-    w[21] = w[19].small_sigma1().add(w[6].small_sigma0()).add(w[5]);
-    rounds_from_schedule!(s, w, 21);
-    w[22] = w[20]
-        .small_sigma1()
-        .add(w[7].small_sigma0())
-        .add(w[6])
-        .add(V::splat(DIGEST_LEN_BITS));
-    rounds_from_schedule!(s, w, 22);
-    w[23] = w[21]
-        .small_sigma1()
-        .add(w[16])
-        .add(w[7])
-        .add(V::splat(small_sigma0(DIGEST_PAD_W8)));
-    rounds_from_schedule!(s, w, 23);
-    w[24] = w[22].small_sigma1().add(w[17]).add(V::splat(DIGEST_PAD_W8));
-    rounds_from_schedule!(s, w, 24);
-    w[25] = w[23].small_sigma1().add(w[18]);
-    rounds_from_schedule!(s, w, 25);
-    w[26] = w[24].small_sigma1().add(w[19]);
-    rounds_from_schedule!(s, w, 26);
-    w[27] = w[25].small_sigma1().add(w[20]);
-    rounds_from_schedule!(s, w, 27);
-    w[28] = w[26].small_sigma1().add(w[21]);
-    rounds_from_schedule!(s, w, 28);
-    w[29] = w[27].small_sigma1().add(w[22]);
-    rounds_from_schedule!(s, w, 29);
-    w[30] = w[28]
-        .small_sigma1()
-        .add(w[23])
-        .add(V::splat(small_sigma0(DIGEST_LEN_BITS)));
-    rounds_from_schedule!(s, w, 30);
-    w[31] = w[29]
-        .small_sigma1()
-        .add(w[24])
-        .add(w[16].small_sigma0())
-        .add(V::splat(DIGEST_LEN_BITS));
-    rounds_from_schedule!(s, w, 31);
-    expand_and_round!(s, w, 32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60);
-    s[4]
 }
 
 /// Scans `count` nonces from `start` and pushes every nonce whose H7 passes
@@ -237,29 +113,47 @@ fn final_e60<V: Lanes>(work: &HeaderWork, first: u32) -> V {
 #[inline(always)]
 pub(crate) fn scan_header<V: Lanes>(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
     let lanes = V::LANES as u32;
-    // With the usual target (msw 0) the test is H7 == 0, i.e. e60 == -IV[7].
-    let zero_msw = work.target_msw == 0;
-    let want = V::splat(IV[7].wrapping_neg());
-    let iv7 = V::splat(IV[7]);
     let mut done = 0u32;
     while done < count {
         let first = start.wrapping_add(done);
         let e60: V = final_e60(work, first);
-        let mut mask = if zero_msw {
-            e60.eq_mask(want)
-        } else {
-            e60.add(iv7).swapped_le_mask(work.target_msw)
-        };
-        let valid = (count - done).min(lanes);
-        if valid < 32 {
-            mask &= (1u32 << valid) - 1;
-        }
-        while mask != 0 {
-            let lane = mask.trailing_zeros();
-            out.push(first.wrapping_add(lane));
-            mask &= mask - 1;
-        }
+        push_passing(work, e60, first, (count - done).min(lanes), out);
         done = done.saturating_add(lanes);
+    }
+}
+
+/// [`scan_header`] as a two-stage software pipeline: each pass runs the
+/// first hash of batch i beside the second hash of batch i - 1, round by
+/// round, so that the core has two independent dependency chains to issue
+/// from at the code size of one body. The pipeline is filled and drained
+/// within the call (one extra pass, whose idle half is discarded), so a
+/// range is always scanned whole, and a job switch between calls loses no
+/// nonce.
+#[inline(always)]
+pub(crate) fn scan_header_pipelined<V: Lanes>(
+    work: &HeaderWork,
+    start: u32,
+    count: u32,
+    out: &mut Vec<u32>,
+) {
+    if count == 0 {
+        return;
+    }
+    let lanes = V::LANES as u32;
+    let batches = count.div_ceil(lanes);
+    let mut carry = [V::splat(0); 8];
+    for pass in 0..=batches {
+        // The last pass's first hash is past the range; it is discarded.
+        let first = start.wrapping_add(pass.wrapping_mul(lanes));
+        let mut first_hash = FirstHash::<V>::start(work, first);
+        let mut second = SecondHash::start(carry);
+        interleaved_steps!(first_hash, work, second);
+        carry = first_hash.digest(work);
+        if let Some(batch) = pass.checked_sub(1) {
+            let done = batch * lanes;
+            let valid = (count - done).min(lanes);
+            push_passing(work, second.e60(), start.wrapping_add(done), valid, out);
+        }
     }
 }
 
@@ -364,5 +258,48 @@ pub(crate) fn compress_many<V: Lanes>(states: &mut [[u32; 8]], blocks: &[[u32; 1
     }
     for (state, block) in states[whole..].iter_mut().zip(&blocks[whole..]) {
         crate::sha256::compress(state, block);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::HeaderJob;
+    use crate::{Header, Target};
+
+    /// A job where about one nonce in 16 passes the early exit.
+    fn easy_work() -> HeaderWork {
+        let header = Header::from_bytes(&[0x37; 80]).expect("80 bytes");
+        HeaderWork::new(&HeaderJob::new(
+            header,
+            Target::from_leading_zero_bits(4).expect("4 <= 256"),
+        ))
+    }
+
+    /// The pipelined scan finds exactly what the plain one finds, in the
+    /// same order, for every range length up to several passes (one pass is
+    /// one nonce in the scalar instance), from an ordinary start and from
+    /// starts whose range ends at the top of the nonce space.
+    #[test]
+    fn pipelined_scan_matches_plain_scan_for_every_length() {
+        let work = easy_work();
+        for count in 0u32..=70 {
+            for start in [
+                0u32,
+                1_000_003,
+                0u32.wrapping_sub(count),
+                (u32::MAX - count) / 2,
+            ] {
+                let (mut plain, mut piped) = (Vec::new(), Vec::new());
+                scan_header::<u32>(&work, start, count, &mut plain);
+                scan_header_pipelined::<u32>(&work, start, count, &mut piped);
+                assert_eq!(piped, plain, "start {start}, count {count}");
+                let expected: Vec<u32> = (0..count)
+                    .map(|i| start.wrapping_add(i))
+                    .filter(|&n| work.passes_early_exit(work.reference_h7(n)))
+                    .collect();
+                assert_eq!(plain, expected, "start {start}, count {count}");
+            }
+        }
     }
 }

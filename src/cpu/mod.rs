@@ -12,6 +12,7 @@ mod arm_neon;
 mod arm_sha2;
 mod device;
 mod lanes;
+mod rounds;
 mod scalar;
 mod search;
 mod soft;
@@ -21,6 +22,8 @@ mod streams;
 mod x86_avx2;
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 mod x86_avx512;
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+mod x86_avx512vl;
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 mod x86_shani;
 
@@ -57,21 +60,38 @@ pub enum CpuKernel {
     Avx2,
     /// AVX-512, 16 lanes.
     Avx512,
+    /// AVX2, 8 lanes, as a two-stage software pipeline (two batches' hashes
+    /// interleaved round by round).
+    Avx2Pipelined,
+    /// AVX-512, 16 lanes, as a two-stage software pipeline.
+    Avx512Pipelined,
+    /// AVX-512VL: AVX-512's rotates and three-input logic on 8 lanes of
+    /// 256-bit registers.
+    Avx512Vl,
+    /// AVX-512VL, 8 lanes, as a two-stage software pipeline.
+    Avx512VlPipelined,
     /// AArch64 NEON, 4 lanes.
     Neon,
+    /// AArch64 NEON, 4 lanes, as a two-stage software pipeline.
+    NeonPipelined,
     /// AArch64 SHA2 extension, several nonces interleaved.
     ArmSha2,
 }
 
 impl CpuKernel {
     /// Every kernel, in order of preference when speeds tie.
-    pub const ALL: [CpuKernel; 7] = [
+    pub const ALL: [CpuKernel; 12] = [
         CpuKernel::Soft,
         CpuKernel::Scalar,
         CpuKernel::ShaNi,
         CpuKernel::Avx2,
         CpuKernel::Avx512,
+        CpuKernel::Avx2Pipelined,
+        CpuKernel::Avx512Pipelined,
+        CpuKernel::Avx512Vl,
+        CpuKernel::Avx512VlPipelined,
         CpuKernel::Neon,
+        CpuKernel::NeonPipelined,
         CpuKernel::ArmSha2,
     ];
 
@@ -83,8 +103,29 @@ impl CpuKernel {
             CpuKernel::ShaNi => "sha-ni",
             CpuKernel::Avx2 => "avx2",
             CpuKernel::Avx512 => "avx512",
+            CpuKernel::Avx2Pipelined => "avx2-pipelined",
+            CpuKernel::Avx512Pipelined => "avx512-pipelined",
+            CpuKernel::Avx512Vl => "avx512vl",
+            CpuKernel::Avx512VlPipelined => "avx512vl-pipelined",
             CpuKernel::Neon => "neon",
+            CpuKernel::NeonPipelined => "neon-pipelined",
             CpuKernel::ArmSha2 => "arm-sha2",
+        }
+    }
+
+    /// Nonces the kernel hashes side by side: its vector lanes, or its
+    /// interleaved streams.
+    pub const fn lanes(self) -> usize {
+        match self {
+            CpuKernel::Soft | CpuKernel::Scalar => 1,
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
+            CpuKernel::ShaNi | CpuKernel::ArmSha2 => streams::STREAMS,
+            #[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
+            CpuKernel::ShaNi | CpuKernel::ArmSha2 => 1,
+            CpuKernel::Avx2 | CpuKernel::Avx2Pipelined => 8,
+            CpuKernel::Avx512Vl | CpuKernel::Avx512VlPipelined => 8,
+            CpuKernel::Avx512 | CpuKernel::Avx512Pipelined => 16,
+            CpuKernel::Neon | CpuKernel::NeonPipelined => 4,
         }
     }
 
@@ -98,8 +139,18 @@ impl CpuKernel {
             CpuKernel::Avx2 => x86_avx2::kernel(),
             #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
             CpuKernel::Avx512 => x86_avx512::kernel(),
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            CpuKernel::Avx2Pipelined => x86_avx2::pipelined_kernel(),
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            CpuKernel::Avx512Pipelined => x86_avx512::pipelined_kernel(),
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            CpuKernel::Avx512Vl => x86_avx512vl::kernel(),
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            CpuKernel::Avx512VlPipelined => x86_avx512vl::pipelined_kernel(),
             #[cfg(target_arch = "aarch64")]
             CpuKernel::Neon => arm_neon::kernel(),
+            #[cfg(target_arch = "aarch64")]
+            CpuKernel::NeonPipelined => arm_neon::pipelined_kernel(),
             #[cfg(target_arch = "aarch64")]
             CpuKernel::ArmSha2 => arm_sha2::kernel(),
             // The kernels of other architectures.
@@ -208,8 +259,17 @@ pub struct Calibration {
     pub rates: Vec<(CpuKernel, f64)>,
 }
 
-/// Times every supported kernel except `soft` on a short header scan (a few
-/// milliseconds in all) and remembers the fastest for the process.
+/// Times every supported kernel except `soft` on a short header scan (some
+/// tens of milliseconds in all) and remembers the fastest for the process.
+///
+/// The kernels take turns, round after round, so that a change of clock or
+/// a neighbour's load during the measurement falls on all of them alike, and
+/// each keeps its best round. Kernels at less than half the best rate after
+/// two rounds cannot win and are not timed again; those within 10% of the
+/// best after seven rounds take sixteen more turns among themselves. (Forms of one kernel can
+/// differ by a few percent: a single short round each picked the slower one
+/// about one start in six.) Every kernel's rate is kept, a dropped one's
+/// from its first two rounds.
 pub fn calibrate() -> &'static Calibration {
     static CALIBRATION: OnceLock<Calibration> = OnceLock::new();
     CALIBRATION.get_or_init(|| {
@@ -218,22 +278,47 @@ pub fn calibrate() -> &'static Calibration {
             header,
             Target::from_leading_zero_bits(32).expect("32 <= 256"),
         ));
-        let mut rates = Vec::new();
-        for kernel in CpuKernel::available() {
-            if kernel == CpuKernel::Soft {
-                continue;
-            }
-            let fns = kernel.fns().expect("available");
-            let mut out = Vec::new();
-            let mut best = Duration::MAX;
-            const NONCES: u32 = 1 << 14;
-            for round in 0..3 {
+        const NONCES: u32 = 1 << 15;
+        const ROUNDS: u32 = 7;
+        // Kernels within 10% of the leader after `ROUNDS` take this many
+        // more turns among themselves.
+        const CLOSE_ROUNDS: u32 = 16;
+        // (kernel, its entry points, its best time, still timed)
+        let mut best: Vec<(CpuKernel, KernelFns, Duration, bool)> = CpuKernel::available()
+            .into_iter()
+            .filter(|&k| k != CpuKernel::Soft)
+            .map(|k| (k, k.fns().expect("available"), Duration::MAX, true))
+            .collect();
+        let mut out = Vec::new();
+        for round in 0..ROUNDS {
+            for (_, fns, fastest, _) in best.iter_mut().filter(|b| b.3) {
                 let t = Instant::now();
                 (fns.scan_header)(&work, round * NONCES, NONCES, &mut out);
-                best = best.min(t.elapsed());
+                *fastest = (*fastest).min(t.elapsed());
             }
-            rates.push((kernel, NONCES as f64 / best.as_secs_f64().max(1e-9)));
+            let leader = best.iter().map(|b| b.2).min().unwrap_or(Duration::MAX);
+            if round == 1 {
+                for b in &mut best {
+                    b.3 = b.2 <= leader * 2;
+                }
+            }
+            if round == ROUNDS - 1 {
+                for b in &mut best {
+                    b.3 = b.2.as_secs_f64() <= leader.as_secs_f64() * 1.1;
+                }
+            }
         }
+        for round in ROUNDS..ROUNDS + CLOSE_ROUNDS {
+            for (_, fns, fastest, _) in best.iter_mut().filter(|b| b.3) {
+                let t = Instant::now();
+                (fns.scan_header)(&work, round * NONCES, NONCES, &mut out);
+                *fastest = (*fastest).min(t.elapsed());
+            }
+        }
+        let rates: Vec<(CpuKernel, f64)> = best
+            .iter()
+            .map(|&(k, _, t, _)| (k, NONCES as f64 / t.as_secs_f64().max(1e-9)))
+            .collect();
         let fastest = rates
             .iter()
             .max_by(|a, b| a.1.total_cmp(&b.1))

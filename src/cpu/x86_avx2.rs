@@ -13,7 +13,7 @@ use crate::job::HeaderWork;
 /// Eight 32-bit lanes. Only created inside the `#[target_feature]` functions
 /// below, which run only after [`kernel`] detected AVX2.
 #[derive(Clone, Copy)]
-struct U32x8(__m256i);
+pub(super) struct U32x8(pub(super) __m256i);
 
 /// Rotates every lane right by `R` bits (`L` = 32 - `R`).
 macro_rules! ror {
@@ -124,11 +124,38 @@ impl Lanes for U32x8 {
         // SAFETY: the assert above keeps the 32-byte unaligned write in bounds.
         unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast(), self.0) }
     }
+    #[inline(always)]
+    fn fence(a: &mut Self, e: &mut Self) {
+        // SAFETY: see the impl's comment; `fence_regs` needs only avx.
+        unsafe { fence_regs(&mut a.0, &mut e.0) }
+    }
+}
+
+/// [`Lanes::fence`] on two registers (a function of its own, since the
+/// register class needs the target feature; it inlines into the kernels).
+#[target_feature(enable = "avx")]
+#[inline]
+fn fence_regs(a: &mut __m256i, e: &mut __m256i) {
+    // SAFETY: the template is a comment: it reads and writes nothing and
+    // hands both registers back unchanged.
+    unsafe {
+        core::arch::asm!(
+            "/* fence {0} {1} */",
+            inout(ymm_reg) * a,
+            inout(ymm_reg) * e,
+            options(nomem, nostack, preserves_flags)
+        );
+    }
 }
 
 #[target_feature(enable = "avx2")]
 fn scan_header_avx2(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
     lanes::scan_header::<U32x8>(work, start, count, out)
+}
+
+#[target_feature(enable = "avx2")]
+fn scan_header_pipelined_avx2(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
+    lanes::scan_header_pipelined::<U32x8>(work, start, count, out)
 }
 
 #[target_feature(enable = "avx2")]
@@ -142,6 +169,11 @@ fn scan_header(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
     unsafe { scan_header_avx2(work, start, count, out) }
 }
 
+fn scan_header_pipelined(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
+    // SAFETY: as for `scan_header`, through `pipelined_kernel()`.
+    unsafe { scan_header_pipelined_avx2(work, start, count, out) }
+}
+
 fn compress_many(states: &mut [[u32; 8]], blocks: &[[u32; 16]]) {
     // SAFETY: as for `scan_header`.
     unsafe { compress_many_avx2(states, blocks) }
@@ -152,5 +184,13 @@ pub(super) fn kernel() -> Option<KernelFns> {
     is_x86_feature_detected!("avx2").then_some(KernelFns {
         scan_header,
         compress_many,
+    })
+}
+
+/// The two-stage pipelined form of the same kernel, under the same check.
+pub(super) fn pipelined_kernel() -> Option<KernelFns> {
+    kernel().map(|fns| KernelFns {
+        scan_header: scan_header_pipelined,
+        ..fns
     })
 }

@@ -125,11 +125,38 @@ impl Lanes for U32x16 {
         // SAFETY: the assert above keeps the 64-byte unaligned write in bounds.
         unsafe { _mm512_storeu_si512(out.as_mut_ptr().cast(), self.0) }
     }
+    #[inline(always)]
+    fn fence(a: &mut Self, e: &mut Self) {
+        // SAFETY: see the impl's comment; `fence_regs` needs only avx512f.
+        unsafe { fence_regs(&mut a.0, &mut e.0) }
+    }
+}
+
+/// [`Lanes::fence`] on two registers (a function of its own, since the
+/// register class needs the target feature; it inlines into the kernels).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn fence_regs(a: &mut __m512i, e: &mut __m512i) {
+    // SAFETY: the template is a comment: it reads and writes nothing and
+    // hands both registers back unchanged.
+    unsafe {
+        core::arch::asm!(
+            "/* fence {0} {1} */",
+            inout(zmm_reg) * a,
+            inout(zmm_reg) * e,
+            options(nomem, nostack, preserves_flags)
+        );
+    }
 }
 
 #[target_feature(enable = "avx512f,avx512bw")]
 fn scan_header_avx512(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
     lanes::scan_header::<U32x16>(work, start, count, out)
+}
+
+#[target_feature(enable = "avx512f,avx512bw")]
+fn scan_header_pipelined_avx512(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
+    lanes::scan_header_pipelined::<U32x16>(work, start, count, out)
 }
 
 #[target_feature(enable = "avx512f,avx512bw")]
@@ -141,6 +168,11 @@ fn scan_header(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
     // SAFETY: this function is only reachable through the table `kernel()`
     // returns after detecting AVX-512F and AVX-512BW.
     unsafe { scan_header_avx512(work, start, count, out) }
+}
+
+fn scan_header_pipelined(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
+    // SAFETY: as for `scan_header`, through `pipelined_kernel()`.
+    unsafe { scan_header_pipelined_avx512(work, start, count, out) }
 }
 
 fn compress_many(states: &mut [[u32; 8]], blocks: &[[u32; 16]]) {
@@ -156,4 +188,12 @@ pub(super) fn kernel() -> Option<KernelFns> {
             compress_many,
         },
     )
+}
+
+/// The two-stage pipelined form of the same kernel, under the same check.
+pub(super) fn pipelined_kernel() -> Option<KernelFns> {
+    kernel().map(|fns| KernelFns {
+        scan_header: scan_header_pipelined,
+        ..fns
+    })
 }

@@ -97,7 +97,7 @@ type Options struct {
 	CPUThreads int           // CPU hashing threads (default: every core)
 	BatchTime  time.Duration // GPU batch time (default 20 ms), whole milliseconds
 	Devices    []string      // GPU selectors ("0", "nvidia", "llvmpipe@gl"); default automatic
-	CPUKernel  string        // "soft", "scalar", "sha-ni", "avx2", "avx512", "neon", "arm-sha2"
+	CPUKernel  string        // a name from `hashrig bench --help`, such as "avx512-pipelined"; "" for the fastest measured
 }
 
 // cOptions fills a hashrig_options; free releases its strings.
