@@ -80,6 +80,33 @@ impl GenericJob {
         m
     }
 
+    /// The digest of the message for `nonce` on the portable reference,
+    /// continuing from `mid`, the reference midstate of this job's prefix
+    /// ([`Midstate::of_prefix`]): the same digest as [`digest`](Self::digest)
+    /// without hashing the prefix again, so that judging a candidate of a
+    /// job with megabytes of data costs a block or two, not the data.
+    pub(crate) fn digest_after(&self, mid: &Midstate, nonce: u64) -> Digest {
+        let rest = &self.prefix[mid.bytes_folded as usize..];
+        let total = self.prefix.len() + 8 + self.suffix.len();
+        let mut tail = Vec::with_capacity(rest.len() + 8 + self.suffix.len() + 72);
+        tail.extend_from_slice(rest);
+        tail.extend_from_slice(&match self.nonce_endian {
+            NonceEndian::Little => nonce.to_le_bytes(),
+            NonceEndian::Big => nonce.to_be_bytes(),
+        });
+        tail.extend_from_slice(&self.suffix);
+        tail.extend_from_slice(&sha256::padding(total as u64));
+        let mut state = mid.state;
+        for block in tail.chunks_exact(64) {
+            sha256::compress(&mut state, &block_words(block));
+        }
+        if self.double {
+            sha256::sha256(&sha256::state_bytes(&state))
+        } else {
+            Digest::from_state(&state)
+        }
+    }
+
     /// The digest of the message for `nonce` on the portable reference.
     pub fn digest(&self, nonce: u64) -> Digest {
         let m = self.message(nonce);
@@ -199,6 +226,9 @@ pub struct PreparedJob {
     job: Arc<Job>,
     target: Target,
     work: KernelWork,
+    /// For a generic job: the reference midstate of its prefix, from which
+    /// candidates are judged.
+    reference_midstate: Option<Midstate>,
 }
 
 /// The precomputation of one job for the kernels.
@@ -215,16 +245,45 @@ impl PreparedJob {
     pub fn new(job: Job) -> Self {
         let job = Arc::new(job);
         let target = *job.target();
-        let work = match &*job {
-            Job::Header(j) => KernelWork::Header(HeaderWork::new(j)),
-            Job::Generic(j) => KernelWork::Generic(GenericWork::new(j)),
+        let (work, reference_midstate) = match &*job {
+            Job::Header(j) => (KernelWork::Header(HeaderWork::new(j)), None),
+            Job::Generic(j) => {
+                let mid = Midstate::of_prefix(&j.prefix);
+                (KernelWork::Generic(GenericWork::after(j, mid)), Some(mid))
+            }
         };
-        PreparedJob { job, target, work }
+        PreparedJob {
+            job,
+            target,
+            work,
+            reference_midstate,
+        }
     }
 
     /// The job as submitted (at its own target).
     pub fn job(&self) -> &Job {
         &self.job
+    }
+
+    /// What one nonce of this job costs a kernel, in units of a header
+    /// nonce (two SHA-256 compressions): a generic job's blocks after its
+    /// prefix's midstate, and one more for SHA-256d. Device rates are kept
+    /// in header nonces a second, so that a job with a long suffix gets
+    /// ranges, and a watchdog allowance, sized to what it costs.
+    pub(crate) fn relative_cost(&self) -> f64 {
+        match &self.work {
+            KernelWork::Header(_) => 1.0,
+            KernelWork::Generic(w) => (w.blocks.len() + usize::from(w.double)) as f64 / 2.0,
+        }
+    }
+
+    /// The reference digest for `nonce` (`None` for a header nonce past 32
+    /// bits). A generic job's continues from its prefix's midstate.
+    pub(crate) fn reference_digest(&self, nonce: u64) -> Option<Digest> {
+        match (&*self.job, &self.reference_midstate) {
+            (Job::Generic(j), Some(mid)) => Some(j.digest_after(mid, nonce)),
+            (job, _) => job.digest(nonce),
+        }
     }
 
     /// The job, shared.
@@ -256,6 +315,7 @@ impl PreparedJob {
             job: self.job.clone(),
             target,
             work,
+            reference_midstate: self.reference_midstate,
         }
     }
 
@@ -401,8 +461,13 @@ pub(crate) struct GenericWork {
 }
 
 impl GenericWork {
+    #[cfg(test)]
     pub(crate) fn new(job: &GenericJob) -> Self {
-        let mid = Midstate::of_prefix(&job.prefix);
+        Self::after(job, Midstate::of_prefix(&job.prefix))
+    }
+
+    /// The work of `job` whose prefix's whole blocks `mid` has folded.
+    pub(crate) fn after(job: &GenericJob, mid: Midstate) -> Self {
         let rest = &job.prefix[mid.bytes_folded as usize..];
         let mut tail = rest.to_vec();
         let nonce_at = tail.len();
@@ -445,6 +510,36 @@ impl GenericWork {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Judging from the prefix's midstate gives the whole message's digest,
+    /// for every prefix length around the block boundaries, both nonce
+    /// orders, with and without a suffix, single and double.
+    #[test]
+    fn a_digest_after_the_midstate_is_the_whole_digest() {
+        for len in [0usize, 1, 55, 56, 63, 64, 65, 119, 120, 128, 200, 1000] {
+            for (endian, double, suffix) in [
+                (NonceEndian::Little, false, vec![]),
+                (NonceEndian::Big, true, vec![7u8; 3]),
+                (NonceEndian::Little, true, vec![9u8; 130]),
+            ] {
+                let job = GenericJob {
+                    prefix: (0..len).map(|i| (i * 31 + 7) as u8).collect(),
+                    suffix,
+                    nonce_endian: endian,
+                    double,
+                    target: Target::from_leading_zero_bits(1).unwrap(),
+                };
+                let mid = Midstate::of_prefix(&job.prefix);
+                for nonce in [0u64, 1, 0xdead_beef, u64::MAX] {
+                    assert_eq!(
+                        job.digest_after(&mid, nonce),
+                        job.digest(nonce),
+                        "length {len}, nonce {nonce}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn header_work_rounds_match_reference() {

@@ -169,7 +169,7 @@ pub fn verify_candidate(job: &Job, device: &str, nonce: u64) -> Result<Option<So
         device: device.to_string(),
         nonce,
     };
-    match check(job, job.target(), nonce) {
+    match check(job, job.target(), nonce, job.digest(nonce)) {
         Check::Solution(s) => Ok(Some(s)),
         Check::NearMiss => Ok(None),
         Check::Wrong => Err(mismatch()),
@@ -183,9 +183,10 @@ enum Check {
     Wrong,
 }
 
-/// Judges `nonce` of `job` searched at `target`.
-fn check(job: &Job, target: &crate::Target, nonce: u64) -> Check {
-    let Some(hash) = job.digest(nonce) else {
+/// Judges `nonce` of `job` searched at `target`, whose reference digest is
+/// `digest` (`None`: there is no such nonce).
+fn check(job: &Job, target: &crate::Target, nonce: u64, digest: Option<Digest>) -> Check {
+    let Some(hash) = digest else {
         return Check::Wrong;
     };
     if job.most_significant_word(&hash) > target.most_significant_word() {
@@ -221,7 +222,7 @@ pub(crate) fn verify_candidates(
             verified.wrong.push(nonce);
             continue;
         }
-        match check(job.job(), job.target(), nonce) {
+        match check(job.job(), job.target(), nonce, job.reference_digest(nonce)) {
             Check::Solution(s) => verified.solutions.push(s),
             Check::NearMiss => {}
             Check::Wrong => verified.wrong.push(nonce),

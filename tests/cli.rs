@@ -210,6 +210,64 @@ fn pow_generic_job() {
     }
 }
 
+/// A generic job with megabytes of data, or a suffix of hundreds of blocks,
+/// at an easy target: the candidates are judged from the data's midstate,
+/// and the ranges and the watchdog follow what a nonce of the job costs, so
+/// the CPU is not taken for a hung device (both failed with "stopped
+/// answering: a range took over 10.4 s"). Each solution is checked with
+/// sha2 over the whole message.
+#[test]
+fn pow_with_large_data_or_a_long_suffix() {
+    use sha2::Digest;
+    let mut rng = common::Rng(77);
+    let data = rng.bytes(9_000_000);
+    let path = std::env::temp_dir().join(format!("hashrig-big-{}", std::process::id()));
+    std::fs::write(&path, &data).unwrap();
+    let o = hashrig(&[
+        "pow",
+        "--data-file",
+        path.to_str().unwrap(),
+        "--zero-bits",
+        "1",
+        "--backend",
+        "cpu",
+        "--json",
+    ]);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = &json_lines(&o)[0];
+    let mut msg = data;
+    msg.extend_from_slice(&v["nonce"].as_u64().unwrap().to_le_bytes());
+    assert_eq!(
+        hashrig::hex::encode(&sha2::Sha256::digest(&msg)),
+        v["hash"].as_str().unwrap()
+    );
+
+    // 30,000 bytes after the nonce: 470 blocks a nonce.
+    let suffix = rng.bytes(30_000);
+    let o = hashrig(&[
+        "pow",
+        "--data",
+        "abc",
+        "--suffix-hex",
+        &hashrig::hex::encode(&suffix),
+        "--zero-bits",
+        "10",
+        "--backend",
+        "cpu",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = &json_lines(&o)[0];
+    let mut msg = b"abc".to_vec();
+    msg.extend_from_slice(&v["nonce"].as_u64().unwrap().to_le_bytes());
+    msg.extend_from_slice(&suffix);
+    assert_eq!(
+        hashrig::hex::encode(&sha2::Sha256::digest(&msg)),
+        v["hash"].as_str().unwrap()
+    );
+}
+
 #[test]
 fn bench_json_shape() {
     let o = hashrig(&["bench", "--backend", "cpu", "--seconds", "1", "--json"]);

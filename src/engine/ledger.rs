@@ -403,9 +403,7 @@ fn carve(shared: &Shared, st: &mut State, index: usize) -> Option<Task> {
         .sum();
     let batch_time = shared.options.batch_time.as_secs_f64();
     let dev = &st.devices[index];
-    let rate = dev.rate;
-    // Four batches once measured; one at first.
-    let want = rate * if dev.measured { 4.0 } else { 1.0 } * batch_time;
+    let (header_rate, measured) = (dev.rate, dev.measured);
     let cancel = CancelToken::new();
     let cur = st.current.as_mut()?;
     if cur.remaining() == 0 {
@@ -419,8 +417,12 @@ fn carve(shared: &Shared, st: &mut State, index: usize) -> Option<Task> {
             }
         }
     }
+    // The device's rate on this job: rates are kept in header nonces.
+    let rate = header_rate / cur.job.relative_cost();
+    // Four batches once measured; one at first.
+    let want = rate * if measured { 4.0 } else { 1.0 } * batch_time;
     // The share that lets every device finish together.
-    let share = (cur.remaining() as f64 * rate / total_rate.max(1.0)).ceil();
+    let share = (cur.remaining() as f64 * header_rate / total_rate.max(1.0)).ceil();
     let size = want.min(share).max(1024.0) as u64;
     let Some(lease) = cur.cut(size) else {
         if cur.outstanding == 0 && !cur.exhausted_sent {
@@ -504,7 +506,7 @@ pub(super) fn finish(shared: &Shared, index: usize, task: Task, result: Result<F
     let dev = &mut st.devices[index];
     dev.meter.searched(searched, task.chance);
     if searched >= 4096 && elapsed > Duration::from_micros(200) {
-        let measured = searched as f64 / elapsed.as_secs_f64();
+        let measured = searched as f64 * task.proof.relative_cost() / elapsed.as_secs_f64();
         dev.rate = if dev.measured {
             0.5 * dev.rate + 0.5 * measured
         } else {
