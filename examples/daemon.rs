@@ -13,11 +13,14 @@
 //! a job's nonces run out, the time field is rolled and the header differs
 //! from the one submitted. A bad line (not UTF-8, not JSON, an unknown key,
 //! a wrong type or an out-of-range value) gets an `error` line naming the
-//! field, and the daemon goes on. End of input stops the daemon. Try:
+//! field, and the daemon goes on. End of input stops the daemon. Try (the
+//! build comes first, so that the three seconds are the daemon's, not the
+//! compiler's):
 //!
 //! ```sh
+//! cargo build --release --example daemon && \
 //! (echo '{"header": "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c", "zero_bits": 20}'; \
-//!  sleep 3; echo '{"stats": true}') | cargo run --release --example daemon
+//!  sleep 3; echo '{"stats": true}') | target/release/examples/daemon
 //! ```
 
 use std::io::{BufRead, Write};

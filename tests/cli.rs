@@ -480,6 +480,23 @@ fn gpu_mine_and_bench_on_lavapipe() {
             "{args:?}: {kinds:?}"
         );
     }
+    // HASHRIG_DEVICE means what the same --device means: the GPU alone.
+    let o = Command::new(env!("CARGO_BIN_EXE_hashrig"))
+        .args(["bench", "--seconds", "0.3", "--json"])
+        .env("HASHRIG_DEVICE", "llvmpipe")
+        .env(
+            "XDG_CACHE_HOME",
+            std::env::temp_dir().join("hashrig-cli-test-cache"),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let kinds: Vec<String> = json_lines(&o)
+        .iter()
+        .filter(|v| v["type"] == "device")
+        .map(|v| v["kind"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds, ["gpu"], "HASHRIG_DEVICE=llvmpipe: {kinds:?}");
 
     // A selector that matches nothing is a one-line error.
     let o = hashrig(&[
@@ -601,6 +618,55 @@ fn an_interrupted_search_prints_what_it_did() {
     assert_eq!(summary["cancelled"], true);
     assert_eq!(summary["found"], 0);
     assert!(summary["hashes"].as_u64().unwrap() > 0, "{summary}");
+}
+
+/// A bench stopped by Ctrl-C says so and exits 1, as `mine` does: during
+/// the warm-up it says nothing was measured; later it reports the part it
+/// measured.
+#[test]
+fn an_interrupted_bench_says_so() {
+    // The warm-up is the first 2 s of a 20 s bench.
+    let args = [
+        "bench",
+        "--backend",
+        "cpu",
+        "--threads",
+        "1",
+        "--seconds",
+        "20",
+        "--json",
+    ];
+    for (wait_ms, measured) in [(1200, false), (4000, true)] {
+        let child = spawn(&args);
+        std::thread::sleep(std::time::Duration::from_millis(wait_ms));
+        let out = interrupt(child);
+        assert_eq!(out.status.code(), Some(1), "stderr: {}", stderr(&out));
+        let lines = json_lines(&out);
+        let total = lines.last().expect("a total line");
+        assert_eq!(total["type"], "total", "{total}");
+        assert_eq!(total["interrupted"], true, "{total}");
+        let seconds = total["seconds"].as_f64().unwrap();
+        assert_eq!(seconds > 0.0, measured, "{total}");
+        assert_eq!(total["mhs"].as_f64().unwrap() > 0.0, measured, "{total}");
+    }
+    // In text, the total line says it.
+    let child = spawn(&[
+        "bench",
+        "--backend",
+        "cpu",
+        "--threads",
+        "1",
+        "--seconds",
+        "20",
+    ]);
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let out = interrupt(child);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("interrupted during the warm-up: nothing measured"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 /// `--backend gpu` where no GPU is usable (software adapters are never

@@ -50,8 +50,9 @@ pub(crate) struct DeviceArgs {
     /// GPU selector: an index, part of the adapter name, or a PCI bus id,
     /// optionally with a backend (`llvmpipe@gl`, `@vulkan`); software
     /// adapters such as llvmpipe may be named. Repeat for several.
-    /// Defaults to $HASHRIG_DEVICE.
-    #[arg(long = "device", value_name = "SELECTOR")]
+    /// Defaults to $HASHRIG_DEVICE, which means what the same --device
+    /// would.
+    #[arg(long = "device", value_name = "SELECTOR", env = "HASHRIG_DEVICE")]
     pub devices: Vec<String>,
     /// CPU worker threads (default: every core).
     #[arg(long, value_parser = parse_threads)]

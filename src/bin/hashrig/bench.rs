@@ -79,8 +79,10 @@ impl DeviceLine {
         DeviceLine {
             name: after.name.clone(),
             kind: after.kind.name(),
-            mhs: (after.hashes - before.hashes) as f64 / seconds / 1e6,
-            effective_mhs: (after.effective_hashes - before.effective_hashes) / seconds / 1e6,
+            mhs: (after.hashes - before.hashes) as f64 / seconds.max(1e-9) / 1e6,
+            effective_mhs: (after.effective_hashes - before.effective_hashes)
+                / seconds.max(1e-9)
+                / 1e6,
             proofs: after.proofs - before.proofs,
             hardware_errors: after.hardware_errors,
             state: after.state.name(),
@@ -127,13 +129,21 @@ struct Total {
     effective_mhs: f64,
     devices: usize,
     seconds: f64,
+    /// Stopped by a signal: during the warm-up (nothing measured) or part
+    /// of the way through the measurement.
+    interrupted: bool,
 }
 
 impl Report for Total {
     const TYPE: &'static str = "total";
     fn text(&self) -> String {
+        let interrupted = match (self.interrupted, self.seconds > 0.0) {
+            (false, _) => String::new(),
+            (true, true) => format!("; interrupted after {:.1} s", self.seconds),
+            (true, false) => "; interrupted during the warm-up: nothing measured".into(),
+        };
         format!(
-            "{:<w$} {:>10.2} MH/s  (effective {:.2})",
+            "{:<w$} {:>10.2} MH/s  (effective {:.2}){interrupted}",
             "total",
             self.mhs,
             self.effective_mhs,
@@ -166,12 +176,16 @@ pub(crate) fn bench(a: BenchArgs) -> Result<u8> {
     let job = Job::from(HeaderJob::new(header, Target::from_leading_zero_bits(64)?));
     engine.submit(Work::new(job).then(RollTime))?;
     // A short warm-up settles batch sizes and clocks before the measurement.
-    wait(&mut run, (a.seconds / 5.0).clamp(0.2, 2.0))?;
+    let warm_up_interrupted = wait(&mut run, (a.seconds / 5.0).clamp(0.2, 2.0))?;
     let before = engine.stats();
     let t0 = Instant::now();
-    wait(&mut run, a.seconds)?;
+    let interrupted = warm_up_interrupted || wait(&mut run, a.seconds)?;
     let after = engine.stats();
-    let seconds = t0.elapsed().as_secs_f64();
+    let seconds = if warm_up_interrupted {
+        0.0
+    } else {
+        t0.elapsed().as_secs_f64()
+    };
     let health = run.monitor.health.latest();
     let mut out = run.finish()?;
     let lines: Vec<DeviceLine> = before
@@ -190,6 +204,7 @@ pub(crate) fn bench(a: BenchArgs) -> Result<u8> {
         effective_mhs: lines.iter().map(|l| l.effective_mhs).sum(),
         devices: lines.len(),
         seconds,
+        interrupted,
     })?;
     // A device that failed measured nothing trustworthy: an error, not a
     // low figure.
@@ -203,18 +218,23 @@ pub(crate) fn bench(a: BenchArgs) -> Result<u8> {
     if !failed.is_empty() {
         anyhow::bail!("failed during the bench: {}", failed.join("; "));
     }
-    Ok(0)
+    // As `mine` says "nothing found" when a signal stops it: the
+    // measurement did not run its course.
+    Ok(if interrupted { 1 } else { 0 })
 }
 
-/// Waits `seconds` (less if a stop is asked for), reporting health events.
-fn wait(run: &mut Session, seconds: f64) -> Result<()> {
+/// Waits `seconds`, reporting health events; whether a stop (a signal)
+/// ended the wait early.
+fn wait(run: &mut Session, seconds: f64) -> Result<bool> {
     let end = Instant::now() + Duration::from_secs_f64(seconds);
-    while !run.tick()? {
+    loop {
+        if run.tick()? {
+            return Ok(true);
+        }
         let left = end.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            break;
+            return Ok(false);
         }
         std::thread::sleep(left.min(Duration::from_millis(100)));
     }
-    Ok(())
 }
