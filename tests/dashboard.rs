@@ -368,7 +368,7 @@ fn cors_is_answered_for_allowed_origins_only() {
             let mut s = TcpStream::connect(("127.0.0.1", api)).unwrap();
             write!(
                 s,
-                "GET {path} HTTP/1.1\r\nHost: x\r\n{origin}Connection: close\r\n\r\n"
+                "GET {path} HTTP/1.1\r\nHost: localhost\r\n{origin}Connection: close\r\n\r\n"
             )
             .unwrap();
             let mut t = String::new();
@@ -385,7 +385,7 @@ fn cors_is_answered_for_allowed_origins_only() {
     let mut s = TcpStream::connect(("127.0.0.1", api)).unwrap();
     write!(
         s,
-        "OPTIONS /control/pause HTTP/1.1\r\nHost: x\r\n{allowed}Connection: close\r\n\r\n"
+        "OPTIONS /control/pause HTTP/1.1\r\nHost: localhost\r\n{allowed}Connection: close\r\n\r\n"
     )
     .unwrap();
     let mut t = String::new();
@@ -396,7 +396,11 @@ fn cors_is_answered_for_allowed_origins_only() {
     );
     // The page and its parts carry the CSP and nosniff.
     let mut s = TcpStream::connect(("127.0.0.1", api)).unwrap();
-    write!(s, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut t = String::new();
     let _ = s.read_to_string(&mut t);
     assert!(

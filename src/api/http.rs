@@ -4,7 +4,9 @@
 //! `Authorization: Bearer <token>`. HTTP/1.1 with one request per
 //! connection (`Connection: close`), a 16 KiB request limit and a 2 s
 //! deadline. `/summary` and `/history` answer CORS for the origins the rig
-//! allows, and nothing else does.
+//! allows, and nothing else does. A request whose `Host` is neither an IP
+//! literal, `localhost` nor a name the rig was given gets 421 (DNS
+//! rebinding).
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -107,6 +109,8 @@ struct Request {
     openmetrics: bool,
     /// The `Origin` header (a page of another rig).
     origin: Option<String>,
+    /// The `Host` header.
+    host: Option<String>,
 }
 
 /// The end of the head, if it has arrived, and the body length it
@@ -155,12 +159,14 @@ fn parse(buf: &[u8]) -> Option<Request> {
             .then(|| rest.trim().to_string())
     });
     let origin = header("origin").map(str::to_string);
+    let host = header("host").map(str::to_string);
     Some(Request {
         method,
         path,
         bearer,
         openmetrics,
         origin,
+        host,
     })
 }
 
@@ -228,6 +234,14 @@ fn handle(rig: &Rig, token: Option<&str>, conn: &mut Conn) {
     };
     // HEAD is GET without the body (RFC 9110 9.3.2).
     conn.head_only = request.method == "HEAD";
+    // Only the names this rig goes by: a page whose own name was rebound
+    // to this address sends its own name (RFC 9110 15.5.20).
+    if let Some(host) = request.host.as_deref().filter(|h| !rig.allows_host(h)) {
+        let message = format!(
+            "this API does not answer for the host {host:?}: name it with --api-host (an IP address or localhost always works)"
+        );
+        return error(conn, "421 Misdirected Request", &message);
+    }
     let method = if conn.head_only {
         "GET"
     } else {

@@ -57,6 +57,7 @@ pub struct Rig {
     peers: Vec<String>,
     /// Origins whose pages may read `/summary` and `/history` (CORS).
     allowed_origins: Vec<String>,
+    allowed_hosts: Vec<String>,
 }
 
 /// Everything the API shows, read at one moment.
@@ -90,6 +91,7 @@ impl Rig {
             history: Mutex::new(History::new(Duration::from_secs(5))),
             peers: Vec::new(),
             allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
         }
     }
 
@@ -111,6 +113,44 @@ impl Rig {
     pub fn with_allowed_origins(mut self, origins: Vec<String>) -> Self {
         self.allowed_origins = origins;
         self
+    }
+
+    /// Host names (beside IP literals and `localhost`, always answered)
+    /// under which the HTTP API answers: the names a browser uses to reach
+    /// it. A request for any other `Host` gets 421, so that a page whose
+    /// name is rebound to this rig's address (DNS rebinding) cannot read
+    /// it.
+    pub fn with_allowed_hosts(mut self, hosts: Vec<String>) -> Self {
+        self.allowed_hosts = hosts;
+        self
+    }
+
+    /// Whether the HTTP API answers a request whose `Host` header is `host`
+    /// (with or without a port).
+    pub fn allows_host(&self, host: &str) -> bool {
+        let host = host.trim();
+        // "[v6]:port", "[v6]", "name:port", "v4:port", "name".
+        let name = if let Some(rest) = host.strip_prefix('[') {
+            match rest.split_once(']') {
+                Some((v6, tail)) if tail.is_empty() || tail.starts_with(':') => {
+                    return v6.parse::<std::net::Ipv6Addr>().is_ok();
+                }
+                _ => return false,
+            }
+        } else {
+            match host.rsplit_once(':') {
+                Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
+                Some(_) => return false,
+                None => host,
+            }
+        };
+        let name = name.trim_end_matches('.');
+        name.parse::<std::net::Ipv4Addr>().is_ok()
+            || name.eq_ignore_ascii_case("localhost")
+            || self
+                .allowed_hosts
+                .iter()
+                .any(|h| h.trim_end_matches('.').eq_ignore_ascii_case(name))
     }
 
     /// The other rigs the dashboard shows.

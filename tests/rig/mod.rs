@@ -157,9 +157,17 @@ pub fn try_http(
 ) -> Option<(u16, String)> {
     let mut s = TcpStream::connect(addr).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(20))).ok()?;
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\nConnection: close\r\n"
-    );
+    // The API's own address as the host, unless the test names another.
+    let host = if headers
+        .iter()
+        .any(|h| h.to_ascii_lowercase().starts_with("host:"))
+    {
+        String::new()
+    } else {
+        format!("Host: {addr}\r\n")
+    };
+    let mut req =
+        format!("{method} {path} HTTP/1.1\r\n{host}Content-Length: 0\r\nConnection: close\r\n");
     for h in headers {
         req.push_str(h);
         req.push_str("\r\n");

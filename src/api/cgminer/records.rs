@@ -149,9 +149,14 @@ pub(super) fn pools(s: &Snapshot) -> Vec<Record> {
         .iter()
         .enumerate()
         .map(|(i, p)| {
+            // As cgminer: a pool is Dead until it has worked (a backup
+            // never connected is not known to be alive), and while its
+            // last attempt has failed.
             let status = match p.state {
                 PoolState::Failed => "Dead",
-                _ => "Alive",
+                PoolState::Mining => "Alive",
+                PoolState::Idle | PoolState::Connecting if p.connections == 0 => "Dead",
+                PoolState::Idle | PoolState::Connecting => "Alive",
             };
             let mut r: Record = vec![
                 ("POOL", json!(i)),

@@ -156,6 +156,9 @@ fn arguments_with_keys(c: &Config, command: &str, typed: &[String]) -> Vec<(Stri
             let key = in_table("api", "allow_origins");
             one("--api-allow-origin", Some(o.clone()), key);
         }
+        for h in &api.hosts {
+            one("--api-host", Some(h.clone()), in_table("api", "hosts"));
+        }
     }
     if let Some(t) = &c.temperature {
         let key = |name| in_table("temperature", name);

@@ -39,6 +39,12 @@ pub(crate) struct MonitorArgs {
     /// /summary and /history from the browser (CORS). Repeat.
     #[arg(long, value_name = "ORIGIN", value_parser = parse_origin, requires = "api")]
     pub api_allow_origin: Vec<String>,
+    /// A host name the API answers to (beside IP addresses and localhost,
+    /// always answered), as browsers reach it: `rig1.lan`. Requests for any
+    /// other name get 421, so that a web page cannot read the rig through
+    /// DNS rebinding. Repeat.
+    #[arg(long, value_name = "NAME", value_parser = parse_host, requires = "api")]
+    pub api_host: Vec<String>,
     /// Seconds between the points of the dashboard's history (an hour of
     /// them is kept; default 5).
     #[arg(long, value_name = "SECONDS", value_parser = parse_history, requires = "api")]
@@ -51,7 +57,8 @@ pub(crate) struct MonitorArgs {
         hide_env_values = true
     )]
     pub api_token: Option<String>,
-    /// Serve the cgminer-compatible API (version, summary, devs, pools) on
+    /// Serve the cgminer-compatible API (version, summary, devs, pools,
+    /// stats, devdetails, config, coin; joined as summary+devs in JSON) on
     /// ADDR:PORT (a bare port means 127.0.0.1).
     #[arg(long, value_name = "ADDR:PORT", value_parser = parse_listen)]
     pub cgminer_api: Option<SocketAddr>,
@@ -91,6 +98,22 @@ fn parse_origin(text: &str) -> Result<String, String> {
         ));
     }
     Ok(t.to_string())
+}
+
+/// A host name for `--api-host`: letters, digits, '-' and '.', no port.
+fn parse_host(text: &str) -> Result<String, String> {
+    let t = text.trim().trim_end_matches('.');
+    let ok = !t.is_empty()
+        && t.len() <= 253
+        && t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+    if ok {
+        Ok(t.to_ascii_lowercase())
+    } else {
+        Err(format!(
+            "{text:?} is not a host name (such as rig1.lan; no port)"
+        ))
+    }
 }
 
 /// `ADDR:PORT`, `[v6]:PORT` or a bare port (on 127.0.0.1).
@@ -222,6 +245,7 @@ impl Monitor {
             rig.on_stop(move || flag.store(true, Ordering::Relaxed))
                 .with_peers(args.api_peer.clone())
                 .with_allowed_origins(args.api_allow_origin.clone())
+                .with_allowed_hosts(args.api_host.clone())
                 .with_history_interval(std::time::Duration::from_secs_f64(
                     args.api_history_s.unwrap_or(5.0),
                 )),

@@ -69,6 +69,9 @@ cgminer = "127.0.0.1:4028"
 # peers = ["http://10.0.0.12:9100"]
 # ... and the dashboards that may read this rig's figures (CORS).
 # allow_origins = ["http://10.0.0.11:9100"]
+# Host names browsers reach this API by (IP addresses and localhost always
+# work; any other name is refused, against DNS rebinding).
+# hosts = ["rig1.lan"]
 
 [temperature]
 # Hold a device out of the work at or over this temperature (°C) ...
@@ -177,6 +180,8 @@ pub(super) struct Api {
     pub(super) peers: Vec<String>,
     #[serde(default)]
     pub(super) allow_origins: Vec<String>,
+    #[serde(default)]
+    pub(super) hosts: Vec<String>,
 }
 
 #[derive(Deserialize)]
