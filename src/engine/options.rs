@@ -32,19 +32,18 @@ pub struct EngineOptions {
     pub cpu_threads: Option<usize>,
     /// The CPU kernel; the fastest by default.
     pub cpu_kernel: Option<CpuKernel>,
-    /// Whether GPUs are used at all (the `gpu` feature).
-    #[cfg(feature = "gpu")]
+    /// Whether GPUs are used at all. Without the `gpu` feature there are
+    /// none, whatever this says (the field is there in every build, so that
+    /// the same code builds with and without GPUs).
     pub gpus: bool,
     /// GPU selectors (index, part of the name, PCI bus id); empty for the
-    /// automatic choice (the `gpu` feature).
-    #[cfg(feature = "gpu")]
+    /// automatic choice. Ignored without the `gpu` feature.
     pub devices: Vec<String>,
     /// The batch duration aimed at on GPUs; the ranges every device gets
     /// are sized from it too.
     pub batch_time: Duration,
-    /// Ignore cached GPU calibrations and measure again (the `gpu`
-    /// feature).
-    #[cfg(feature = "gpu")]
+    /// Ignore cached GPU calibrations and measure again (ignored without
+    /// the `gpu` feature).
     pub recalibrate: bool,
     /// Proofs of work each device should find per second (they set each
     /// device's internal proof target).
@@ -68,12 +67,9 @@ impl Default for EngineOptions {
             cpu: CpuUse::Auto,
             cpu_threads: None,
             cpu_kernel: None,
-            #[cfg(feature = "gpu")]
             gpus: true,
-            #[cfg(feature = "gpu")]
             devices: Vec::new(),
             batch_time: Duration::from_millis(20),
-            #[cfg(feature = "gpu")]
             recalibrate: false,
             proofs_per_second: 256.0,
             hardware_error_limit: 16,
