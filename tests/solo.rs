@@ -364,6 +364,41 @@ fn wrong_credentials_and_an_address_of_another_network_exit_2() {
     assert!(err.contains("not a Bitcoin address"), "{err}");
 }
 
+/// A node on Bitcoin Knots' BLAKE2b chain answers hashrig's template
+/// request with `-8`: one line says the chain's proof of work is not
+/// SHA-256d, and the exit status is 2 (not endless retries).
+#[test]
+fn a_node_on_a_chain_that_left_sha256d_exits_2() {
+    let node = TestNode::start(
+        TESTNET_BLOCK,
+        Behaviour {
+            blake2b: true,
+            ..Default::default()
+        },
+    );
+    let (address, _) = regtest_address();
+    let out = hashrig(&[
+        "mine",
+        "--node",
+        &node.url(),
+        "--address",
+        &address,
+        "--rpc-cookie",
+        node.cookie.to_str().unwrap(),
+        "--backend",
+        "cpu",
+    ])
+    .output()
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("proof of work is not SHA-256d") && err.contains("blake2b"),
+        "{err}"
+    );
+}
+
 /// A real `bitcoind -regtest`, where one is on the PATH: from an empty
 /// chain to blocks found by hashrig and accepted by Bitcoin Core.
 #[test]

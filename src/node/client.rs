@@ -91,8 +91,19 @@ fn template_of(rpc: &Rpc, longpoll: Option<&str>, wait: Duration) -> Result<Temp
     }
     let v = rpc
         .call_within("getblocktemplate", json!([request]), wait)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| match e.foreign_proof_of_work() {
+            Some(rule) => foreign_chain(rule),
+            None => e.to_string(),
+        })?;
     Template::from_json(&v).map_err(|e| e.to_string())
+}
+
+/// What to say of a node whose chain's proof of work is `rule`, not
+/// SHA-256d.
+pub fn foreign_chain(rule: &str) -> String {
+    format!(
+        "node: this node follows a chain whose proof of work is not SHA-256d (its templates need the {rule:?} rule); hashrig mines SHA-256d only"
+    )
 }
 
 /// What the poller thread and the block writer tell the connection.

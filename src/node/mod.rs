@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use crate::Error;
 pub use address::{AddressError, Network};
+pub use client::foreign_chain;
 pub use rpc::{Auth, Rpc, RpcError};
 pub use template::{Coinbase, Template, TemplateError};
 

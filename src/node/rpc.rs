@@ -53,6 +53,24 @@ pub enum RpcError {
     Bad(String),
 }
 
+impl RpcError {
+    /// The proof-of-work rule a node's `getblocktemplate` refused to serve
+    /// without, when that is what this error says: a chain that left
+    /// SHA-256d (Bitcoin Knots' BLAKE2b fork answers `-8 "Support for
+    /// 'blake2b' rule requires explicit client support"` to a client that
+    /// does not list the rule). Such a node can never be mined by hashrig.
+    pub fn foreign_proof_of_work(&self) -> Option<&'static str> {
+        match self {
+            RpcError::Rpc { code: -8, message }
+                if message.to_ascii_lowercase().contains("'blake2b' rule") =>
+            {
+                Some("blake2b")
+            }
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for RpcError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -262,6 +280,26 @@ impl Rpc {
 #[cfg(test)]
 mod tests {
     use super::base64;
+    use super::RpcError;
+
+    #[test]
+    fn a_node_that_asks_for_the_blake2b_rule_is_a_foreign_proof_of_work() {
+        let knots = RpcError::Rpc {
+            code: -8,
+            message: "Support for 'blake2b' rule requires explicit client support".into(),
+        };
+        assert_eq!(knots.foreign_proof_of_work(), Some("blake2b"));
+        let segwit = RpcError::Rpc {
+            code: -8,
+            message: "getblocktemplate must be called with the segwit rule set".into(),
+        };
+        assert_eq!(segwit.foreign_proof_of_work(), None);
+        let other_code = RpcError::Rpc {
+            code: -10,
+            message: "Support for 'blake2b' rule requires explicit client support".into(),
+        };
+        assert_eq!(other_code.foreign_proof_of_work(), None);
+    }
 
     #[test]
     fn base64_as_rfc_4648() {

@@ -57,6 +57,9 @@ pub struct Behaviour {
     pub reject: Option<&'static str>,
     /// The templates' nBits.
     pub bits: u32,
+    /// On Bitcoin Knots' BLAKE2b chain: `getblocktemplate` without the
+    /// `blake2b` rule answers `-8`, as Knots does.
+    pub blake2b: bool,
 }
 
 impl Default for Behaviour {
@@ -68,6 +71,7 @@ impl Default for Behaviour {
             unauthorized: false,
             loading: 0,
             ibd: false,
+            blake2b: false,
             stall: false,
             down: false,
             reject: None,
@@ -373,6 +377,20 @@ fn serve(
                 .is_some_and(|r| r.iter().any(|x| x == "segwit"));
             if !segwit {
                 respond(&mut stream, "500 Internal Server Error", &error(-8, "getblocktemplate must be called with the segwit rule set (call with {\"rules\": [\"segwit\"]})"));
+                return;
+            }
+            let blake2b = p["rules"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|x| x == "blake2b"));
+            if state.0.lock().unwrap().behaviour.blake2b && !blake2b {
+                respond(
+                    &mut stream,
+                    "500 Internal Server Error",
+                    &error(
+                        -8,
+                        "Support for 'blake2b' rule requires explicit client support",
+                    ),
+                );
                 return;
             }
             if state.0.lock().unwrap().behaviour.ibd {

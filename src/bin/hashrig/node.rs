@@ -105,6 +105,14 @@ pub(crate) fn preflight(nodes: &[Node]) -> Result<()> {
                 bail!("address: {e} (the node at {} is on {network})", n.url);
             }
         }
+        // A node on a chain that left SHA-256d says so when asked for a
+        // template as hashrig asks: it can never be mined.
+        let request = serde_json::json!([{"rules": ["segwit"]}]);
+        if let Err(e) = n.rpc().call("getblocktemplate", request) {
+            if let Some(rule) = e.foreign_proof_of_work() {
+                bail!("{} ({})", hashrig::node::foreign_chain(rule), n.url);
+            }
+        }
     }
     Ok(())
 }
