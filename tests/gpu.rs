@@ -352,8 +352,8 @@ fn calibration_cache_is_reused_and_survives_corruption() {
         eprintln!("skipped: no GPU adapter");
         return;
     };
-    let dir = std::env::temp_dir().join(format!("hashrig-cal-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = common::ScratchDir::new("cal");
+    let dir = scratch.0.clone();
     let path = dir.join("gpu-launch.tsv");
     std::fs::write(&path, "not\ta cache line\n\u{0}\u{1}garbage\n").unwrap();
     let batch = std::time::Duration::from_millis(20);
@@ -389,5 +389,7 @@ fn calibration_cache_is_reused_and_survives_corruption() {
     let (c, warnings) = cached_or_calibrate_in(Some(dir.clone()), &entry, batch, false).unwrap();
     assert!(!c.from_cache);
     assert!(!warnings.is_empty());
-    std::fs::remove_dir_all(&dir).unwrap();
+    // ... and leaves no half-written file beside it.
+    let stray = dir.with_extension(format!("tmp{}", std::process::id()));
+    assert!(!stray.exists(), "{} left behind", stray.display());
 }

@@ -267,8 +267,13 @@ fn write_cache(path: &PathBuf, rows: &[(String, [u64; 4], f64)]) -> std::io::Res
         .collect();
     // Written beside and renamed, so a reader never sees half a file.
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)
+    let written = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        // Nothing half-made is left behind (a cache path that is a
+        // directory, a full disk).
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 /// The device's cached settings for this driver, kernel version and batch

@@ -211,3 +211,23 @@ pub fn throttled_search(
     }
     Ok(found)
 }
+
+/// A directory under the system's temporary directory, removed with
+/// everything in it when dropped: also when the test fails.
+pub struct ScratchDir(pub std::path::PathBuf);
+
+impl ScratchDir {
+    /// `hashrig-NAME-PID`, made empty.
+    pub fn new(name: &str) -> ScratchDir {
+        let dir = std::env::temp_dir().join(format!("hashrig-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a scratch directory");
+        ScratchDir(dir)
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -85,6 +85,8 @@ pub struct Browser {
     driver: Child,
     port: u16,
     session: String,
+    /// Chromium's profile directory, removed with the browser.
+    profile: std::path::PathBuf,
 }
 
 impl Drop for Browser {
@@ -98,6 +100,7 @@ impl Drop for Browser {
         );
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 
@@ -151,6 +154,7 @@ impl Browser {
             driver,
             port,
             session,
+            profile,
         })
     }
 

@@ -126,6 +126,10 @@ impl Drop for TestNode {
         self.stop.store(true, Ordering::Relaxed);
         self.state.1.notify_all();
         let _ = TcpStream::connect(("127.0.0.1", self.port));
+        // The cookie's directory goes with the node.
+        if let Some(dir) = self.cookie.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
