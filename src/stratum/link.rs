@@ -24,16 +24,18 @@ pub fn tls_config(extra_ca_pem: Option<&[u8]>) -> Result<Arc<rustls::ClientConfi
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(pem) = extra_ca_pem {
+        let bad = |reason: String| Error::Options {
+            option: "pool-ca",
+            reason,
+        };
         let mut added = 0;
         for cert in CertificateDer::pem_slice_iter(pem) {
-            let cert = cert.map_err(|e| Error::Pool(format!("pool-ca: {e}")))?;
-            roots
-                .add(cert)
-                .map_err(|e| Error::Pool(format!("pool-ca: {e}")))?;
+            let cert = cert.map_err(|e| bad(e.to_string()))?;
+            roots.add(cert).map_err(|e| bad(e.to_string()))?;
             added += 1;
         }
         if added == 0 {
-            return Err(Error::Pool("pool-ca: no certificate in the file".into()));
+            return Err(bad("no certificate in the file".into()));
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());

@@ -132,6 +132,11 @@ impl PoolOptions {
         if self.node_poll.is_zero() {
             return bad("node-poll", "must be longer than zero");
         }
+        // The CA file as the connection will read it: a file with no
+        // certificate is refused now, not at the first TLS connection.
+        if let Some(pem) = &self.extra_ca_pem {
+            super::link::tls_config(Some(pem))?;
+        }
         self.failover.validate()?;
         if !self.order.is_empty() {
             let mut sorted = self.order.clone();

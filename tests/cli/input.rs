@@ -123,6 +123,51 @@ fn bad_input_is_one_line_and_exit_2() {
         ),
         (vec!["bench", "--seconds", "soon"], "seconds"),
         (vec!["mine"], "--header"),
+        // A cookie and a user/password: which one logs in is not guessed.
+        (
+            vec![
+                "mine",
+                "--node",
+                "http://127.0.0.1:1",
+                "--address",
+                "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080",
+                "--rpc-cookie",
+                "/nonexistent/.cookie",
+                "--rpc-user",
+                "u",
+                "--rpc-pass",
+                "p",
+            ],
+            "not both",
+        ),
+        // The API and the cgminer API on one port.
+        (
+            vec![
+                "mine",
+                "--pool",
+                "stratum+tcp://127.0.0.1:1",
+                "--user",
+                "w",
+                "--api",
+                "127.0.0.1:19313",
+                "--cgminer-api",
+                "127.0.0.1:19313",
+            ],
+            "different ports",
+        ),
+        // A CA file with no certificate in it.
+        (
+            vec![
+                "mine",
+                "--pool",
+                "stratum+ssl://127.0.0.1:1",
+                "--user",
+                "w",
+                "--pool-ca",
+                "/etc/hostname",
+            ],
+            "no certificate",
+        ),
     ];
     for (args, needle) in cases {
         let o = hashrig(&args);

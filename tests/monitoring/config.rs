@@ -123,6 +123,13 @@ fn config_check_refuses_what_mine_refuses_naming_the_line_and_key() {
             2,
             "stratum.sv2_channel",
         ),
+        // What used to pass the check and fail the run.
+        (
+            "[api]\nlisten = \"127.0.0.1:19311\"\ncgminer = \"127.0.0.1:19311\"\n",
+            3,
+            "different ports",
+        ),
+        ("[stratum]\nca = \"/etc/passwd\"\n", 2, "no certificate"),
     ] {
         let text = if text.contains("[[pool]]") {
             text.to_string()
@@ -160,6 +167,42 @@ fn config_check_refuses_what_mine_refuses_naming_the_line_and_key() {
         }
         assert_eq!(messages[0], messages[1], "config --check and mine disagree");
     }
+    // Nothing to mine on, in the file's words; a user given in the URL, as
+    // on the command line.
+    for text in ["", "threads = 1\n"] {
+        std::fs::write(&config, text).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_hashrig"))
+            .args(["config", "--check", config.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("no [[pool]] or [[node]]"), "{err}");
+    }
+    // A pool with no user, here nor in its URL: named by its line.
+    std::fs::write(&config, "[[pool]]\nurl = \"stratum+tcp://127.0.0.1:1\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hashrig"))
+        .args(["config", "--check", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("line 2 (") && err.contains("no user"), "{err}");
+    std::fs::write(
+        &config,
+        "[[pool]]\nurl = \"stratum+tcp://w:pw@127.0.0.1:1\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hashrig"))
+        .args(["config", "--check", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--user=w"));
     // Secrets are never printed.
     std::fs::write(
         &config,

@@ -204,8 +204,11 @@ fn arguments_with_keys(c: &Config, command: &str, typed: &[String]) -> Vec<(Stri
                     name,
                 };
                 out.push((format!("--pool={}", p.url), key("url")));
-                out.push((format!("--user={}", p.user), key("user")));
-                let pass = p.pass.as_deref().unwrap_or("x");
+                // Without a user here or in the URL, the empty one is
+                // refused by the check, naming this entry's key.
+                let (user, pass) = p.credentials();
+                out.push((format!("--user={}", user.unwrap_or_default()), key("user")));
+                let pass = pass.unwrap_or_else(|| "x".into());
                 out.push((format!("--pass={pass}"), key("pass")));
             }
         }
@@ -287,6 +290,17 @@ impl Expanded {
         let Some(file) = &self.file else {
             return message.to_string();
         };
+        // Nothing to mine on: say so in the file's words, not clap's.
+        let upstream = file
+            .args
+            .iter()
+            .any(|(a, _)| a.starts_with("--pool=") || a.starts_with("--node="));
+        if error.kind() == clap::error::ErrorKind::MissingRequiredArgument && !upstream {
+            return format!(
+                "config {}: no [[pool]] or [[node]] to mine on: add a [[pool]] with url and user (`hashrig config --example` shows one), or give --header to search one header",
+                file.path
+            );
+        }
         let (Some(ContextValue::String(arg)), Some(ContextValue::String(value))) = (
             error.get(ContextKind::InvalidArg),
             error.get(ContextKind::InvalidValue),

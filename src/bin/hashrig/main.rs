@@ -171,9 +171,17 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 pub(crate) fn one_line(e: &anyhow::Error) -> String {
-    e.chain()
-        .map(|c| c.to_string())
-        .collect::<Vec<_>>()
-        .join(": ")
-        .replace('\n', " ")
+    // A cause that its error's own text already says (thiserror's
+    // "…: {source}") is not said twice.
+    let mut line = String::new();
+    for cause in e.chain().map(|c| c.to_string()) {
+        if line.contains(&cause) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&cause);
+    }
+    line.replace('\n', " ")
 }

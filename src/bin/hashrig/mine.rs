@@ -210,6 +210,7 @@ impl Report for Summary {
 pub(crate) fn check(a: &MineArgs) -> Result<()> {
     crate::args::cpu_use(&a.device)?;
     crate::monitor::health_options(&a.monitor)?;
+    crate::monitor::check_listeners(&a.monitor)?;
     if a.header.is_none() {
         crate::pool::pool_options(&a.pool)?;
     }

@@ -209,6 +209,21 @@ impl Report for HealthLine {
 }
 
 /// The health watch's options, checked (by `config --check` too).
+/// The listeners `args` ask for, checked against each other: the API and
+/// the cgminer API on one port cannot both listen (what `config --check`
+/// says too, before anything starts).
+pub(crate) fn check_listeners(args: &MonitorArgs) -> Result<()> {
+    if let (Some(api), Some(cg)) = (args.api, args.cgminer_api) {
+        let overlap = api.ip() == cg.ip() || api.ip().is_unspecified() || cg.ip().is_unspecified();
+        if api.port() != 0 && api.port() == cg.port() && overlap {
+            anyhow::bail!(
+                "cgminer-api: {cg} is the API's own address ({api}): give the two different ports"
+            );
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn health_options(args: &MonitorArgs) -> Result<HealthOptions> {
     let options = HealthOptions {
         temp_limit: args.temp_limit,
@@ -235,6 +250,7 @@ impl Monitor {
         args: &MonitorArgs,
         pools: Option<Arc<PoolMiner>>,
     ) -> Result<Monitor> {
+        check_listeners(args)?;
         let health = Arc::new(HealthWatch::start(engine, health_options(args)?)?);
         let mut rig = Rig::new(engine.clone()).with_health(health.clone());
         if let Some(miner) = pools {

@@ -65,6 +65,11 @@ pub(crate) fn nodes(a: &NodeArgs) -> Result<Vec<Node>> {
             bail!("coinbase-tag: at most 60 bytes, not {}", tag.len());
         }
     }
+    // One way to log in: a cookie and a user beside it would leave which
+    // one is used to a rule nobody reads.
+    if a.rpc_cookie.is_some() && (a.rpc_user.is_some() || a.rpc_pass.is_some()) {
+        bail!("rpc-cookie: give either --rpc-cookie or --rpc-user with --rpc-pass, not both");
+    }
     let auth = match (&a.rpc_user, &a.rpc_pass, &a.rpc_cookie) {
         (Some(u), Some(p), _) => Some(Auth::UserPass(u.clone(), p.clone())),
         (_, _, Some(c)) => Some(Auth::Cookie(c.clone())),

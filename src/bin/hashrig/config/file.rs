@@ -140,8 +140,32 @@ fn failover_order(text: &str, c: &Config) -> Vec<bool> {
 #[serde(deny_unknown_fields)]
 pub(super) struct PoolEntry {
     pub(super) url: String,
-    pub(super) user: String,
+    /// The worker; may instead be in the URL (`stratum+tcp://user:pass@…`),
+    /// as on the command line.
+    pub(super) user: Option<String>,
     pub(super) pass: Option<String>,
+}
+
+impl PoolEntry {
+    /// The worker and password: the entry's own, else those of the URL's
+    /// `user:pass@` (the same `--user` and `--pass` the command line
+    /// would take from it).
+    pub(super) fn credentials(&self) -> (Option<String>, Option<String>) {
+        let in_url = self
+            .url
+            .split_once("://")
+            .and_then(|(_, rest)| rest.split('/').next())
+            .and_then(|authority| authority.rsplit_once('@'))
+            .map(|(info, _)| match info.split_once(':') {
+                Some((u, p)) => (u.to_string(), Some(p.to_string())),
+                None => (info.to_string(), None),
+            });
+        match (&self.user, in_url) {
+            (Some(u), _) => (Some(u.clone()), self.pass.clone()),
+            (None, Some((u, p))) => (Some(u), self.pass.clone().or(p)),
+            (None, None) => (None, self.pass.clone()),
+        }
+    }
 }
 
 #[derive(Deserialize)]
