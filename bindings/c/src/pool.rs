@@ -11,7 +11,8 @@ use super::{
     HASHRIG_ERR_DEVICE, HASHRIG_OK,
 };
 use hashrig::engine::Engine;
-use hashrig::node::{Auth, Node};
+use hashrig::node::address::script_for;
+use hashrig::node::{Auth, Network, Node};
 use hashrig::stratum::{Pool, PoolMiner, PoolOptions, PoolState, Upstream};
 
 /// A pool miner behind a `hashrig_pool_miner *`.
@@ -127,6 +128,17 @@ unsafe fn entry(e: &HashrigUpstream, prefix: &str) -> Result<Entry, (i32, String
                 Auth::UserPass(u.to_string(), p.to_string())
             }
         });
+        // The payout address is checked as the command line checks it: an
+        // address of some network (which one, the node says once reached).
+        let known = [Network::Main, Network::Test, Network::Regtest]
+            .iter()
+            .any(|n| script_for(user, *n).is_ok());
+        if !known {
+            return Err((
+                HASHRIG_ERR_ARGUMENT,
+                format!("{}: {user:?} is not a Bitcoin address", what("user")),
+            ));
+        }
         let node = Node::new(url.parse().map_err(input)?, user, auth).map_err(input)?;
         Ok(Entry::Node(node))
     } else {
@@ -191,6 +203,11 @@ pub unsafe extern "C" fn hashrig_pool_start_list(
                 }
             }
         }
+        // What the miner checks when it starts, checked first: a bad list
+        // is the caller's argument, not a device's failure.
+        pool_options
+            .validate()
+            .map_err(|e| (HASHRIG_ERR_ARGUMENT, e.to_string()))?;
         let engine =
             Arc::new(Engine::start(options).map_err(|e| (HASHRIG_ERR_DEVICE, e.to_string()))?);
         let miner = PoolMiner::start(engine.clone(), pool_options)

@@ -22,6 +22,21 @@ int main(int argc, char **argv) {
         fprintf(stderr, "FAIL: a bad URL: %s\n", hashrig_last_error());
         return 1;
     }
+    /* What the CLI refuses at once, refused the same way with the argument
+     * code: a node's payout address that is no address, and a Stratum V2
+     * pool without its authority key. */
+    if (hashrig_pool_start(HASHRIG_CPU_ON, 0, "http://127.0.0.1:1", "notanaddress", NULL, &miner) !=
+            HASHRIG_ERR_ARGUMENT ||
+        strstr(hashrig_last_error(), "address") == NULL) {
+        fprintf(stderr, "FAIL: a bad payout address: %s\n", hashrig_last_error());
+        return 1;
+    }
+    if (hashrig_pool_start(HASHRIG_CPU_ON, 0, "stratum2+tcp://127.0.0.1:1", "u", NULL, &miner) !=
+            HASHRIG_ERR_ARGUMENT ||
+        strstr(hashrig_last_error(), "authority key") == NULL) {
+        fprintf(stderr, "FAIL: a V2 pool without its key: %s\n", hashrig_last_error());
+        return 1;
+    }
     int32_t rc = hashrig_pool_start(HASHRIG_CPU_ON, 0, argv[1], user, pass, &miner);
     if (rc != HASHRIG_OK) {
         fprintf(stderr, "FAIL: hashrig_pool_start: %d %s\n", rc, hashrig_last_error());
