@@ -402,6 +402,7 @@ fn a_node_on_a_chain_that_left_sha256d_exits_2() {
 /// A real `bitcoind -regtest`, where one is on the PATH: from an empty
 /// chain to blocks found by hashrig and accepted by Bitcoin Core.
 #[test]
+#[ignore = "needs bitcoind on the PATH (Bitcoin Core has no Debian package); run with --include-ignored where it is installed"]
 fn mines_on_a_real_bitcoind_regtest_where_one_is_installed() {
     let Ok(found) = Command::new("bitcoind").arg("-version").output() else {
         eprintln!("SKIPPED: no bitcoind on the PATH (this test runs hashrig against a real bitcoind -regtest where one is installed)");
