@@ -670,6 +670,58 @@ fn an_interrupted_bench_says_so() {
     );
 }
 
+/// Against an upstream that accepts the connection and never says a word
+/// (a Stratum V2 pool mid-handshake, a node mid-call), Ctrl-C still ends
+/// the run at once: the stop does not wait for the network's timeouts
+/// (7 s for V2, 10 to 20 s for a node before).
+#[test]
+fn ctrl_c_is_prompt_against_a_silent_upstream() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = held.clone();
+    std::thread::spawn(move || {
+        for stream in silent.incoming().flatten() {
+            keep.lock().unwrap().push(stream);
+        }
+    });
+    let v2 = format!(
+        "stratum2+tcp://127.0.0.1:{port}/9auqWEzQDVyd2oe1JVGFLMLHZtCo2FFqZwtKA5gd9xbuEu7PH72"
+    );
+    let node = format!("http://127.0.0.1:{port}");
+    let runs: [Vec<&str>; 2] = [
+        vec!["mine", "--pool", &v2, "--user", "w"],
+        vec![
+            "mine",
+            "--node",
+            &node,
+            "--address",
+            "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080",
+            "--rpc-user",
+            "u",
+            "--rpc-pass",
+            "p",
+        ],
+    ];
+    for args in runs {
+        let mut args = args.clone();
+        args.extend_from_slice(&["--backend", "cpu", "--threads", "1", "--json"]);
+        let child = spawn(&args);
+        // Past the start, into the handshake or the RPC call.
+        std::thread::sleep(std::time::Duration::from_millis(3000));
+        let asked = std::time::Instant::now();
+        let out = interrupt(child);
+        let took = asked.elapsed();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert!(
+            took < std::time::Duration::from_secs(3),
+            "{args:?}: {took:?} from SIGINT to exit"
+        );
+        let summary = json_lines(&out).pop().expect("a summary");
+        assert_eq!(summary["type"], "summary", "{summary}");
+    }
+}
+
 /// `--backend gpu` where no GPU is usable (software adapters are never
 /// chosen unnamed): one line that says how to name one, and nothing about
 /// a CPU setting the user never gave.

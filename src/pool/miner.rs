@@ -149,11 +149,24 @@ impl PoolMiner {
         if let Some(live) = &self.shared.lock().live {
             live.writer.shutdown();
         }
+        // A thread blocked on a silent upstream (a handshake, a node's RPC
+        // call) sees the stop only when its read times out, seconds later:
+        // it is waited for a moment, then left to end by itself, so that a
+        // stop never waits on the network.
+        let until = Instant::now() + STOP_WAIT;
         for t in std::mem::take(&mut *self.threads.lock().expect("not poisoned")) {
-            let _ = t.join();
+            while !t.is_finished() && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if t.is_finished() {
+                let _ = t.join();
+            }
         }
     }
 }
+
+/// How long a stop waits for the miner's threads once it has told them.
+const STOP_WAIT: Duration = Duration::from_millis(300);
 
 impl PoolWatch for PoolMiner {
     fn stats(&self) -> Vec<PoolStats> {

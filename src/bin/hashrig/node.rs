@@ -91,8 +91,14 @@ pub(crate) fn nodes(a: &NodeArgs) -> Result<Vec<Node>> {
 /// the address must be of its network (exit 2 otherwise); a node that
 /// does not answer yet is waited for while mining.
 pub(crate) fn preflight(nodes: &[Node]) -> Result<()> {
+    // A short wait: a node that does not answer at once is retried while
+    // mining, and Ctrl-C is not held up here.
+    let wait = std::time::Duration::from_secs(2);
     for n in nodes {
-        let info = match n.rpc().call("getblockchaininfo", serde_json::json!([])) {
+        let info = match n
+            .rpc()
+            .call_within("getblockchaininfo", serde_json::json!([]), wait)
+        {
             Ok(info) => info,
             Err(RpcError::Unauthorized) => {
                 bail!("node {}: the RPC credentials were refused (HTTP 401): check --rpc-cookie or --rpc-user/--rpc-pass", n.url)
@@ -113,7 +119,7 @@ pub(crate) fn preflight(nodes: &[Node]) -> Result<()> {
         // A node on a chain that left SHA-256d says so when asked for a
         // template as hashrig asks: it can never be mined.
         let request = serde_json::json!([{"rules": ["segwit"]}]);
-        if let Err(e) = n.rpc().call("getblocktemplate", request) {
+        if let Err(e) = n.rpc().call_within("getblocktemplate", request, wait) {
             if let Some(rule) = e.foreign_proof_of_work() {
                 bail!("{} ({})", hashrig::node::foreign_chain(rule), n.url);
             }
