@@ -209,6 +209,32 @@ fn the_dashboard_shows_the_rig_and_its_controls_work_in_chromium() {
     );
     let shot = browser.screenshot("dashboard.png");
     eprintln!("screenshot: {}", shot.display());
+    // No event repeats its kind in its text ("share share accepted").
+    let doubled = browser.js(
+        "return [...document.querySelectorAll('#events li:not(.empty)')].filter(li => \
+           li.lastChild.textContent.startsWith(li.querySelector('.kind').textContent + ' ')).length;",
+    );
+    assert_eq!(doubled, 0, "an event repeats its kind");
+    // The chart's axis runs in round steps (1, 2, 2.5 or 5 times a power
+    // of ten), labelled without trailing zeros.
+    let axis = browser.until(
+        "const l = document.getElementById('chart').getAttribute('aria-label'); \
+         return l.includes('steps of') ? l : '';",
+        Duration::from_secs(10),
+    );
+    let step = axis
+        .as_str()
+        .and_then(|l| l.split("steps of ").nth(1))
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("{axis}"));
+    let mantissa = step / 10f64.powf(step.log10().floor());
+    assert!(
+        [1.0, 2.0, 2.5, 5.0]
+            .iter()
+            .any(|m| (m - mantissa).abs() < 1e-9),
+        "{axis}"
+    );
 
     // Light, and dark where the system prefers it: the background and the
     // text trade places, and the chart is drawn again in the dark colours.
@@ -337,6 +363,16 @@ fn one_page_watches_two_rigs_through_cors() {
         Duration::from_secs(5),
     );
     assert_eq!(fits, true, "the page is wider than a phone");
+    // ... and the tables' rows become cards: every cell on the screen,
+    // with its column's name beside it.
+    let cards = browser.until(
+        "const cells = [...document.querySelectorAll('#devices td, #pools td, #rigs td')] \
+           .filter(td => td.offsetParent !== null && !td.classList.contains('empty')); \
+         return cells.length > 0 && cells.every(td => td.getBoundingClientRect().right <= innerWidth + 1 \
+           && td.dataset.label && getComputedStyle(td, '::before').content.includes(td.dataset.label));",
+        Duration::from_secs(5),
+    );
+    assert_eq!(cards, true, "a table is cut on a phone");
     let errors = browser.console_errors();
     assert!(errors.is_empty(), "console: {errors:#?}");
     for r in [&mut rig_a, &mut rig_b] {

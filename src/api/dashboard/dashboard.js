@@ -23,6 +23,20 @@ function rate(hs) {
   return hs.toFixed(hs >= 100 ? 1 : 2) + " " + units[i];
 }
 
+// An axis label: a round value without trailing zeros ("20 MH/s", "2.5 MH/s").
+function tick(hs) {
+  const units = ["H/s", "kH/s", "MH/s", "GH/s", "TH/s", "PH/s"];
+  let i = 0;
+  while (Math.abs(hs) >= 1000 && i < units.length - 1) { hs /= 1000; i++; }
+  return String(Number(hs.toFixed(2))) + " " + units[i];
+}
+
+// The smallest of 1, 2, 2.5 and 5 times a power of ten that is at least x.
+function niceStep(x) {
+  const p = Math.pow(10, Math.floor(Math.log10(x)));
+  return [1, 2, 2.5, 5, 10].map((m) => m * p).find((s) => s >= x);
+}
+
 function duration(s) {
   s = Math.floor(s);
   const d = Math.floor(s / 86400), h = Math.floor(s % 86400 / 3600), m = Math.floor(s % 3600 / 60);
@@ -45,9 +59,13 @@ function cell(row, text, cls) {
 }
 
 function fill(tbody, items, build, empty) {
+  // Each cell carries its column's name, which a narrow screen shows
+  // beside the value when the rows become cards.
+  const labels = [...tbody.parentElement.tHead.rows[0].cells].map((th) => th.textContent);
   const rows = items.map((item) => {
     const tr = document.createElement("tr");
     build(tr, item);
+    [...tr.cells].forEach((td, i) => { td.dataset.label = labels[i] || ""; });
     return tr;
   });
   if (!rows.length && empty) {
@@ -198,14 +216,18 @@ function drawChart() {
       name: names[i] || "device " + i, color: color(i + 2), get: (p) => (p.devices[i] || {}).rate, width: 1,
     }));
   }
-  const max = Math.max(1, ...points.flatMap((p) => series.map((s) => s.get(p) || 0))) * 1.1;
+  // Round gridlines: about four steps of 1, 2, 2.5 or 5 times a power of ten.
+  const top = Math.max(1, ...points.flatMap((p) => series.map((s) => s.get(p) || 0)));
+  const step = niceStep(top * 1.05 / 4);
+  const max = step * Math.ceil(top * 1.05 / step);
   const y = (v) => h - pad.b - (h - pad.t - pad.b) * (v / max);
+  canvas.setAttribute("aria-label",
+    "Hashrate and temperature over the last hour; hashrate axis 0 to " + tick(max) + " in steps of " + tick(step));
   g.strokeStyle = fg;
   g.globalAlpha = 0.3;
-  for (let i = 0; i <= 4; i++) {
-    const v = max * i / 4;
+  for (let v = 0; v <= max + step / 2; v += step) {
     g.beginPath(); g.moveTo(pad.l, y(v)); g.lineTo(w - pad.r, y(v)); g.stroke();
-    g.globalAlpha = 1; g.fillText(rate(v), 4, y(v) + 4); g.globalAlpha = 0.3;
+    g.globalAlpha = 1; g.fillText(tick(v), 4, y(v) + 4); g.globalAlpha = 0.3;
   }
   g.globalAlpha = 1;
   g.fillText(new Date(t0).toLocaleTimeString(), pad.l, h - 6);

@@ -48,7 +48,14 @@ impl Output {
     /// Printed above the live status, which is drawn again under it.
     pub fn emit<R: Report>(&mut self, report: &R) -> Result<()> {
         if let Some(rig) = &self.rig {
-            rig.record(R::TYPE, &report.text());
+            // The event's kind is shown beside its text: "share accepted …",
+            // not "share share accepted …".
+            let text = report.text();
+            let text = text
+                .strip_prefix(R::TYPE)
+                .and_then(|t| t.strip_prefix(' '))
+                .unwrap_or(&text);
+            rig.record(R::TYPE, text);
         }
         crate::status::above(|| {
             if self.json {
