@@ -466,6 +466,34 @@ fn hostile_api_clients_do_not_stop_mining() {
     assert_eq!(rig.summary()["devices"][0]["state"], "hashing");
 }
 
+/// A temperature limit where no sensor can be read protects nothing, and
+/// says so; where one can, nothing is said.
+#[test]
+fn a_temperature_limit_without_a_sensor_is_a_warning() {
+    let empty = scratch("no-sensors");
+    let with_one = scratch("one-sensor");
+    fake_cpu_hwmon(&with_one, 50.0);
+    for (root, warned) in [(&empty, true), (&with_one, false)] {
+        let out = Command::new(env!("CARGO_BIN_EXE_hashrig"))
+            .args([
+                "bench",
+                "--backend",
+                "cpu",
+                "--threads",
+                "1",
+                "--seconds",
+                "0.3",
+            ])
+            .args(["--temp-limit", "60"])
+            .env("HASHRIG_SYSFS_ROOT", root)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        assert_eq!(err.contains("protects nothing"), warned, "{err}");
+    }
+}
+
 #[test]
 fn a_hot_device_is_held_until_it_cools() {
     let root = scratch("sysfs");

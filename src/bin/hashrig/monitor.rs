@@ -252,6 +252,16 @@ impl Monitor {
     ) -> Result<Monitor> {
         check_listeners(args)?;
         let health = Arc::new(HealthWatch::start(engine, health_options(args)?)?);
+        // A limit with nothing to read it from protects nothing: say so.
+        if let Some(limit) = args.temp_limit {
+            if health.latest().iter().all(|h| h.temperature_c.is_none()) {
+                crate::status::above(|| {
+                    eprintln!(
+                        "hashrig: warning: --temp-limit {limit}: no device here has a temperature sensor hashrig can read, so the limit protects nothing"
+                    )
+                });
+            }
+        }
         let mut rig = Rig::new(engine.clone()).with_health(health.clone());
         if let Some(miner) = pools {
             rig = rig.with_pools(miner);
