@@ -52,37 +52,37 @@ mod accounting {
     const LOOPS: &[Loop] = &[
         Loop {
             kernel: CpuKernel::Avx512,
-            symbol: "hashrig::cpu::x86_avx512::scan_header_avx512",
+            symbol: "hashrig::cpu::x86_avx512::scan_header_simd",
             width: Width::Zmm,
             whole: false,
         },
         Loop {
             kernel: CpuKernel::Avx512Pipelined,
-            symbol: "hashrig::cpu::x86_avx512::scan_header_pipelined_avx512",
+            symbol: "hashrig::cpu::x86_avx512::scan_header_pipelined_simd",
             width: Width::Zmm,
             whole: false,
         },
         Loop {
             kernel: CpuKernel::Avx2,
-            symbol: "hashrig::cpu::x86_avx2::scan_header_avx2",
+            symbol: "hashrig::cpu::x86_avx2::scan_header_simd",
             width: Width::Ymm,
             whole: false,
         },
         Loop {
             kernel: CpuKernel::Avx2Pipelined,
-            symbol: "hashrig::cpu::x86_avx2::scan_header_pipelined_avx2",
+            symbol: "hashrig::cpu::x86_avx2::scan_header_pipelined_simd",
             width: Width::Ymm,
             whole: false,
         },
         Loop {
             kernel: CpuKernel::Avx512Vl,
-            symbol: "hashrig::cpu::x86_avx512vl::scan_header_avx512vl",
+            symbol: "hashrig::cpu::x86_avx512vl::scan_header_simd",
             width: Width::Ymm,
             whole: false,
         },
         Loop {
             kernel: CpuKernel::Avx512VlPipelined,
-            symbol: "hashrig::cpu::x86_avx512vl::scan_header_pipelined_avx512vl",
+            symbol: "hashrig::cpu::x86_avx512vl::scan_header_pipelined_simd",
             width: Width::Ymm,
             whole: false,
         },

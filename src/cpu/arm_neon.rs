@@ -8,8 +8,6 @@
 use core::arch::aarch64::*;
 
 use super::lanes::{self, Lanes};
-use super::KernelFns;
-use crate::job::HeaderWork;
 
 /// Four 32-bit lanes. Only created inside the `#[target_feature]` functions
 /// below, which run only after [`kernel`] detected NEON.
@@ -144,50 +142,8 @@ impl Lanes for U32x4 {
     }
 }
 
-#[target_feature(enable = "neon")]
-fn scan_header_neon(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
-    lanes::scan_header::<U32x4>(work, start, count, out)
-}
-
-#[target_feature(enable = "neon")]
-fn scan_header_pipelined_neon(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
-    lanes::scan_header_pipelined::<U32x4>(work, start, count, out)
-}
-
-#[target_feature(enable = "neon")]
-fn compress_many_neon(states: &mut [[u32; 8]], blocks: &[[u32; 16]]) {
-    lanes::compress_many::<U32x4>(states, blocks)
-}
-
-fn scan_header(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
-    // SAFETY: this function is only reachable through the table `kernel()`
-    // returns after detecting NEON.
-    unsafe { scan_header_neon(work, start, count, out) }
-}
-
-fn scan_header_pipelined(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
-    // SAFETY: as for `scan_header`, through `pipelined_kernel()`.
-    unsafe { scan_header_pipelined_neon(work, start, count, out) }
-}
-
-fn compress_many(states: &mut [[u32; 8]], blocks: &[[u32; 16]]) {
-    // SAFETY: as for `scan_header`.
-    unsafe { compress_many_neon(states, blocks) }
-}
-
-/// The NEON kernel, if this CPU has NEON (every AArch64 CPU does, unless an
-/// operating system hides it).
-pub(super) fn kernel() -> Option<KernelFns> {
-    std::arch::is_aarch64_feature_detected!("neon").then_some(KernelFns {
-        scan_header,
-        compress_many,
-    })
-}
-
-/// The two-stage pipelined form of the same kernel, under the same check.
-pub(super) fn pipelined_kernel() -> Option<KernelFns> {
-    kernel().map(|fns| KernelFns {
-        scan_header: scan_header_pipelined,
-        ..fns
-    })
-}
+lanes::simd_kernel!(
+    U32x4,
+    "neon",
+    std::arch::is_aarch64_feature_detected!("neon")
+);

@@ -157,6 +157,78 @@ pub(crate) fn scan_header_pipelined<V: Lanes>(
     }
 }
 
+/// The entry points of a SIMD kernel built on the lane-generic body: for
+/// the vector type `$v` compiled with `$features`, `kernel()` (the plain
+/// scan) and `pipelined_kernel()` (the two-stage pipelined scan), each
+/// `Some` only where `$detected` holds on this CPU.
+macro_rules! simd_kernel {
+    ($v:ty, $features:literal, $detected:expr) => {
+        #[target_feature(enable = $features)]
+        fn scan_header_simd(
+            work: &crate::job::HeaderWork,
+            start: u32,
+            count: u32,
+            out: &mut Vec<u32>,
+        ) {
+            $crate::cpu::lanes::scan_header::<$v>(work, start, count, out)
+        }
+
+        #[target_feature(enable = $features)]
+        fn scan_header_pipelined_simd(
+            work: &crate::job::HeaderWork,
+            start: u32,
+            count: u32,
+            out: &mut Vec<u32>,
+        ) {
+            $crate::cpu::lanes::scan_header_pipelined::<$v>(work, start, count, out)
+        }
+
+        #[target_feature(enable = $features)]
+        fn compress_many_simd(states: &mut [[u32; 8]], blocks: &[[u32; 16]]) {
+            $crate::cpu::lanes::compress_many::<$v>(states, blocks)
+        }
+
+        fn scan_header(work: &crate::job::HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
+            // SAFETY: only reachable through the tables `kernel()` and
+            // `pipelined_kernel()` return after detecting the features.
+            unsafe { scan_header_simd(work, start, count, out) }
+        }
+
+        fn scan_header_pipelined(
+            work: &crate::job::HeaderWork,
+            start: u32,
+            count: u32,
+            out: &mut Vec<u32>,
+        ) {
+            // SAFETY: as for `scan_header`.
+            unsafe { scan_header_pipelined_simd(work, start, count, out) }
+        }
+
+        fn compress_many(states: &mut [[u32; 8]], blocks: &[[u32; 16]]) {
+            // SAFETY: as for `scan_header`.
+            unsafe { compress_many_simd(states, blocks) }
+        }
+
+        /// The kernel, if this CPU has its instructions.
+        pub(super) fn kernel() -> Option<$crate::cpu::KernelFns> {
+            ($detected).then_some($crate::cpu::KernelFns {
+                scan_header,
+                compress_many,
+            })
+        }
+
+        /// The two-stage pipelined form of the same kernel, under the same
+        /// check.
+        pub(super) fn pipelined_kernel() -> Option<$crate::cpu::KernelFns> {
+            kernel().map(|fns| $crate::cpu::KernelFns {
+                scan_header: scan_header_pipelined,
+                ..fns
+            })
+        }
+    };
+}
+pub(super) use simd_kernel;
+
 /// A scalar [`Lanes`] of one lane: the same body as plain `u32` code, the
 /// portable fast kernel and a check that the body itself is right.
 impl Lanes for u32 {

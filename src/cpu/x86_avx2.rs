@@ -7,8 +7,6 @@ use core::arch::x86::*;
 use core::arch::x86_64::*;
 
 use super::lanes::{self, Lanes};
-use super::KernelFns;
-use crate::job::HeaderWork;
 
 /// Eight 32-bit lanes. Only created inside the `#[target_feature]` functions
 /// below, which run only after [`kernel`] detected AVX2.
@@ -148,49 +146,4 @@ fn fence_regs(a: &mut __m256i, e: &mut __m256i) {
     }
 }
 
-#[target_feature(enable = "avx2")]
-fn scan_header_avx2(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
-    lanes::scan_header::<U32x8>(work, start, count, out)
-}
-
-#[target_feature(enable = "avx2")]
-fn scan_header_pipelined_avx2(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
-    lanes::scan_header_pipelined::<U32x8>(work, start, count, out)
-}
-
-#[target_feature(enable = "avx2")]
-fn compress_many_avx2(states: &mut [[u32; 8]], blocks: &[[u32; 16]]) {
-    lanes::compress_many::<U32x8>(states, blocks)
-}
-
-fn scan_header(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
-    // SAFETY: this function is only reachable through the table `kernel()`
-    // returns after detecting AVX2.
-    unsafe { scan_header_avx2(work, start, count, out) }
-}
-
-fn scan_header_pipelined(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
-    // SAFETY: as for `scan_header`, through `pipelined_kernel()`.
-    unsafe { scan_header_pipelined_avx2(work, start, count, out) }
-}
-
-fn compress_many(states: &mut [[u32; 8]], blocks: &[[u32; 16]]) {
-    // SAFETY: as for `scan_header`.
-    unsafe { compress_many_avx2(states, blocks) }
-}
-
-/// The AVX2 kernel, if this CPU has AVX2.
-pub(super) fn kernel() -> Option<KernelFns> {
-    is_x86_feature_detected!("avx2").then_some(KernelFns {
-        scan_header,
-        compress_many,
-    })
-}
-
-/// The two-stage pipelined form of the same kernel, under the same check.
-pub(super) fn pipelined_kernel() -> Option<KernelFns> {
-    kernel().map(|fns| KernelFns {
-        scan_header: scan_header_pipelined,
-        ..fns
-    })
-}
+lanes::simd_kernel!(U32x8, "avx2", is_x86_feature_detected!("avx2"));

@@ -8,8 +8,6 @@ use core::arch::x86::*;
 use core::arch::x86_64::*;
 
 use super::lanes::{self, Lanes};
-use super::KernelFns;
-use crate::job::HeaderWork;
 
 /// Sixteen 32-bit lanes. Only created inside the `#[target_feature]`
 /// functions below, which run only after [`kernel`] detected AVX-512F and BW.
@@ -149,51 +147,8 @@ fn fence_regs(a: &mut __m512i, e: &mut __m512i) {
     }
 }
 
-#[target_feature(enable = "avx512f,avx512bw")]
-fn scan_header_avx512(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
-    lanes::scan_header::<U32x16>(work, start, count, out)
-}
-
-#[target_feature(enable = "avx512f,avx512bw")]
-fn scan_header_pipelined_avx512(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
-    lanes::scan_header_pipelined::<U32x16>(work, start, count, out)
-}
-
-#[target_feature(enable = "avx512f,avx512bw")]
-fn compress_many_avx512(states: &mut [[u32; 8]], blocks: &[[u32; 16]]) {
-    lanes::compress_many::<U32x16>(states, blocks)
-}
-
-fn scan_header(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
-    // SAFETY: this function is only reachable through the table `kernel()`
-    // returns after detecting AVX-512F and AVX-512BW.
-    unsafe { scan_header_avx512(work, start, count, out) }
-}
-
-fn scan_header_pipelined(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
-    // SAFETY: as for `scan_header`, through `pipelined_kernel()`.
-    unsafe { scan_header_pipelined_avx512(work, start, count, out) }
-}
-
-fn compress_many(states: &mut [[u32; 8]], blocks: &[[u32; 16]]) {
-    // SAFETY: as for `scan_header`.
-    unsafe { compress_many_avx512(states, blocks) }
-}
-
-/// The AVX-512 kernel, if this CPU has AVX-512F and AVX-512BW.
-pub(super) fn kernel() -> Option<KernelFns> {
-    (is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw")).then_some(
-        KernelFns {
-            scan_header,
-            compress_many,
-        },
-    )
-}
-
-/// The two-stage pipelined form of the same kernel, under the same check.
-pub(super) fn pipelined_kernel() -> Option<KernelFns> {
-    kernel().map(|fns| KernelFns {
-        scan_header: scan_header_pipelined,
-        ..fns
-    })
-}
+lanes::simd_kernel!(
+    U32x16,
+    "avx512f,avx512bw",
+    is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw")
+);

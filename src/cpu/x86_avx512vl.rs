@@ -11,8 +11,6 @@ use core::arch::x86_64::*;
 
 use super::lanes::{self, Lanes};
 use super::x86_avx2::U32x8;
-use super::KernelFns;
-use crate::job::HeaderWork;
 
 /// Eight 32-bit lanes, computed with AVX-512VL. Only created inside the
 /// `#[target_feature]` functions below, which run only after [`kernel`]
@@ -124,52 +122,10 @@ impl Lanes for U32x8Vl {
     }
 }
 
-#[target_feature(enable = "avx2,avx512f,avx512vl")]
-fn scan_header_avx512vl(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
-    lanes::scan_header::<U32x8Vl>(work, start, count, out)
-}
-
-#[target_feature(enable = "avx2,avx512f,avx512vl")]
-fn scan_header_pipelined_avx512vl(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
-    lanes::scan_header_pipelined::<U32x8Vl>(work, start, count, out)
-}
-
-#[target_feature(enable = "avx2,avx512f,avx512vl")]
-fn compress_many_avx512vl(states: &mut [[u32; 8]], blocks: &[[u32; 16]]) {
-    lanes::compress_many::<U32x8Vl>(states, blocks)
-}
-
-fn scan_header(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
-    // SAFETY: this function is only reachable through the table `kernel()`
-    // returns after detecting AVX2, AVX-512F and AVX-512VL.
-    unsafe { scan_header_avx512vl(work, start, count, out) }
-}
-
-fn scan_header_pipelined(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
-    // SAFETY: as for `scan_header`, through `pipelined_kernel()`.
-    unsafe { scan_header_pipelined_avx512vl(work, start, count, out) }
-}
-
-fn compress_many(states: &mut [[u32; 8]], blocks: &[[u32; 16]]) {
-    // SAFETY: as for `scan_header`.
-    unsafe { compress_many_avx512vl(states, blocks) }
-}
-
-/// The AVX-512VL kernel, if this CPU has AVX2, AVX-512F and AVX-512VL.
-pub(super) fn kernel() -> Option<KernelFns> {
-    (is_x86_feature_detected!("avx2")
+lanes::simd_kernel!(
+    U32x8Vl,
+    "avx2,avx512f,avx512vl",
+    is_x86_feature_detected!("avx2")
         && is_x86_feature_detected!("avx512f")
-        && is_x86_feature_detected!("avx512vl"))
-    .then_some(KernelFns {
-        scan_header,
-        compress_many,
-    })
-}
-
-/// The two-stage pipelined form of the same kernel, under the same check.
-pub(super) fn pipelined_kernel() -> Option<KernelFns> {
-    kernel().map(|fns| KernelFns {
-        scan_header: scan_header_pipelined,
-        ..fns
-    })
-}
+        && is_x86_feature_detected!("avx512vl")
+);
