@@ -497,6 +497,17 @@ fn gpu_mine_and_bench_on_lavapipe() {
         .map(|v| v["kind"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(kinds, ["gpu"], "HASHRIG_DEVICE=llvmpipe: {kinds:?}");
+    // ... and an explicit --backend cpu is not contradicted by it.
+    let o = Command::new(env!("CARGO_BIN_EXE_hashrig"))
+        .args(["bench", "--backend", "cpu", "--seconds", "0.3", "--json"])
+        .env("HASHRIG_DEVICE", "llvmpipe")
+        .env(
+            "XDG_CACHE_HOME",
+            std::env::temp_dir().join("hashrig-cli-test-cache"),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 
     // A selector that matches nothing is a one-line error.
     let o = hashrig(&[

@@ -51,8 +51,8 @@ pub(crate) struct DeviceArgs {
     /// optionally with a backend (`llvmpipe@gl`, `@vulkan`); software
     /// adapters such as llvmpipe may be named. Repeat for several.
     /// Defaults to $HASHRIG_DEVICE, which means what the same --device
-    /// would.
-    #[arg(long = "device", value_name = "SELECTOR", env = "HASHRIG_DEVICE")]
+    /// would (except beside --backend cpu, which it does not contradict).
+    #[arg(long = "device", value_name = "SELECTOR")]
     pub devices: Vec<String>,
     /// CPU worker threads (default: every core).
     #[arg(long, value_parser = parse_threads)]

@@ -156,6 +156,16 @@ pub(crate) fn bench(a: BenchArgs) -> Result<u8> {
     // With nothing chosen, a benchmark reports every GPU and the CPU;
     // devices named with --device are measured alone (--cpu on adds it).
     let mut device = a.device.clone();
+    // $HASHRIG_DEVICE names GPUs as --device does, so they too are
+    // measured alone (an explicit --backend cpu wins over it).
+    if device.devices.is_empty() && device.backend != BackendChoice::Cpu {
+        if let Some(v) = std::env::var("HASHRIG_DEVICE")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+        {
+            device.devices.push(v);
+        }
+    }
     if CpuUse::from(device.cpu) == CpuUse::Auto
         && device.backend == BackendChoice::Auto
         && device.devices.is_empty()
