@@ -70,8 +70,14 @@ pub struct GenericJob {
 impl GenericJob {
     /// The whole message for `nonce`.
     pub fn message(&self, nonce: u64) -> Vec<u8> {
-        let mut m = Vec::with_capacity(self.prefix.len() + 8 + self.suffix.len());
-        m.extend_from_slice(&self.prefix);
+        self.message_after(0, nonce)
+    }
+
+    /// The message for `nonce` without its first `skip` prefix bytes.
+    fn message_after(&self, skip: usize, nonce: u64) -> Vec<u8> {
+        let rest = &self.prefix[skip..];
+        let mut m = Vec::with_capacity(rest.len() + 8 + self.suffix.len() + 72);
+        m.extend_from_slice(rest);
         m.extend_from_slice(&match self.nonce_endian {
             NonceEndian::Little => nonce.to_le_bytes(),
             NonceEndian::Big => nonce.to_be_bytes(),
@@ -86,15 +92,8 @@ impl GenericJob {
     /// without hashing the prefix again, so that judging a candidate of a
     /// job with megabytes of data costs a block or two, not the data.
     pub(crate) fn digest_after(&self, mid: &Midstate, nonce: u64) -> Digest {
-        let rest = &self.prefix[mid.bytes_folded as usize..];
         let total = self.prefix.len() + 8 + self.suffix.len();
-        let mut tail = Vec::with_capacity(rest.len() + 8 + self.suffix.len() + 72);
-        tail.extend_from_slice(rest);
-        tail.extend_from_slice(&match self.nonce_endian {
-            NonceEndian::Little => nonce.to_le_bytes(),
-            NonceEndian::Big => nonce.to_be_bytes(),
-        });
-        tail.extend_from_slice(&self.suffix);
+        let mut tail = self.message_after(mid.bytes_folded as usize, nonce);
         tail.extend_from_slice(&sha256::padding(total as u64));
         let mut state = mid.state;
         for block in tail.chunks_exact(64) {

@@ -13,14 +13,23 @@ use std::process::{Command, Output};
 use common::mainnet_blocks;
 
 fn hashrig(args: &[&str]) -> Output {
-    hashrig_with_cache(args, &std::env::temp_dir().join("hashrig-cli-test-cache"))
+    command(args).output().expect("runs")
+}
+
+/// `hashrig args…` with the tests' calibration cache (never the user's
+/// own) and no `HASHRIG_DEVICE` from the environment.
+fn command(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_hashrig"));
+    c.args(args).env_remove("HASHRIG_DEVICE").env(
+        "XDG_CACHE_HOME",
+        std::env::temp_dir().join("hashrig-cli-test-cache"),
+    );
+    c
 }
 
 /// Runs with the calibration cache under `cache` (never the user's own).
 fn hashrig_with_cache(args: &[&str], cache: &std::path::Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hashrig"))
-        .args(args)
-        .env_remove("HASHRIG_DEVICE")
+    command(args)
         .env("XDG_CACHE_HOME", cache)
         .output()
         .expect("runs")
@@ -28,13 +37,7 @@ fn hashrig_with_cache(args: &[&str], cache: &std::path::Path) -> Output {
 
 /// Starts `hashrig args…` with its output piped.
 fn spawn(args: &[&str]) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_hashrig"))
-        .args(args)
-        .env_remove("HASHRIG_DEVICE")
-        .env(
-            "XDG_CACHE_HOME",
-            std::env::temp_dir().join("hashrig-cli-test-cache"),
-        )
+    command(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -481,15 +484,13 @@ fn gpu_mine_and_bench_on_lavapipe() {
         );
     }
     // HASHRIG_DEVICE means what the same --device means: the GPU alone.
-    let o = Command::new(env!("CARGO_BIN_EXE_hashrig"))
-        .args(["bench", "--seconds", "0.3", "--json"])
-        .env("HASHRIG_DEVICE", "llvmpipe")
-        .env(
-            "XDG_CACHE_HOME",
-            std::env::temp_dir().join("hashrig-cli-test-cache"),
-        )
-        .output()
-        .unwrap();
+    let with_device = |args: &[&str]| {
+        command(args)
+            .env("HASHRIG_DEVICE", "llvmpipe")
+            .output()
+            .unwrap()
+    };
+    let o = with_device(&["bench", "--seconds", "0.3", "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let kinds: Vec<String> = json_lines(&o)
         .iter()
@@ -498,15 +499,7 @@ fn gpu_mine_and_bench_on_lavapipe() {
         .collect();
     assert_eq!(kinds, ["gpu"], "HASHRIG_DEVICE=llvmpipe: {kinds:?}");
     // ... and an explicit --backend cpu is not contradicted by it.
-    let o = Command::new(env!("CARGO_BIN_EXE_hashrig"))
-        .args(["bench", "--backend", "cpu", "--seconds", "0.3", "--json"])
-        .env("HASHRIG_DEVICE", "llvmpipe")
-        .env(
-            "XDG_CACHE_HOME",
-            std::env::temp_dir().join("hashrig-cli-test-cache"),
-        )
-        .output()
-        .unwrap();
+    let o = with_device(&["bench", "--backend", "cpu", "--seconds", "0.3", "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 
     // A selector that matches nothing is a one-line error.

@@ -283,41 +283,50 @@ pub fn calibrate() -> &'static Calibration {
         // Kernels within 10% of the leader after `ROUNDS` take this many
         // more turns among themselves.
         const CLOSE_ROUNDS: u32 = 16;
-        // (kernel, its entry points, its best time, still timed)
-        let mut best: Vec<(CpuKernel, KernelFns, Duration, bool)> = CpuKernel::available()
+        // Each kernel's entry points, its best time so far, and whether it
+        // is still timed.
+        struct Timing {
+            kernel: CpuKernel,
+            fns: KernelFns,
+            best: Duration,
+            timed: bool,
+        }
+        let mut timings: Vec<Timing> = CpuKernel::available()
             .into_iter()
             .filter(|&k| k != CpuKernel::Soft)
-            .map(|k| (k, k.fns().expect("available"), Duration::MAX, true))
+            .map(|kernel| Timing {
+                kernel,
+                fns: kernel.fns().expect("available"),
+                best: Duration::MAX,
+                timed: true,
+            })
             .collect();
         let mut out = Vec::new();
-        for round in 0..ROUNDS {
-            for (_, fns, fastest, _) in best.iter_mut().filter(|b| b.3) {
-                let t = Instant::now();
-                (fns.scan_header)(&work, round * NONCES, NONCES, &mut out);
-                *fastest = (*fastest).min(t.elapsed());
+        for round in 0..ROUNDS + CLOSE_ROUNDS {
+            for t in timings.iter_mut().filter(|t| t.timed) {
+                let started = Instant::now();
+                (t.fns.scan_header)(&work, round * NONCES, NONCES, &mut out);
+                t.best = t.best.min(started.elapsed());
             }
-            let leader = best.iter().map(|b| b.2).min().unwrap_or(Duration::MAX);
-            if round == 1 {
-                for b in &mut best {
-                    b.3 = b.2 <= leader * 2;
-                }
-            }
-            if round == ROUNDS - 1 {
-                for b in &mut best {
-                    b.3 = b.2.as_secs_f64() <= leader.as_secs_f64() * 1.1;
-                }
-            }
-        }
-        for round in ROUNDS..ROUNDS + CLOSE_ROUNDS {
-            for (_, fns, fastest, _) in best.iter_mut().filter(|b| b.3) {
-                let t = Instant::now();
-                (fns.scan_header)(&work, round * NONCES, NONCES, &mut out);
-                *fastest = (*fastest).min(t.elapsed());
+            // After two rounds, those under half the leader's rate go; after
+            // `ROUNDS`, only those within 10% of it go on.
+            let within = match round {
+                1 => 2.0,
+                r if r == ROUNDS - 1 => 1.1,
+                _ => continue,
+            };
+            let leader = timings
+                .iter()
+                .map(|t| t.best)
+                .min()
+                .unwrap_or(Duration::MAX);
+            for t in &mut timings {
+                t.timed = t.best.as_secs_f64() <= leader.as_secs_f64() * within;
             }
         }
-        let rates: Vec<(CpuKernel, f64)> = best
+        let rates: Vec<(CpuKernel, f64)> = timings
             .iter()
-            .map(|&(k, _, t, _)| (k, NONCES as f64 / t.as_secs_f64().max(1e-9)))
+            .map(|t| (t.kernel, NONCES as f64 / t.best.as_secs_f64().max(1e-9)))
             .collect();
         let fastest = rates
             .iter()

@@ -40,6 +40,14 @@ pub(super) fn expand<V: Lanes>(w: &[V; 64], t: usize) -> V {
         .add(w[t - 16])
 }
 
+/// [`Lanes::fence`] on a state's `a` and `e`, the two values each round's
+/// dependency chain runs through.
+#[inline(always)]
+fn fence_state<V: Lanes>(s: &mut [V; 8]) {
+    let [a, _, _, _, e, _, _, _] = s;
+    V::fence(a, e);
+}
+
 /// Calls `$hash.step::<T>($($arg)*)` for T = 0..=63, in order.
 macro_rules! all_steps {
     ($hash:ident $(, $arg:expr)?) => {
@@ -160,8 +168,7 @@ impl<V: Lanes> FirstHash<V> {
     /// See [`Lanes::fence`].
     #[inline(always)]
     pub(super) fn fence(&mut self) {
-        let [a, _, _, _, e, _, _, _] = &mut self.s;
-        V::fence(a, e);
+        fence_state(&mut self.s);
     }
 
     /// The first hash's digest after round 63: the second hash's W0..W7.
@@ -251,8 +258,7 @@ impl<V: Lanes> SecondHash<V> {
     /// See [`Lanes::fence`].
     #[inline(always)]
     pub(super) fn fence(&mut self) {
-        let [a, _, _, _, e, _, _, _] = &mut self.s;
-        V::fence(a, e);
+        fence_state(&mut self.s);
     }
 
     /// The working variable e after round 60: the final H7 is this + IV[7].

@@ -15,11 +15,11 @@ use super::lanes::{self, Lanes};
 struct U32x16(__m512i);
 
 /// Three-way XOR as a `vpternlogd` truth table.
-const XOR3: i32 = 0x96;
+pub(super) const XOR3: i32 = 0x96;
 /// Ch(e, f, g) = e ? f : g.
-const CH: i32 = 0xca;
+pub(super) const CH: i32 = 0xca;
 /// Maj(a, b, c): at least two of three.
-const MAJ: i32 = 0xe8;
+pub(super) const MAJ: i32 = 0xe8;
 
 // SAFETY (every `unsafe` block in this impl): the intrinsics need AVX-512F
 // (and BW for the byte shuffle); values of `U32x16` exist only inside

@@ -11,19 +11,13 @@ use core::arch::x86_64::*;
 
 use super::lanes::{self, Lanes};
 use super::x86_avx2::U32x8;
+use super::x86_avx512::{CH, MAJ, XOR3};
 
 /// Eight 32-bit lanes, computed with AVX-512VL. Only created inside the
 /// `#[target_feature]` functions below, which run only after [`kernel`]
 /// detected AVX2, AVX-512F and AVX-512VL.
 #[derive(Clone, Copy)]
 struct U32x8Vl(U32x8);
-
-/// Three-way XOR as a `vpternlogd` truth table.
-const XOR3: i32 = 0x96;
-/// Ch(e, f, g) = e ? f : g.
-const CH: i32 = 0xca;
-/// Maj(a, b, c): at least two of three.
-const MAJ: i32 = 0xe8;
 
 /// `vpternlogd` of the three rotations of `x` by `A`, `B` and `C` bits.
 macro_rules! xor3_of_rotations {

@@ -167,24 +167,25 @@ fn config_check_refuses_what_mine_refuses_naming_the_line_and_key() {
         }
         assert_eq!(messages[0], messages[1], "config --check and mine disagree");
     }
+    // `hashrig config --check` on the file.
+    let check = || {
+        Command::new(env!("CARGO_BIN_EXE_hashrig"))
+            .args(["config", "--check", config.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
     // Nothing to mine on, in the file's words; a user given in the URL, as
     // on the command line.
     for text in ["", "threads = 1\n"] {
         std::fs::write(&config, text).unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_hashrig"))
-            .args(["config", "--check", config.to_str().unwrap()])
-            .output()
-            .unwrap();
+        let out = check();
         let err = String::from_utf8(out.stderr).unwrap();
         assert_eq!(out.status.code(), Some(2), "{err}");
         assert!(err.contains("no [[pool]] or [[node]]"), "{err}");
     }
     // A pool with no user, here nor in its URL: named by its line.
     std::fs::write(&config, "[[pool]]\nurl = \"stratum+tcp://127.0.0.1:1\"\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_hashrig"))
-        .args(["config", "--check", config.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out = check();
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("line 2 (") && err.contains("no user"), "{err}");
@@ -193,10 +194,7 @@ fn config_check_refuses_what_mine_refuses_naming_the_line_and_key() {
         "[[pool]]\nurl = \"stratum+tcp://w:pw@127.0.0.1:1\"\n",
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_hashrig"))
-        .args(["config", "--check", config.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out = check();
     assert!(
         out.status.success(),
         "{}",
@@ -209,10 +207,7 @@ fn config_check_refuses_what_mine_refuses_naming_the_line_and_key() {
         "[api]\ntoken = \"t0ken-secret\"\n[[pool]]\nurl = \"stratum+tcp://u:urlsecret@127.0.0.1:1\"\nuser = \"w\"\npass = \"passsecret\"\n",
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_hashrig"))
-        .args(["config", "--check", config.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out = check();
     let shown = String::from_utf8(out.stdout).unwrap();
     assert!(
         out.status.success(),

@@ -95,10 +95,8 @@ pub(crate) fn preflight(nodes: &[Node]) -> Result<()> {
     // mining, and Ctrl-C is not held up here.
     let wait = std::time::Duration::from_secs(2);
     for n in nodes {
-        let info = match n
-            .rpc()
-            .call_within("getblockchaininfo", serde_json::json!([]), wait)
-        {
+        let rpc = n.rpc();
+        let info = match rpc.call_within("getblockchaininfo", serde_json::json!([]), wait) {
             Ok(info) => info,
             Err(RpcError::Unauthorized) => {
                 bail!("node {}: the RPC credentials were refused (HTTP 401): check --rpc-cookie or --rpc-user/--rpc-pass", n.url)
@@ -119,7 +117,7 @@ pub(crate) fn preflight(nodes: &[Node]) -> Result<()> {
         // A node on a chain that left SHA-256d says so when asked for a
         // template as hashrig asks: it can never be mined.
         let request = serde_json::json!([{"rules": ["segwit"]}]);
-        if let Err(e) = n.rpc().call_within("getblocktemplate", request, wait) {
+        if let Err(e) = rpc.call_within("getblocktemplate", request, wait) {
             if let Some(rule) = e.foreign_proof_of_work() {
                 bail!("{} ({})", hashrig::node::foreign_chain(rule), n.url);
             }

@@ -151,19 +151,11 @@ impl PoolEntry {
     /// `user:pass@` (the same `--user` and `--pass` the command line
     /// would take from it).
     pub(super) fn credentials(&self) -> (Option<String>, Option<String>) {
-        let in_url = self
-            .url
-            .split_once("://")
-            .and_then(|(_, rest)| rest.split('/').next())
-            .and_then(|authority| authority.rsplit_once('@'))
-            .map(|(info, _)| match info.split_once(':') {
-                Some((u, p)) => (u.to_string(), Some(p.to_string())),
-                None => (info.to_string(), None),
-            });
-        match (&self.user, in_url) {
-            (Some(u), _) => (Some(u.clone()), self.pass.clone()),
-            (None, Some((u, p))) => (Some(u), self.pass.clone().or(p)),
-            (None, None) => (None, self.pass.clone()),
+        let in_url = self.url.parse::<hashrig::stratum::PoolUrl>().ok();
+        let (url_user, url_pass) = in_url.map_or((None, None), |u| (u.user, u.pass));
+        match &self.user {
+            Some(u) => (Some(u.clone()), self.pass.clone()),
+            None => (url_user, self.pass.clone().or(url_pass)),
         }
     }
 }
