@@ -282,31 +282,110 @@ fn as_rust(wgsl: &str) -> String {
     out
 }
 
+/// A form of the kernel: the same rounds with Σ, σ and Ch written another
+/// way (src/gpu/form.rs names them for the host).
+struct Form {
+    /// The generated file, in `$OUT_DIR`.
+    file: &'static str,
+    /// Rotation amounts read from the uniform instead of constants.
+    amounts: bool,
+    /// Ch(e, f, g)'s WGSL.
+    ch: &'static str,
+}
+
+const FORMS: [Form; 2] = [
+    Form {
+        file: "sha256d.wgsl",
+        amounts: false,
+        ch: "g ^ (e & (f ^ g))",
+    },
+    Form {
+        file: "sha256d-rotation-amounts.wgsl",
+        amounts: true,
+        ch: "(e & f) | (~e & g)",
+    },
+];
+
+/// Σ0, Σ1, σ0, σ1 and Ch of `form` (the `//@functions` line).
+fn functions(form: &Form) -> String {
+    // Σ0's, Σ1's, σ0's and σ1's rotation amounts, in the uniform's order.
+    let r = [2, 13, 22, 6, 11, 25, 7, 18, 17, 19];
+    let amount = |i: usize| {
+        if form.amounts {
+            format!("rot{}.{}", i / 4, ["x", "y", "z", "w"][i % 4])
+        } else {
+            format!("{}u", r[i])
+        }
+    };
+    let mut out = String::new();
+    if form.amounts {
+        out.push_str(
+            "var<private> rot0: vec4<u32>;\nvar<private> rot1: vec4<u32>;\nvar<private> rot2: vec4<u32>;\n",
+        );
+    }
+    for (name, first, last) in [
+        ("bsig0", 0, ""),
+        ("bsig1", 3, ""),
+        ("ssig0", 6, "3u"),
+        ("ssig1", 8, "10u"),
+    ] {
+        let third = if last.is_empty() {
+            format!("rotr(x, {})", amount(first + 2))
+        } else {
+            format!("(x >> {last})")
+        };
+        let _ = writeln!(
+            out,
+            "fn {name}(x: u32) -> u32 {{ return rotr(x, {}) ^ rotr(x, {}) ^ {third}; }}",
+            amount(first),
+            amount(first + 1)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "fn ch(e: u32, f: u32, g: u32) -> u32 {{ return {}; }}",
+        form.ch
+    );
+    out
+}
+
 fn main() {
     println!("cargo:rerun-if-changed=shaders/sha256d.wgsl");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=src/sha256_constants.rs");
     println!("cargo:rerun-if-changed=src/sha256_functions.rs");
     let template = std::fs::read_to_string("shaders/sha256d.wgsl").expect("shaders/sha256d.wgsl");
-    let mut shader = String::with_capacity(template.len() * 8);
-    for line in template.lines() {
-        match line.trim() {
-            "//@header_e60" => shader.push_str(&header_e60()),
-            "//@compress" => shader.push_str(&compress()),
-            "//@load_block" => shader.push_str(&load_block()),
-            _ => {
-                shader.push_str(line);
-                shader.push('\n');
+    let dir = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
+    let (e60, compress, load_block) = (header_e60(), compress(), load_block());
+    for form in &FORMS {
+        let mut shader = String::with_capacity(template.len() * 8);
+        for line in template.lines() {
+            match line.trim() {
+                "//@header_e60" => shader.push_str(&e60),
+                "//@compress" => shader.push_str(&compress),
+                "//@load_block" => shader.push_str(&load_block),
+                "//@functions" => shader.push_str(&functions(form)),
+                l if l.starts_with("//@rotations ") => {
+                    if form.amounts {
+                        let from = &l["//@rotations ".len()..];
+                        for i in 0..3 {
+                            let _ = writeln!(shader, "    rot{i} = {from}[{i}];");
+                        }
+                    }
+                }
+                _ => {
+                    shader.push_str(line);
+                    shader.push('\n');
+                }
             }
         }
+        std::fs::write(dir.join(form.file), shader).expect("write the generated shader");
     }
-    let dir = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
-    std::fs::write(dir.join("sha256d.wgsl"), shader).expect("write the generated shader");
     let twin = format!(
         "/// `header_e60` of the generated shader, as Rust.\n\
          #[allow(unused_parens, clippy::all)]\n\
          pub(crate) fn header_e60(w3: W, p: &HeaderParams) -> W {{\n{}}}\n",
-        as_rust(&header_e60())
+        as_rust(&e60)
     );
     std::fs::write(dir.join("header_e60.rs"), twin).expect("write the shader's Rust twin");
 }

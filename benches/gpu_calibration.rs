@@ -20,7 +20,7 @@ fn main() {
     let batch = Duration::from_millis(20);
     let span = Duration::from_millis(400);
     println!("adapter: {}", entry.label());
-    let cal = calibrate(&entry, batch, Duration::from_millis(100)).expect("calibration");
+    let cal = calibrate(&entry, batch, Duration::from_millis(100), None).expect("calibration");
     println!(
         "calibrate: workgroup {} x {} nonces in {:.2} s",
         cal.config.workgroup_size,

@@ -168,7 +168,8 @@ fn gpu_kernels(c: &mut Criterion) {
     let baseline = Baseline::new(&entry, &header);
     // hashrig's kernel with the launch settings calibration picks for it.
     let (calibration, _) =
-        cached_or_calibrate(&entry, LaunchConfig::default().batch_time, false).expect("calibrates");
+        cached_or_calibrate(&entry, LaunchConfig::default().batch_time, false, None)
+            .expect("calibrates");
     let hashrig = GpuDevice::open(&entry, calibration.config).expect("device opens");
     let job = Job::from(HeaderJob::from_header(header).unwrap());
     let nonces = 1 << 24;
@@ -231,7 +232,7 @@ fn variants(entry: &AdapterEntry, config: LaunchConfig) {
     assert!(SHADER_SOURCE.contains(rotr) && SHADER_SOURCE.contains(ch));
     let cases = [
         (
-            "rotr (x >> n) | (x << (32 - n)), ch g ^ (e & (f ^ g)) [used], runtime checks on",
+            "rotr (x >> n) | (x << (32 - n)), ch g ^ (e & (f ^ g)), runtime checks on",
             SHADER_SOURCE.to_string(),
         ),
         (
@@ -251,12 +252,24 @@ fn variants(entry: &AdapterEntry, config: LaunchConfig) {
             SHADER_SOURCE.replace(ch, "return (e & f) | (~e & g);"),
         ),
     ];
-    // The shipped kernel as `open` builds it (wgpu's runtime checks off)
-    // beside the same source with them on (the first case).
-    let mut devices: Vec<(&str, GpuDevice)> = vec![(
-        "the same, runtime checks off [used]",
-        GpuDevice::open(entry, config).expect("device opens"),
-    )];
+    // Every kernel form as `open` builds it (wgpu's runtime checks off),
+    // the first beside the same source with them on (the first case).
+    let mut devices: Vec<(&str, GpuDevice)> = hashrig::gpu::KernelForm::ALL
+        .into_iter()
+        .map(|form| {
+            let config = LaunchConfig {
+                form: Some(form),
+                ..config
+            };
+            let name = match form {
+                hashrig::gpu::KernelForm::ConstantRotates => {
+                    "form constant-rotates (the same, runtime checks off)"
+                }
+                hashrig::gpu::KernelForm::RotationAmounts => "form rotation-amounts",
+            };
+            (name, GpuDevice::open(entry, config).expect("device opens"))
+        })
+        .collect();
     devices.extend(cases.iter().map(|(name, source)| {
         let d = GpuDevice::open_with_source(entry, config, source).expect("variant opens");
         (*name, d)

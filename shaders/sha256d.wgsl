@@ -22,6 +22,7 @@ struct HeaderParams {
     bases: vec4<u32>,       // a4_base, e4_base (round 3 = two additions), K16+W16, K17+W17
     sched: vec4<u32>,       // W16, W17, c18 (W18 = σ0(W3) + c18), c19 (W19 = W3 + c19)
     batch: vec4<u32>,       // first nonce, nonce count, nonces per invocation, result capacity
+    rotations: array<vec4<u32>, 3>, // Σ0's, Σ1's, σ0's and σ1's amounts: 2 13 22 6, 11 25 7 18, 17 19 3 10
 }
 
 // Generic job uniform. Mirrors `GenericUniform` in src/gpu/shader.rs.
@@ -31,6 +32,7 @@ struct GenericParams {
     shape: vec4<u32>,       // blocks after the midstate, nonce word index, nonce byte offset in that word, flags (1 = double, 2 = big-endian nonce)
     batch: vec4<u32>,       // first nonce low, high, nonce count, nonces per invocation
     check: vec4<u32>,       // target's most significant word, result capacity, 0, 0
+    rotations: array<vec4<u32>, 3>, // as in HeaderParams
 }
 
 @group(0) @binding(0) var<uniform> hp: HeaderParams;
@@ -43,19 +45,17 @@ struct GenericParams {
 @group(0) @binding(4) var<storage, read> blocks: array<u32>;
 
 // WGSL has no rotate: this shape is what drivers turn into a funnel shift
-// or a native rotate.
+// or a native rotate (not every driver when `n` is a constant).
 fn rotr(x: u32, n: u32) -> u32 {
     return (x >> n) | (x << (32u - n));
 }
 
-fn bsig0(x: u32) -> u32 { return rotr(x, 2u) ^ rotr(x, 13u) ^ rotr(x, 22u); }
-fn bsig1(x: u32) -> u32 { return rotr(x, 6u) ^ rotr(x, 11u) ^ rotr(x, 25u); }
-fn ssig0(x: u32) -> u32 { return rotr(x, 7u) ^ rotr(x, 18u) ^ (x >> 3u); }
-fn ssig1(x: u32) -> u32 { return rotr(x, 17u) ^ rotr(x, 19u) ^ (x >> 10u); }
-// Bit select in the form that maps to one LOP3 / BFI. (Maj is written
-// inline by build.rs as b ^ ((a ^ b) & (b ^ c)), reusing the previous
-// round's a ^ b.)
-fn ch(e: u32, f: u32, g: u32) -> u32 { return g ^ (e & (f ^ g)); }
+// Σ0, Σ1, σ0, σ1 and Ch, written by build.rs for each kernel form:
+// rotates by constants, or by the amounts in the uniform's `rotations`
+// (copied into the private variables below), which no compiler can fold:
+// AMD's ACO and NVIDIA's NAK turn a rotate by an amount they cannot see
+// into one funnel shift, and a constant one into two shifts and an or.
+//@functions
 
 fn bswap(x: u32) -> u32 {
     return (x << 24u) | ((x << 8u) & 0x00ff0000u) | ((x >> 8u) & 0x0000ff00u) | (x >> 24u);
@@ -72,6 +72,7 @@ fn search_header(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     let invocation = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
     // One copy of the uniform per invocation, read from registers below.
     let p = hp;
+//@rotations p.rotations
     let first = invocation * p.batch.z;
     let last = min(first + p.batch.z, p.batch.y);
     for (var offset = first; offset < last; offset = offset + 1u) {
@@ -93,6 +94,7 @@ fn compress(s: array<u32, 8>, m: array<u32, 16>) -> array<u32, 8> {
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn search_generic(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let invocation = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
+//@rotations gp.rotations
     let per = gp.batch.w;
     let first = invocation * per;
     let word = gp.shape.y;

@@ -1,13 +1,18 @@
 //! The WGSL kernel: validated with naga (no adapter needed; its CPU twins
-//! are unit tests in src/gpu/shader.rs), and on every backend's adapter
-//! (lavapipe and llvmpipe's GL in CI) against the CPU. With HASHRIG_REQUIRE_GPU=1 a missing adapter fails the tests.
+//! are unit tests in src/gpu/shader.rs), and in every kernel form on every
+//! driver's adapter (lavapipe, SwiftShader and llvmpipe's GL in CI)
+//! against the CPU. With HASHRIG_REQUIRE_GPU=1 a missing adapter fails the
+//! tests. CI runs them under the Khronos validation layer with
+//! synchronization validation, which stops the process at the first error.
 #![cfg(feature = "gpu")]
 
 mod common;
 
 use common::{mainnet_blocks, window_around, Rng};
 use hashrig::gpu::shader;
-use hashrig::gpu::{adapters, backend_name, select, AdapterEntry, GpuDevice, LaunchConfig};
+use hashrig::gpu::{
+    adapters, backend_name, select, AdapterEntry, GpuDevice, KernelForm, LaunchConfig,
+};
 use hashrig::{
     search, CpuKernel, GenericJob, Header, HeaderJob, Job, NonceEndian, NonceRange, SearchOptions,
     Target,
@@ -15,19 +20,22 @@ use hashrig::{
 
 #[test]
 fn shader_validates_with_naga() {
-    let module = naga::front::wgsl::parse_str(shader::SHADER_SOURCE).expect("WGSL parses");
-    naga::valid::Validator::new(
-        naga::valid::ValidationFlags::all(),
-        naga::valid::Capabilities::all(),
-    )
-    .validate(&module)
-    .expect("WGSL validates");
-    let entry_points: Vec<&str> = module
-        .entry_points
-        .iter()
-        .map(|e| e.name.as_str())
-        .collect();
-    assert_eq!(entry_points, ["search_header", "search_generic"]);
+    assert_eq!(shader::SHADER_SOURCE, KernelForm::ConstantRotates.source());
+    for form in KernelForm::ALL {
+        let module = naga::front::wgsl::parse_str(form.source()).expect("WGSL parses");
+        naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::all(),
+        )
+        .validate(&module)
+        .expect("WGSL validates");
+        let entry_points: Vec<&str> = module
+            .entry_points
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect();
+        assert_eq!(entry_points, ["search_header", "search_generic"], "{form}");
+    }
 }
 
 fn cpu_solutions(job: &Job, range: NonceRange) -> Vec<hashrig::Solution> {
@@ -38,17 +46,34 @@ fn cpu_solutions(job: &Job, range: NonceRange) -> Vec<hashrig::Solution> {
     search(job, range, &options).unwrap().solutions
 }
 
-/// The GPUs under test: the first adapter on each backend (in CI, Vulkan
-/// over lavapipe and OpenGL over llvmpipe through EGL), or the adapters
+/// The GPUs under test, each opened in every kernel form: the first
+/// adapter of each driver on each backend (in CI, Vulkan over lavapipe and
+/// SwiftShader and OpenGL over llvmpipe through EGL), or the adapters
 /// named by HASHRIG_DEVICE. HASHRIG_REQUIRE_BACKENDS (for example
-/// `vulkan,gl`) fails the tests when a named backend has no adapter;
-/// HASHRIG_REQUIRE_GPU=1 fails them when there is none at all. Otherwise
-/// an empty list, with a visible message.
+/// `vulkan,gl`) fails the tests when a named backend has no adapter,
+/// HASHRIG_REQUIRE_ADAPTERS (for example `llvmpipe,swiftshader`) when no
+/// adapter's name holds a named part; HASHRIG_REQUIRE_GPU=1 fails them
+/// when there is none at all. Otherwise an empty list, with a visible
+/// message.
 fn gpus(config: LaunchConfig) -> Vec<GpuDevice> {
-    entries()
-        .iter()
-        .map(|e| GpuDevice::open(e, config).expect("device opens"))
-        .collect()
+    let mut out = Vec::new();
+    for e in entries() {
+        for form in KernelForm::ALL {
+            let config = LaunchConfig {
+                form: Some(form),
+                ..config
+            };
+            let gpu = GpuDevice::open(&e, config).expect("device opens");
+            assert_eq!(gpu.form(), form);
+            out.push(gpu);
+        }
+    }
+    out
+}
+
+/// A GPU's name and kernel form, for messages.
+fn label(gpu: &GpuDevice) -> String {
+    format!("{} [{}]", gpu.name(), gpu.form())
 }
 
 fn entries() -> Vec<AdapterEntry> {
@@ -58,9 +83,23 @@ fn entries() -> Vec<AdapterEntry> {
         chosen = select(&all, &[]).unwrap();
     } else {
         for e in &all {
-            if !chosen.iter().any(|c| c.info.backend == e.info.backend) {
+            if !chosen
+                .iter()
+                .any(|c| c.info.backend == e.info.backend && c.info.driver == e.info.driver)
+            {
                 chosen.push(e.clone());
             }
+        }
+    }
+    if let Ok(required) = std::env::var("HASHRIG_REQUIRE_ADAPTERS") {
+        for part in required.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            assert!(
+                chosen
+                    .iter()
+                    .any(|c| c.info.name.to_lowercase().contains(&part.to_lowercase())),
+                "HASHRIG_REQUIRE_ADAPTERS names {part} but no adapter is called so (found: {:?})",
+                all.iter().map(|a| a.label()).collect::<Vec<_>>()
+            );
         }
     }
     if let Ok(required) = std::env::var("HASHRIG_REQUIRE_BACKENDS") {
@@ -109,11 +148,11 @@ fn gpu_finds_mainnet_blocks_at_real_targets() {
                 [block.header.nonce as u64],
                 "height {} on {}",
                 block.height,
-                gpu.name()
+                label(&gpu)
             );
             assert_eq!(report.solutions[0].hash, *block.hash.digest());
         }
-        assert_eq!(gpu.hardware_errors(), 0, "{}", gpu.name());
+        assert_eq!(gpu.hardware_errors(), 0, "{}", label(&gpu));
     }
 }
 
@@ -150,10 +189,10 @@ fn gpu_matches_cpu_on_random_header_jobs_including_overflow() {
                     want,
                     "trial {trial}, capacity {} on {}",
                     config.result_capacity,
-                    gpu.name()
+                    label(&gpu)
                 );
             }
-            assert_eq!(gpu.hardware_errors(), 0, "{}", gpu.name());
+            assert_eq!(gpu.hardware_errors(), 0, "{}", label(&gpu));
         }
     }
 }
@@ -189,9 +228,9 @@ fn gpu_matches_cpu_on_random_generic_jobs() {
             let want = cpu_solutions(&job, range);
             assert!(want.len() > 100);
             let got = gpu.search(&job, range, &SearchOptions::default()).unwrap();
-            assert_eq!(got.solutions, want, "trial {trial} on {}", gpu.name());
+            assert_eq!(got.solutions, want, "trial {trial} on {}", label(&gpu));
         }
-        assert_eq!(gpu.hardware_errors(), 0, "{}", gpu.name());
+        assert_eq!(gpu.hardware_errors(), 0, "{}", label(&gpu));
     }
 }
 
@@ -220,9 +259,9 @@ fn gpu_matches_cpu_on_generic_jobs_with_long_messages() {
         assert!(!want.is_empty());
         for gpu in &devices {
             let got = gpu.search(&job, range, &SearchOptions::default()).unwrap();
-            assert_eq!(got.solutions, want, "{blocks} blocks on {}", gpu.name());
+            assert_eq!(got.solutions, want, "{blocks} blocks on {}", label(gpu));
             assert_eq!(got.hashes, range.count);
-            assert_eq!(gpu.hardware_errors(), 0, "{}", gpu.name());
+            assert_eq!(gpu.hardware_errors(), 0, "{}", label(gpu));
         }
     }
 }
@@ -245,7 +284,7 @@ fn gpu_dispatch_beyond_65535_workgroups() {
     assert!(cpu.solutions.len() > 200);
     for gpu in gpus(config) {
         let got = gpu.search(&job, range, &SearchOptions::default()).unwrap();
-        assert_eq!(got.solutions, cpu.solutions, "{}", gpu.name());
+        assert_eq!(got.solutions, cpu.solutions, "{}", label(&gpu));
     }
 }
 
@@ -299,8 +338,9 @@ fn calibration_respects_the_batch_time_on_every_backend() {
     for entry in entries() {
         for ms in [20u64, 50] {
             let batch = std::time::Duration::from_millis(ms);
-            let c = hashrig::gpu::calibrate(&entry, batch, std::time::Duration::from_millis(150))
-                .unwrap();
+            let c =
+                hashrig::gpu::calibrate(&entry, batch, std::time::Duration::from_millis(150), None)
+                    .unwrap();
             let seconds = f64::from(c.config.batch_nonces) / c.rate;
             assert!(
                 seconds <= batch.as_secs_f64() * 1.05,
@@ -359,7 +399,7 @@ fn calibration_cache_is_reused_and_survives_corruption() {
     let batch = std::time::Duration::from_millis(20);
 
     let (first, warnings) =
-        cached_or_calibrate_in(Some(path.clone()), &entry, batch, false).unwrap();
+        cached_or_calibrate_in(Some(path.clone()), &entry, batch, false, None).unwrap();
     assert!(!first.from_cache);
     assert!(
         warnings.iter().any(|w| w.contains("corrupt line 1")),
@@ -371,7 +411,7 @@ fn calibration_cache_is_reused_and_survives_corruption() {
     assert!(first.measured.len() >= 7);
 
     let (again, warnings) =
-        cached_or_calibrate_in(Some(path.clone()), &entry, batch, false).unwrap();
+        cached_or_calibrate_in(Some(path.clone()), &entry, batch, false, None).unwrap();
     assert!(again.from_cache && warnings.is_empty(), "{warnings:?}");
     assert_eq!(again.config, first.config);
     let text = std::fs::read_to_string(&path).unwrap();
@@ -380,16 +420,186 @@ fn calibration_cache_is_reused_and_survives_corruption() {
 
     // Another batch duration is another entry.
     let other = std::time::Duration::from_millis(35);
-    let (fresh, _) = cached_or_calibrate_in(Some(path.clone()), &entry, other, false).unwrap();
+    let (fresh, _) =
+        cached_or_calibrate_in(Some(path.clone()), &entry, other, false, None).unwrap();
     assert!(!fresh.from_cache);
-    let (forced, _) = cached_or_calibrate_in(Some(path.clone()), &entry, batch, true).unwrap();
+    let (forced, _) =
+        cached_or_calibrate_in(Some(path.clone()), &entry, batch, true, None).unwrap();
     assert!(!forced.from_cache);
+    // A forced kernel form is served from the cache only where the cache
+    // chose that form; otherwise it is measured, alone, and cached.
+    let cached = forced.config.form.unwrap();
+    let other = KernelForm::ALL.into_iter().find(|&f| f != cached).unwrap();
+    let (same, _) =
+        cached_or_calibrate_in(Some(path.clone()), &entry, batch, false, Some(cached)).unwrap();
+    assert!(same.from_cache && same.config.form == Some(cached));
+    let (made, _) =
+        cached_or_calibrate_in(Some(path.clone()), &entry, batch, false, Some(other)).unwrap();
+    assert!(!made.from_cache && made.config.form == Some(other) && made.forms.len() == 1);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(other.name()), "{text}");
 
     // A cache path that is a directory cannot be read: a warning, not an error.
-    let (c, warnings) = cached_or_calibrate_in(Some(dir.clone()), &entry, batch, false).unwrap();
+    let (c, warnings) =
+        cached_or_calibrate_in(Some(dir.clone()), &entry, batch, false, None).unwrap();
     assert!(!c.from_cache);
     assert!(!warnings.is_empty());
     // ... and leaves no half-written file beside it.
     let stray = dir.with_extension(format!("tmp{}", std::process::id()));
     assert!(!stray.exists(), "{} left behind", stray.display());
+}
+
+/// Calibration builds, self-tests and measures every kernel form on every
+/// driver, starting from the form the driver's compiler wants, and keeps
+/// the fastest; a forced form is the only one measured; a form whose
+/// kernel gives wrong answers fails its self-test and is never used.
+#[test]
+fn calibration_chooses_among_the_kernel_forms() {
+    use hashrig::gpu::{calibrate, calibrate_sources};
+    let batch = std::time::Duration::from_millis(20);
+    let span = std::time::Duration::from_millis(60);
+    // Σ1 rotated by 11, 11 and 25 instead of 6, 11 and 25: wrong hashes.
+    let broken = KernelForm::RotationAmounts
+        .source()
+        .replace("rotr(x, rot0.w)", "rotr(x, rot1.x)");
+    assert_ne!(broken, KernelForm::RotationAmounts.source());
+    for entry in entries() {
+        let c = calibrate(&entry, batch, span, None).unwrap();
+        assert_eq!(c.forms.len(), KernelForm::ALL.len(), "{}", entry.label());
+        assert_eq!(
+            c.forms[0].form,
+            KernelForm::preferred(entry.info.vendor, &entry.info.driver)
+        );
+        let fastest = c
+            .forms
+            .iter()
+            .map(|t| (t.form, *t.rate.as_ref().expect("every form works here")))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap();
+        assert_eq!(
+            c.config.form,
+            Some(fastest.0),
+            "{}: {:?}",
+            entry.label(),
+            c.forms
+        );
+
+        let forced = calibrate(&entry, batch, span, Some(KernelForm::RotationAmounts)).unwrap();
+        assert_eq!(forced.forms.len(), 1);
+        assert_eq!(forced.config.form, Some(KernelForm::RotationAmounts));
+        let gpu = GpuDevice::open(&entry, forced.config).unwrap();
+        assert_eq!(gpu.form(), KernelForm::RotationAmounts);
+
+        let sources = [
+            (KernelForm::RotationAmounts, broken.as_str()),
+            (
+                KernelForm::ConstantRotates,
+                KernelForm::ConstantRotates.source(),
+            ),
+        ];
+        let c = calibrate_sources(&entry, batch, span, &sources).unwrap();
+        let err = c.forms[0].rate.as_ref().unwrap_err();
+        assert!(err.contains("self-test"), "{}: {err}", entry.label());
+        assert_eq!(c.config.form, Some(KernelForm::ConstantRotates));
+        // With no working form at all, calibration fails.
+        assert!(calibrate_sources(&entry, batch, span, &sources[..1]).is_err());
+    }
+}
+
+/// The validation layer the GPU tests run under catches misuse: a child
+/// process (this test again) creates a zero-sized buffer through raw
+/// Vulkan with the layer set up as CI sets it up, and the layer logs the
+/// error and stops it. HASHRIG_REQUIRE_VALIDATION=1 fails the test when
+/// the layer is not installed.
+#[test]
+fn the_validation_layer_stops_a_process_that_misuses_vulkan() {
+    if std::env::var_os("HASHRIG_MISUSE_VULKAN").is_some() {
+        misuse_vulkan();
+        return;
+    }
+    let manifest = "/usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json";
+    if !std::path::Path::new(manifest).exists() {
+        if std::env::var("HASHRIG_REQUIRE_VALIDATION").as_deref() == Ok("1") {
+            panic!(
+                "HASHRIG_REQUIRE_VALIDATION=1 but {manifest} is missing (vulkan-validationlayers)"
+            );
+        }
+        eprintln!("SKIPPED: no Vulkan validation layer (install vulkan-validationlayers)");
+        return;
+    }
+    let scratch = common::ScratchDir::new("validation");
+    let log = scratch.0.join("validation.log");
+    std::fs::write(
+        scratch.0.join("vk_layer_settings.txt"),
+        format!(
+            "khronos_validation.report_flags = error\n\
+             khronos_validation.debug_action = VK_DBG_LAYER_ACTION_LOG_MSG,VK_DBG_LAYER_ACTION_BREAK\n\
+             khronos_validation.log_filename = {}\n\
+             khronos_validation.enables = VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "the_validation_layer_stops_a_process_that_misuses_vulkan",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("HASHRIG_MISUSE_VULKAN", "1")
+        .env("VK_INSTANCE_LAYERS", "VK_LAYER_KHRONOS_validation")
+        .env("VK_LAYER_SETTINGS_PATH", &scratch.0)
+        .output()
+        .unwrap();
+    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        logged.contains("VUID-VkBufferCreateInfo-size-00912"),
+        "the layer logged no error for a zero-sized buffer: {logged}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !out.status.success(),
+        "the misusing process was not stopped"
+    );
+}
+
+/// Creates a zero-sized buffer on the first Vulkan device: invalid usage
+/// (VUID-VkBufferCreateInfo-size-00912) that only a validation layer sees.
+fn misuse_vulkan() {
+    use ash::vk;
+    // SAFETY: every create info lives across its call, and the objects are
+    // destroyed in reverse order before the instance goes; the invalid
+    // buffer size is the point of the call (drivers accept or reject it
+    // without touching memory; the layer stops the process first).
+    unsafe {
+        let entry = ash::Entry::load().expect("a Vulkan loader");
+        let app = vk::ApplicationInfo::default().api_version(vk::API_VERSION_1_1);
+        let instance = entry
+            .create_instance(
+                &vk::InstanceCreateInfo::default().application_info(&app),
+                None,
+            )
+            .expect("an instance");
+        let pd = instance.enumerate_physical_devices().expect("devices")[0];
+        let priorities = [1.0];
+        let queues = [vk::DeviceQueueCreateInfo::default()
+            .queue_family_index(0)
+            .queue_priorities(&priorities)];
+        let device = instance
+            .create_device(
+                pd,
+                &vk::DeviceCreateInfo::default().queue_create_infos(&queues),
+                None,
+            )
+            .expect("a device");
+        let info = vk::BufferCreateInfo::default()
+            .size(0)
+            .usage(vk::BufferUsageFlags::STORAGE_BUFFER);
+        if let Ok(buffer) = device.create_buffer(&info, None) {
+            device.destroy_buffer(buffer, None);
+        }
+        device.destroy_device(None);
+        instance.destroy_instance(None);
+    }
 }

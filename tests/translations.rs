@@ -267,16 +267,18 @@ fn msl_for_metal_is_written_for_both_entry_points() {
     }
 }
 
-/// docs/KERNEL-COST.md is the cost report of the shader as it is: a kernel
-/// change that moves an operation count shows in review.
+/// docs/KERNEL-COST.md begins with the cost report of the shader as it is:
+/// a kernel change that moves an operation count shows in review.
 #[test]
 fn the_kernel_cost_report_is_up_to_date() {
     let report = hashrig::gpu::cost::report().expect("the report is computed");
     let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/KERNEL-COST.md"))
         .expect("docs/KERNEL-COST.md");
+    // The ISA report follows, written from `--example kernel_isa`.
     assert!(
-        doc == report,
-        "docs/KERNEL-COST.md is stale: run `cargo run --release --example kernel_cost > docs/KERNEL-COST.md`"
+        doc.starts_with(&report),
+        "docs/KERNEL-COST.md is stale: write `cargo run --release --example kernel_cost` \
+         over its beginning, up to the ISA report"
     );
     // The kernel reaches the minimum within 2% once rotates are folded,
     // and only the candidate branch touches the atomics.

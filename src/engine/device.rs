@@ -38,6 +38,8 @@ pub struct DeviceDetails {
     pub nonces_per_invocation: Option<u32>,
     /// Invocations per workgroup, for a GPU.
     pub workgroup_size: Option<u32>,
+    /// The kernel form's name (`rotation-amounts`), for a GPU.
+    pub kernel_form: Option<&'static str>,
     /// The PCI bus id (`0000:03:00.0`), for a GPU whose backend reports
     /// one: how its temperature and power sensors are found.
     pub pci_bus_id: Option<String>,

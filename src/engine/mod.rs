@@ -83,6 +83,7 @@ impl Engine {
                 &options.devices,
                 options.batch_time,
                 options.recalibrate,
+                options.kernel_form,
             )?;
             warnings = opened.warnings;
             for d in opened.devices {

@@ -45,6 +45,10 @@ pub struct EngineOptions {
     /// Ignore cached GPU calibrations and measure again (ignored without
     /// the `gpu` feature).
     pub recalibrate: bool,
+    /// The GPU kernel form every GPU uses, instead of the fastest form
+    /// calibration measures on each.
+    #[cfg(feature = "gpu")]
+    pub kernel_form: Option<crate::gpu::KernelForm>,
     /// Proofs of work each device should find per second (they set each
     /// device's internal proof target).
     pub proofs_per_second: f64,
@@ -71,6 +75,8 @@ impl Default for EngineOptions {
             devices: Vec::new(),
             batch_time: Duration::from_millis(20),
             recalibrate: false,
+            #[cfg(feature = "gpu")]
+            kernel_form: None,
             proofs_per_second: 256.0,
             hardware_error_limit: 16,
             watchdog: Duration::from_secs(10),

@@ -8,22 +8,35 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::shader::SHADER_SOURCE;
-use super::{AdapterEntry, GpuDevice, LaunchConfig};
+use super::{AdapterEntry, GpuDevice, KernelForm, LaunchConfig};
 use crate::{CancelToken, Error, Header, HeaderJob, Job, NonceRange, SearchOptions, Target};
 
 /// Time each setting runs before it is timed.
 const WARM: Duration = Duration::from_millis(40);
+
+/// Further turns each kernel form is measured for, in turn with the others.
+const FORM_TURNS: usize = 2;
 
 /// Workgroup sizes tried.
 pub const WORKGROUP_SIZES: [u32; 3] = [64, 128, 256];
 /// Nonces per invocation tried.
 pub const NONCES_PER_INVOCATION: [u32; 5] = [4, 8, 16, 32, 64];
 
+/// One kernel form as calibration found it on a device.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FormTrial {
+    /// The form.
+    pub form: KernelForm,
+    /// Its rate at the default launch settings, in hashes per second, or
+    /// why it was not used (it failed to build or failed the self-test).
+    pub rate: Result<f64, String>,
+}
+
 /// What calibration chose for a device.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Calibration {
-    /// The settings to open the device with.
+    /// The settings to open the device with (`config.form` is the kernel
+    /// form chosen).
     pub config: LaunchConfig,
     /// The rate measured with them, in hashes per second.
     pub rate: f64,
@@ -31,17 +44,21 @@ pub struct Calibration {
     pub from_cache: bool,
     /// Every setting measured: (workgroup size, nonces per invocation, rate).
     pub measured: Vec<(u32, u32, f64)>,
+    /// Every kernel form tried, in the order tried (the device's preferred
+    /// form first; only the forced one when a form was forced).
+    pub forms: Vec<FormTrial>,
     /// How long calibration took.
     pub took: Duration,
 }
 
-/// A version of the kernel and the host code driving it: a hash of the
-/// shader source and the crate version. A cached calibration from another
-/// version is measured again.
+/// A version of the kernel and the host code driving it: a hash of every
+/// form's shader source and the crate version. A cached calibration from
+/// another version is measured again.
 pub fn kernel_version() -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in SHADER_SOURCE
-        .bytes()
+    for b in KernelForm::ALL
+        .iter()
+        .flat_map(|f| f.source().bytes())
         .chain(env!("CARGO_PKG_VERSION").bytes())
     {
         h ^= b as u64;
@@ -97,35 +114,125 @@ pub fn measure(device: &GpuDevice, warm: Duration, span: Duration) -> Result<f64
     })
 }
 
-fn open(entry: &AdapterEntry, batch_time: Duration, wg: u32, per: u32) -> Result<GpuDevice, Error> {
-    GpuDevice::open(
-        entry,
-        LaunchConfig {
-            workgroup_size: wg,
-            nonces_per_invocation: per,
-            batch_nonces: 1 << 18,
-            batch_time,
-            ..Default::default()
-        },
-    )
+/// The settings calibration opens a device with to measure.
+fn trial_config(form: KernelForm, batch_time: Duration, wg: u32, per: u32) -> LaunchConfig {
+    LaunchConfig {
+        workgroup_size: wg,
+        nonces_per_invocation: per,
+        batch_nonces: 1 << 18,
+        batch_time,
+        form: Some(form),
+        ..Default::default()
+    }
 }
 
-/// Calibrates one device: nonces per invocation are tried at the default
-/// workgroup size (a uniform value, so one pipeline serves them all), then
-/// the other workgroup sizes at the best of them; each setting is measured
-/// for `span` after a short warm-up. Takes about 7 × (span + 40 ms) plus
-/// three pipeline builds.
+/// The forms to try on `entry`: `forced` alone, else every form with the
+/// one its compiler is known to want first.
+fn forms_to_try(entry: &AdapterEntry, forced: Option<KernelForm>) -> Vec<KernelForm> {
+    if let Some(form) = forced {
+        return vec![form];
+    }
+    let preferred = KernelForm::preferred(entry.info.vendor, &entry.info.driver);
+    let mut forms = vec![preferred];
+    forms.extend(KernelForm::ALL.into_iter().filter(|&f| f != preferred));
+    forms
+}
+
+/// Calibrates one device. Each kernel form (only `forced`, when given) is
+/// built, self-tested and measured at the default settings; a form that
+/// fails to build or fails the self-test is never used. With the fastest
+/// form, nonces per invocation are tried at the default workgroup size (a
+/// uniform value, so one pipeline serves them all), then the other
+/// workgroup sizes at the best of them; each setting is measured for
+/// `span` after a short warm-up (the forms three times each, in turn).
+/// Takes about (6 + 3 × forms) × (span + 40 ms) plus a pipeline build and
+/// a self-test per form and two more builds.
 pub fn calibrate(
     entry: &AdapterEntry,
     batch_time: Duration,
     span: Duration,
+    forced: Option<KernelForm>,
+) -> Result<Calibration, Error> {
+    calibrate_among(batch_time, span, &forms_to_try(entry, forced), &|config| {
+        GpuDevice::open(entry, config)
+    })
+}
+
+/// [`calibrate`] with the given WGSL source standing in for each form
+/// listed: what shows that a form whose kernel is wrong is never used.
+#[cfg(feature = "internals")]
+pub fn calibrate_sources(
+    entry: &AdapterEntry,
+    batch_time: Duration,
+    span: Duration,
+    sources: &[(KernelForm, &str)],
+) -> Result<Calibration, Error> {
+    let forms: Vec<KernelForm> = sources.iter().map(|(f, _)| *f).collect();
+    calibrate_among(batch_time, span, &forms, &|config| {
+        let form = config.form.expect("calibration names the form");
+        let source = sources
+            .iter()
+            .find(|(f, _)| *f == form)
+            .map_or(form.source(), |(_, s)| s);
+        GpuDevice::open_with_source(entry, config, source)
+    })
+}
+
+/// Opens a device with a calibration trial's settings.
+type Opener<'a> = dyn Fn(LaunchConfig) -> Result<GpuDevice, Error> + 'a;
+
+fn calibrate_among(
+    batch_time: Duration,
+    span: Duration,
+    to_try: &[KernelForm],
+    open: &Opener<'_>,
 ) -> Result<Calibration, Error> {
     let started = Instant::now();
     let mut measured = Vec::new();
     let default_wg = super::WORKGROUP_SIZE;
-    let device = open(entry, batch_time, default_wg, 16)?;
-    let mut best = (default_wg, 16, 0.0, 0u32);
-    for per in NONCES_PER_INVOCATION {
+    let mut forms = Vec::new();
+    let mut usable: Vec<(KernelForm, f64, GpuDevice)> = Vec::new();
+    let mut last_error = None;
+    for &form in to_try {
+        let tried = open(trial_config(form, batch_time, default_wg, 16)).and_then(|device| {
+            device.self_test()?;
+            let rate = measure(&device, WARM, span)?;
+            Ok((rate, device))
+        });
+        match tried {
+            Ok((rate, device)) => usable.push((form, rate, device)),
+            Err(e) => {
+                forms.push(FormTrial {
+                    form,
+                    rate: Err(e.to_string()),
+                });
+                last_error = Some(e);
+            }
+        }
+    }
+    // Two more turns each, in turn, each form keeping its best: a
+    // stretch the machine spends elsewhere does not decide the form.
+    if usable.len() > 1 {
+        for _ in 0..FORM_TURNS {
+            for (_, rate, device) in &mut usable {
+                *rate = rate.max(measure(device, WARM, span)?);
+            }
+        }
+    }
+    forms.extend(usable.iter().map(|(form, rate, _)| FormTrial {
+        form: *form,
+        rate: Ok(*rate),
+    }));
+    forms.sort_by_key(|t| to_try.iter().position(|f| *f == t.form));
+    let Some((form, form_rate, device)) = usable.into_iter().max_by(|a, b| a.1.total_cmp(&b.1))
+    else {
+        return Err(
+            last_error.unwrap_or_else(|| Error::Device("no kernel form to calibrate".into()))
+        );
+    };
+    measured.push((default_wg, 16, form_rate));
+    let mut best = (default_wg, 16, form_rate, device.batch_nonces());
+    for per in NONCES_PER_INVOCATION.into_iter().filter(|&p| p != 16) {
         device.set_nonces_per_invocation(per);
         let rate = measure(&device, WARM, span)?;
         measured.push((default_wg, per, rate));
@@ -136,7 +243,7 @@ pub fn calibrate(
     drop(device);
     let per = best.1;
     for wg in WORKGROUP_SIZES.into_iter().filter(|&w| w != default_wg) {
-        let device = open(entry, batch_time, wg, per)?;
+        let device = open(trial_config(form, batch_time, wg, per))?;
         let rate = measure(&device, WARM, span)?;
         measured.push((wg, per, rate));
         if rate > best.2 {
@@ -156,11 +263,13 @@ pub fn calibrate(
             nonces_per_invocation: best.1,
             batch_nonces,
             batch_time,
+            form: Some(form),
             ..Default::default()
         },
         rate: best.2,
         from_cache: false,
         measured,
+        forms,
         took: started.elapsed(),
     })
 }
@@ -176,7 +285,8 @@ pub fn sweep(
 ) -> Result<Vec<(u32, u32, f64)>, Error> {
     let mut out = Vec::new();
     for wg in WORKGROUP_SIZES {
-        let device = open(entry, batch_time, wg, 1)?;
+        let form = KernelForm::preferred(entry.info.vendor, &entry.info.driver);
+        let device = GpuDevice::open(entry, trial_config(form, batch_time, wg, 1))?;
         for per in NONCES_PER_INVOCATION {
             device.set_nonces_per_invocation(per);
             out.push((wg, per, measure(&device, WARM, span)?));
@@ -222,9 +332,122 @@ fn cache_key(entry: &AdapterEntry) -> String {
     .replace(['\t', '\n'], " ")
 }
 
+/// One cache line.
+#[derive(Clone, Debug)]
+struct CacheRow {
+    /// Device, driver and kernel version ([`cache_key`]).
+    key: String,
+    /// Workgroup size, nonces per invocation, batch nonces, batch milliseconds.
+    settings: [u64; 4],
+    /// The rate measured with them.
+    rate: f64,
+    /// The kernel form they are for.
+    form: KernelForm,
+    /// Chosen among every form (`best`), or measured alone because it was
+    /// forced (`forced`): only a best line answers when no form is forced.
+    best: bool,
+    /// Each form's rate at the default settings as calibration found it
+    /// (none where the form was unusable).
+    forms: Vec<(KernelForm, Option<f64>)>,
+}
+
+impl CacheRow {
+    fn line(&self) -> String {
+        let v = self.settings;
+        let forms: Vec<String> = self
+            .forms
+            .iter()
+            .map(|(f, r)| match r {
+                Some(r) => format!("{f}:{r}"),
+                None => format!("{f}:-"),
+            })
+            .collect();
+        format!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+            self.key,
+            v[0],
+            v[1],
+            v[2],
+            v[3],
+            self.rate,
+            self.form,
+            if self.best { "best" } else { "forced" },
+            forms.join(",")
+        )
+    }
+
+    fn parse(line: &str) -> Option<CacheRow> {
+        let f: Vec<&str> = line.split('\t').collect();
+        if f.len() != 9 {
+            return None;
+        }
+        let v: Vec<u64> = f[1..5]
+            .iter()
+            .map(|x| x.parse().ok())
+            .collect::<Option<_>>()?;
+        if !(v[0] > 0 && v[1] > 0 && v[2] > 0 && v[0] <= 1024) {
+            return None;
+        }
+        let forms = f[8]
+            .split(',')
+            .filter(|x| !x.is_empty())
+            .map(|x| {
+                let (name, rate) = x.split_once(':')?;
+                let rate = if rate == "-" {
+                    None
+                } else {
+                    Some(rate.parse::<f64>().ok()?)
+                };
+                Some((name.parse::<KernelForm>().ok()?, rate))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(CacheRow {
+            key: f[0].to_string(),
+            settings: [v[0], v[1], v[2], v[3]],
+            rate: f[5].parse().ok()?,
+            form: f[6].parse().ok()?,
+            best: match f[7] {
+                "best" => true,
+                "forced" => false,
+                _ => return None,
+            },
+            forms,
+        })
+    }
+
+    fn calibration(&self, batch_time: Duration) -> Calibration {
+        let v = self.settings;
+        Calibration {
+            config: LaunchConfig {
+                workgroup_size: v[0] as u32,
+                nonces_per_invocation: v[1] as u32,
+                batch_nonces: v[2].min(u32::MAX as u64 / 2) as u32,
+                batch_time,
+                form: Some(self.form),
+                ..Default::default()
+            },
+            rate: self.rate,
+            from_cache: true,
+            measured: Vec::new(),
+            forms: self
+                .forms
+                .iter()
+                .map(|(form, rate)| FormTrial {
+                    form: *form,
+                    rate: rate.ok_or_else(|| "unusable when calibrated".to_string()),
+                })
+                .collect(),
+            took: Duration::ZERO,
+        }
+    }
+}
+
 /// Cache lines: key, workgroup size, nonces per invocation, batch nonces,
-/// batch milliseconds, rate. Lines that do not parse are reported.
-fn read_cache(path: &PathBuf, warnings: &mut Vec<String>) -> Vec<(String, [u64; 4], f64)> {
+/// batch milliseconds, rate, kernel form, `best` or `forced`, each form's
+/// rate. Lines that do not parse are reported; lines of the six columns
+/// written before there were forms are dropped quietly (their kernel
+/// version is gone anyway).
+fn read_cache(path: &PathBuf, warnings: &mut Vec<String>) -> Vec<CacheRow> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
@@ -238,16 +461,10 @@ fn read_cache(path: &PathBuf, warnings: &mut Vec<String>) -> Vec<(String, [u64; 
     };
     let mut rows = Vec::new();
     for (n, line) in text.lines().enumerate() {
-        let f: Vec<&str> = line.split('\t').collect();
-        let nums: Option<Vec<u64>> = f
-            .get(1..5)
-            .and_then(|s| s.iter().map(|x| x.parse().ok()).collect());
-        let rate = f.get(5).and_then(|r| r.parse::<f64>().ok());
-        match (f.len(), nums, rate) {
-            (6, Some(v), Some(rate)) if v[0] > 0 && v[1] > 0 && v[2] > 0 && v[0] <= 1024 => {
-                rows.push((f[0].to_string(), [v[0], v[1], v[2], v[3]], rate))
-            }
-            _ => warnings.push(format!(
+        match CacheRow::parse(line) {
+            Some(row) => rows.push(row),
+            None if line.split('\t').count() == 6 => {}
+            None => warnings.push(format!(
                 "ignoring corrupt line {} of the calibration cache {}",
                 n + 1,
                 path.display()
@@ -257,14 +474,11 @@ fn read_cache(path: &PathBuf, warnings: &mut Vec<String>) -> Vec<(String, [u64; 
     rows
 }
 
-fn write_cache(path: &PathBuf, rows: &[(String, [u64; 4], f64)]) -> std::io::Result<()> {
+fn write_cache(path: &PathBuf, rows: &[CacheRow]) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let text: String = rows
-        .iter()
-        .map(|(k, v, r)| format!("{k}\t{}\t{}\t{}\t{}\t{r}\n", v[0], v[1], v[2], v[3]))
-        .collect();
+    let text: String = rows.iter().map(CacheRow::line).collect();
     // Written beside and renamed, so a reader never sees half a file.
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     let written = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path));
@@ -276,15 +490,29 @@ fn write_cache(path: &PathBuf, rows: &[(String, [u64; 4], f64)]) -> std::io::Res
     written
 }
 
+/// The cached calibration of `entry` for `batch_time` (chosen among every
+/// form), if there is one: what `hashrig devices` shows without measuring.
+pub fn cached(entry: &AdapterEntry, batch_time: Duration) -> Option<Calibration> {
+    let mut warnings = Vec::new();
+    let key = cache_key(entry);
+    let ms = batch_time.as_millis() as u64;
+    read_cache(&cache_path()?, &mut warnings)
+        .into_iter()
+        .find(|r| r.key == key && r.settings[3] == ms && r.best)
+        .map(|r| r.calibration(batch_time))
+}
+
 /// The device's cached settings for this driver, kernel version and batch
-/// time, or a fresh calibration (always with `recalibrate`) written to the
-/// cache. Cache problems become warnings, never errors.
+/// time, or a fresh calibration (always with `recalibrate`, and when the
+/// cached form is not the `form` forced) written to the cache. Cache
+/// problems become warnings, never errors.
 pub fn cached_or_calibrate(
     entry: &AdapterEntry,
     batch_time: Duration,
     recalibrate: bool,
+    form: Option<KernelForm>,
 ) -> Result<(Calibration, Vec<String>), Error> {
-    cached_or_calibrate_in(cache_path(), entry, batch_time, recalibrate)
+    cached_or_calibrate_in(cache_path(), entry, batch_time, recalibrate, form)
 }
 
 /// [`cached_or_calibrate`] with the cache file at `path` (none: no cache).
@@ -293,6 +521,7 @@ pub fn cached_or_calibrate_in(
     entry: &AdapterEntry,
     batch_time: Duration,
     recalibrate: bool,
+    form: Option<KernelForm>,
 ) -> Result<(Calibration, Vec<String>), Error> {
     let mut warnings = Vec::new();
     let key = cache_key(entry);
@@ -302,38 +531,46 @@ pub fn cached_or_calibrate_in(
         None => Vec::new(),
     };
     if !recalibrate {
-        if let Some((_, v, rate)) = rows.iter().find(|(k, v, _)| *k == key && v[3] == ms) {
-            let config = LaunchConfig {
-                workgroup_size: v[0] as u32,
-                nonces_per_invocation: v[1] as u32,
-                batch_nonces: v[2].min(u32::MAX as u64 / 2) as u32,
-                batch_time,
-                ..Default::default()
-            };
-            let calibration = Calibration {
-                config,
-                rate: *rate,
-                from_cache: true,
-                measured: Vec::new(),
-                took: Duration::ZERO,
-            };
-            return Ok((calibration, warnings));
+        // Without a forced form only a line chosen among every form
+        // answers; a forced form takes its own line, chosen or forced.
+        let hit = rows.iter().find(|r| {
+            r.key == key
+                && r.settings[3] == ms
+                && match form {
+                    None => r.best,
+                    Some(forced) => r.form == forced,
+                }
+        });
+        if let Some(row) = hit {
+            return Ok((row.calibration(batch_time), warnings));
         }
     }
-    let calibration = calibrate(entry, batch_time, Duration::from_millis(90))?;
+    let calibration = calibrate(entry, batch_time, Duration::from_millis(90), form)?;
     if let Some(p) = &path {
-        rows.retain(|(k, v, _)| !(*k == key && v[3] == ms));
         let c = &calibration.config;
-        rows.push((
+        let chosen = c.form.expect("calibration chooses a form");
+        // A choice among every form replaces every line of this device
+        // and batch time; a forced form's line replaces that form's.
+        rows.retain(|r| {
+            !(r.key == key && r.settings[3] == ms && (form.is_none() || r.form == chosen))
+        });
+        rows.push(CacheRow {
             key,
-            [
+            settings: [
                 c.workgroup_size as u64,
                 c.nonces_per_invocation as u64,
                 c.batch_nonces as u64,
                 ms,
             ],
-            calibration.rate,
-        ));
+            rate: calibration.rate,
+            form: chosen,
+            best: form.is_none(),
+            forms: calibration
+                .forms
+                .iter()
+                .map(|t| (t.form, t.rate.as_ref().ok().copied()))
+                .collect(),
+        });
         if let Err(e) = write_cache(p, &rows) {
             warnings.push(format!(
                 "cannot write the calibration cache {}: {e}",

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use super::shader::{GenericUniform, HeaderUniform, SHADER_SOURCE};
-use super::{AdapterEntry, LaunchConfig, MAX_NONCES_PER_INVOCATION};
+use super::shader::{GenericUniform, HeaderUniform};
+use super::{AdapterEntry, KernelForm, LaunchConfig, MAX_NONCES_PER_INVOCATION};
 use crate::job::PreparedJob;
 use crate::search::{verify_candidates, Found, NonceRange, SearchOptions, SearchReport};
 use crate::{CpuKernel, Error, Header, HeaderJob, Job, Target};
@@ -31,6 +31,8 @@ pub struct GpuDevice {
     /// The adapter's PCI bus id where the backend reports one.
     pci_bus_id: Option<String>,
     pub(super) config: LaunchConfig,
+    /// The kernel form its pipelines were built from.
+    form: KernelForm,
     pub(super) device: wgpu::Device,
     pub(super) queue: wgpu::Queue,
     pub(super) header_pipeline: wgpu::ComputePipeline,
@@ -104,8 +106,52 @@ pub(super) fn build_pipeline(
     })
 }
 
+/// The kernel's shader module. `trusted` drops wgpu's runtime checks.
+pub(super) fn kernel_module(
+    device: &wgpu::Device,
+    source: &str,
+    trusted: bool,
+) -> wgpu::ShaderModule {
+    let desc = wgpu::ShaderModuleDescriptor {
+        label: Some("sha256d.wgsl"),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    };
+    if trusted {
+        // SAFETY: `trusted` is set only for the built-in kernel forms,
+        // which differ only in how they rotate. Their loops end
+        // by their own bounds (`offset < last`, `i < per`, `j < blocks`),
+        // it divides nothing, and its buffer indices stay in bounds:
+        // candidate slots are written only below the capacity that
+        // sizes `results` (capacity + 1 words, made below), and block
+        // words are read below blocks × 16, the length of the blocks
+        // buffer that scan_checked_range makes for the same job.
+        unsafe { device.create_shader_module_trusted(desc, wgpu::ShaderRuntimeChecks::unchecked()) }
+    } else {
+        device.create_shader_module(desc)
+    }
+}
+
+/// The bind group layouts of the header and the generic entry point.
+pub(super) fn layouts(device: &wgpu::Device) -> (wgpu::BindGroupLayout, wgpu::BindGroupLayout) {
+    let header_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some("header job"),
+        entries: &[uniform_entry(0), storage_entry(1, false)],
+    });
+    let generic_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some("generic job"),
+        entries: &[
+            uniform_entry(2),
+            storage_entry(3, false),
+            storage_entry(4, true),
+        ],
+    });
+    (header_layout, generic_layout)
+}
+
 impl GpuDevice {
-    /// Opens the adapter and builds everything a search needs.
+    /// Opens the adapter and builds everything a search needs, from the
+    /// kernel form `config.form` names (none: the form the adapter's
+    /// compiler is known to want, [`KernelForm::preferred`]).
     ///
     /// The built-in kernel is compiled without wgpu's runtime checks (bounds
     /// checks on buffer indexing, forced loop bounds): its loops are bounded
@@ -114,25 +160,30 @@ impl GpuDevice {
     /// turns the checks back on, to tell a driver fault from a kernel one.
     pub fn open(entry: &AdapterEntry, config: LaunchConfig) -> Result<Self, Error> {
         let checked = std::env::var("HASHRIG_GPU_RUNTIME_CHECKS").as_deref() == Ok("1");
-        Self::open_inner(entry, config, SHADER_SOURCE, !checked)
+        let form = config
+            .form
+            .unwrap_or_else(|| KernelForm::preferred(entry.info.vendor, &entry.info.driver));
+        Self::open_inner(entry, config, form, form.source(), !checked)
     }
 
     /// [`open`](Self::open) with another WGSL source that has the same
     /// entry points and bindings: for measuring variants of the kernel (the
     /// benches compare ways of writing rotate and Ch this way). Such a
-    /// source keeps every runtime check.
+    /// source keeps every runtime check; `config.form` only labels it.
     #[cfg(feature = "internals")]
     pub fn open_with_source(
         entry: &AdapterEntry,
         config: LaunchConfig,
         source: &str,
     ) -> Result<Self, Error> {
-        Self::open_inner(entry, config, source, false)
+        let form = config.form.unwrap_or(KernelForm::ConstantRotates);
+        Self::open_inner(entry, config, form, source, false)
     }
 
     fn open_inner(
         entry: &AdapterEntry,
         mut config: LaunchConfig,
+        form: KernelForm,
         source: &str,
         trusted: bool,
     ) -> Result<Self, Error> {
@@ -169,36 +220,8 @@ impl GpuDevice {
             });
         }
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let desc = wgpu::ShaderModuleDescriptor {
-            label: Some("sha256d.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(source.into()),
-        };
-        let module = if trusted {
-            // SAFETY: `trusted` is set only for SHADER_SOURCE. Its loops end
-            // by their own bounds (`offset < last`, `i < per`, `j < blocks`),
-            // it divides nothing, and its buffer indices stay in bounds:
-            // candidate slots are written only below the capacity that
-            // sizes `results` (capacity + 1 words, made below), and block
-            // words are read below blocks × 16, the length of the blocks
-            // buffer that scan_checked_range makes for the same job.
-            unsafe {
-                device.create_shader_module_trusted(desc, wgpu::ShaderRuntimeChecks::unchecked())
-            }
-        } else {
-            device.create_shader_module(desc)
-        };
-        let header_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("header job"),
-            entries: &[uniform_entry(0), storage_entry(1, false)],
-        });
-        let generic_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("generic job"),
-            entries: &[
-                uniform_entry(2),
-                storage_entry(3, false),
-                storage_entry(4, true),
-            ],
-        });
+        let module = kernel_module(&device, source, trusted);
+        let (header_layout, generic_layout) = layouts(&device);
         let header_pipeline = build_pipeline(
             &device,
             &module,
@@ -267,7 +290,11 @@ impl GpuDevice {
         Ok(GpuDevice {
             name,
             pci_bus_id: Some(entry.info.device_pci_bus_id.clone()).filter(|id| !id.is_empty()),
-            config,
+            config: LaunchConfig {
+                form: Some(form),
+                ..config
+            },
+            form,
             device,
             queue,
             header_pipeline,
@@ -322,9 +349,14 @@ impl GpuDevice {
         self.pci_bus_id.as_deref()
     }
 
-    /// The launch settings.
+    /// The launch settings (with the form it was opened with).
     pub fn config(&self) -> LaunchConfig {
         self.config
+    }
+
+    /// The kernel form its pipelines were built from.
+    pub fn form(&self) -> KernelForm {
+        self.form
     }
 
     /// Candidates that failed CPU verification since the device was opened.

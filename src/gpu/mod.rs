@@ -8,7 +8,7 @@
 //! context and its known-answer test, `scan` searches a range batch by
 //! batch, `batch` encodes and queues one batch, `pacing` times when the
 //! next batch goes and sizes it, `shader` holds the WGSL source and its
-//! uniforms (and, in its tests, their CPU twins), `cost` counts the
+//! uniforms, `form` the ways that source is written (and, in its tests, their CPU twins), `cost` counts the
 //! kernel's operations per nonce.
 
 mod adapters;
@@ -18,9 +18,12 @@ pub mod calibrate;
 #[cfg(not(feature = "internals"))]
 mod calibrate;
 #[cfg(feature = "internals")]
+pub mod compile;
+#[cfg(feature = "internals")]
 pub mod cost;
 mod device;
 mod environment;
+mod form;
 mod opening;
 mod pacing;
 mod scan;
@@ -38,13 +41,14 @@ use shader::WORKGROUP_SIZE;
 
 pub use adapters::{adapters, backend_name, device_type_name, select, AdapterEntry};
 pub use calibrate::{
-    cache_path, cached_or_calibrate, calibrate, kernel_version, Calibration, NONCES_PER_INVOCATION,
-    WORKGROUP_SIZES,
+    cache_path, cached, cached_or_calibrate, calibrate, kernel_version, Calibration, FormTrial,
+    NONCES_PER_INVOCATION, WORKGROUP_SIZES,
 };
 #[cfg(feature = "internals")]
-pub use calibrate::{cached_or_calibrate_in, measure, sweep};
+pub use calibrate::{cached_or_calibrate_in, calibrate_sources, measure, sweep};
 pub use device::GpuDevice;
 pub use environment::set_runtime_dir;
+pub use form::{KernelForm, UnknownKernelForm};
 pub use opening::{open_selected, Opened};
 pub use worker::GpuWorker;
 
@@ -88,6 +92,9 @@ pub struct LaunchConfig {
     /// the whole batch queued behind it. A lead at least as long as a
     /// batch (`Duration::MAX`) queues at once: two batches always in flight.
     pub queue_lead: Duration,
+    /// The kernel form to build (none: the one the adapter's compiler is
+    /// known to want; calibration measures them all).
+    pub form: Option<KernelForm>,
 }
 
 impl Default for LaunchConfig {
@@ -100,6 +107,7 @@ impl Default for LaunchConfig {
             batch_timeout: Duration::from_secs(20),
             batch_time: Duration::from_millis(20),
             queue_lead: Duration::from_millis(4),
+            form: None,
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::{adapters, cached_or_calibrate, select, GpuDevice, GpuWorker};
+use super::{adapters, cached_or_calibrate, select, GpuDevice, GpuWorker, KernelForm};
 use crate::Error;
 
 /// The GPUs opened, and a warning for each one left out (and for each
@@ -20,12 +20,14 @@ pub struct Opened {
 
 /// Selects the adapters `selectors` name (the automatic choice when
 /// empty), then calibrates (for `batch_time`, or from the cache unless
-/// `recalibrate`), opens and self-tests each. Fails only on a selector
-/// that matches nothing or is malformed.
+/// `recalibrate`; with only the kernel `form` when one is forced), opens
+/// and self-tests each. Fails only on a selector that matches nothing or
+/// is malformed.
 pub fn open_selected(
     selectors: &[String],
     batch_time: Duration,
     recalibrate: bool,
+    form: Option<KernelForm>,
 ) -> Result<Opened, Error> {
     let all = adapters();
     let mut opened = Opened {
@@ -33,7 +35,7 @@ pub fn open_selected(
         warnings: Vec::new(),
     };
     for entry in select(&all, selectors)? {
-        let device = cached_or_calibrate(&entry, batch_time, recalibrate).and_then(
+        let device = cached_or_calibrate(&entry, batch_time, recalibrate, form).and_then(
             |(calibration, cache_warnings)| {
                 opened.warnings.extend(cache_warnings);
                 let d = GpuDevice::open(&entry, calibration.config)?;

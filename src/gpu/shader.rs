@@ -8,8 +8,13 @@ use bytemuck::{Pod, Zeroable};
 
 use crate::job::{GenericWork, HeaderWork, NonceEndian};
 
-/// The WGSL source with its straight-line parts written out by build.rs.
+/// The WGSL source with its straight-line parts written out by build.rs,
+/// in its first form ([`KernelForm::ConstantRotates`]).
 pub const SHADER_SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/sha256d.wgsl"));
+
+/// Σ0's, Σ1's, σ0's and σ1's rotation and shift amounts (FIPS 180-4),
+/// the uniform's `rotations`: the rotation-amounts form rotates by these.
+pub(crate) const ROTATIONS: [u32; 12] = [2, 13, 22, 6, 11, 25, 7, 18, 17, 19, 3, 10];
 
 /// The default invocations per workgroup (`WORKGROUP_SIZE` in the shader,
 /// a pipeline-overridable constant; [`LaunchConfig`](super::LaunchConfig)
@@ -33,6 +38,8 @@ pub(crate) struct HeaderUniform {
     pub sched: [u32; 4],
     /// First nonce, nonce count, nonces per invocation, result capacity (`batch`).
     pub batch: [u32; 4],
+    /// The rotation amounts the `rotation-amounts` form reads (`rotations`).
+    pub rotations: [u32; 12],
 }
 
 impl HeaderUniform {
@@ -51,6 +58,7 @@ impl HeaderUniform {
             bases: [work.a4_base, work.e4_base, work.kw16, work.kw17],
             sched: [work.w16, work.w17, work.c18, work.c19],
             batch: [first, count, per_invocation, capacity],
+            rotations: ROTATIONS,
         }
     }
 
@@ -86,6 +94,8 @@ pub(crate) struct GenericUniform {
     pub batch: [u32; 4],
     /// The target's most significant word, result capacity, 0, 0 (`check`).
     pub check: [u32; 4],
+    /// The rotation amounts the `rotation-amounts` form reads (`rotations`).
+    pub rotations: [u32; 12],
 }
 
 impl GenericUniform {
@@ -114,6 +124,7 @@ impl GenericUniform {
             ],
             batch: [first as u32, (first >> 32) as u32, count, per_invocation],
             check: [work.target_msw, capacity, 0, 0],
+            rotations: ROTATIONS,
         }
     }
 }
@@ -277,10 +288,28 @@ mod tests {
         }
     }
 
-    /// The uniform structs match the WGSL layout: 8 and 5 vec4<u32>.
+    /// The uniform structs are as large as the WGSL structs they fill, in
+    /// every form: 8 and 5 vec4<u32>, then the 3 of the rotation amounts.
     #[test]
     fn uniform_sizes_match_the_shader() {
-        assert_eq!(std::mem::size_of::<HeaderUniform>(), 8 * 16);
-        assert_eq!(std::mem::size_of::<GenericUniform>(), 5 * 16);
+        for form in crate::gpu::KernelForm::ALL {
+            let module = naga::front::wgsl::parse_str(form.source()).expect("WGSL parses");
+            let span = |name: &str| {
+                module
+                    .types
+                    .iter()
+                    .find_map(|(_, t)| match t.inner {
+                        naga::TypeInner::Struct { span, .. } if t.name.as_deref() == Some(name) => {
+                            Some(span as usize)
+                        }
+                        _ => None,
+                    })
+                    .expect("the struct is in the shader")
+            };
+            assert_eq!(std::mem::size_of::<HeaderUniform>(), span("HeaderParams"));
+            assert_eq!(std::mem::size_of::<GenericUniform>(), span("GenericParams"));
+        }
+        assert_eq!(std::mem::size_of::<HeaderUniform>(), (8 + 3) * 16);
+        assert_eq!(std::mem::size_of::<GenericUniform>(), (5 + 3) * 16);
     }
 }

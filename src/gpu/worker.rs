@@ -46,6 +46,7 @@ impl Device for GpuWorker {
         DeviceDetails {
             nonces_per_invocation: Some(self.gpu.nonces_per_invocation()),
             workgroup_size: Some(self.gpu.config().workgroup_size),
+            kernel_form: Some(self.gpu.form().name()),
             pci_bus_id: self.gpu.pci_bus_id().map(str::to_string),
             ..Default::default()
         }

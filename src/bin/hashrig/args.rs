@@ -69,6 +69,17 @@ pub(crate) struct DeviceArgs {
     /// Measure GPU launch settings again instead of using the cache.
     #[arg(long)]
     pub recalibrate: bool,
+    /// GPU kernel form: constant-rotates, rotation-amounts (default: the
+    /// fastest calibration measures on each GPU).
+    #[arg(long, value_name = "FORM", value_parser = parse_kernel_form)]
+    pub kernel_form: Option<hashrig::gpu::KernelForm>,
+}
+
+/// A GPU kernel form by name.
+pub(crate) fn parse_kernel_form(text: &str) -> Result<hashrig::gpu::KernelForm, String> {
+    text.trim()
+        .parse()
+        .map_err(|e: hashrig::gpu::UnknownKernelForm| e.to_string())
 }
 
 /// The part of the nonce space a search covers.
@@ -180,6 +191,7 @@ pub(crate) fn engine(args: &DeviceArgs) -> Result<Engine> {
         devices: args.devices.clone(),
         batch_time: Duration::from_millis(args.batch_ms),
         recalibrate: args.recalibrate,
+        kernel_form: args.kernel_form,
         ..Default::default()
     };
     let engine = match Engine::start(options) {

@@ -87,7 +87,12 @@ impl DeviceLine {
             hardware_errors: after.hardware_errors,
             state: after.state.name(),
             seconds,
-            kernel: after.details.cpu_kernel.map(|k| k.name()),
+            // The CPU kernel, or the GPU kernel form.
+            kernel: after
+                .details
+                .cpu_kernel
+                .map(|k| k.name())
+                .or(after.details.kernel_form),
             threads: after.details.threads,
             nonces_per_invocation: after.details.nonces_per_invocation,
             workgroup_size: after.details.workgroup_size,

@@ -20,9 +20,24 @@ pub(crate) struct CalibrateArgs {
     /// GPU batch duration to aim for, in milliseconds.
     #[arg(long, default_value_t = 20, value_parser = args::parse_batch_ms)]
     batch_ms: u64,
+    /// Measure only this GPU kernel form: constant-rotates,
+    /// rotation-amounts (default: every form, keeping the fastest).
+    #[arg(long, value_name = "FORM", value_parser = args::parse_kernel_form)]
+    kernel_form: Option<gpu::KernelForm>,
     /// JSON Lines on stdout.
     #[arg(long)]
     json: bool,
+}
+
+/// One kernel form tried.
+#[derive(Serialize)]
+struct FormTried {
+    form: &'static str,
+    /// At the default launch settings; none when the form was not usable.
+    mhs: Option<f64>,
+    /// Why it was not used (it failed to build or failed the self-test).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
 }
 
 /// One setting tried.
@@ -37,6 +52,7 @@ struct Tried {
 #[derive(Serialize)]
 struct CalibrationLine {
     device: String,
+    kernel_form: &'static str,
     workgroup_size: u32,
     nonces_per_invocation: u32,
     batch_nonces: u32,
@@ -44,15 +60,26 @@ struct CalibrationLine {
     mhs: f64,
     seconds: f64,
     measured: Vec<Tried>,
+    forms: Vec<FormTried>,
     cache: Option<String>,
 }
 
 impl Report for CalibrationLine {
     const TYPE: &'static str = "calibration";
     fn text(&self) -> String {
+        let forms: Vec<String> = self
+            .forms
+            .iter()
+            .map(|f| match f.mhs {
+                Some(mhs) => format!("{} {mhs:.2} MH/s", f.form),
+                None => format!("{} unusable", f.form),
+            })
+            .collect();
         format!(
-            "{}: workgroup {} x {} nonces, {} nonces/batch, {:.2} MH/s ({:.2} s)",
+            "{}: kernel {} ({}), workgroup {} x {} nonces, {} nonces/batch, {:.2} MH/s ({:.2} s)",
             self.device,
+            self.kernel_form,
+            forms.join(", "),
             self.workgroup_size,
             self.nonces_per_invocation,
             self.batch_nonces,
@@ -70,13 +97,18 @@ pub(crate) fn calibrate(a: CalibrateArgs) -> Result<u8> {
     }
     let mut out = Output::new(a.json);
     for entry in &chosen {
-        let (c, warnings) =
-            gpu::cached_or_calibrate(entry, Duration::from_millis(a.batch_ms), true)?;
+        let (c, warnings) = gpu::cached_or_calibrate(
+            entry,
+            Duration::from_millis(a.batch_ms),
+            true,
+            a.kernel_form,
+        )?;
         for w in warnings {
             eprintln!("hashrig: warning: {w}");
         }
         out.emit(&CalibrationLine {
             device: entry.label(),
+            kernel_form: c.config.form.map_or("", |f| f.name()),
             workgroup_size: c.config.workgroup_size,
             nonces_per_invocation: c.config.nonces_per_invocation,
             batch_nonces: c.config.batch_nonces,
@@ -90,6 +122,15 @@ pub(crate) fn calibrate(a: CalibrateArgs) -> Result<u8> {
                     workgroup_size,
                     nonces_per_invocation,
                     mhs: rate / 1e6,
+                })
+                .collect(),
+            forms: c
+                .forms
+                .iter()
+                .map(|t| FormTried {
+                    form: t.form.name(),
+                    mhs: t.rate.as_ref().ok().map(|r| r / 1e6),
+                    error: t.rate.as_ref().err().cloned(),
                 })
                 .collect(),
             cache: gpu::cache_path().map(|p| p.display().to_string()),

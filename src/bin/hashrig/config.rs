@@ -140,6 +140,7 @@ fn arguments_with_keys(c: &Config, command: &str, typed: &[String]) -> Vec<(Stri
         c.batch_ms.map(|t| t.to_string()),
         top("batch_ms"),
     );
+    one("--kernel-form", c.kernel_form.clone(), top("kernel_form"));
     if let Some(api) = &c.api {
         one("--api", api.listen.clone(), in_table("api", "listen"));
         one("--api-token", api.token.clone(), in_table("api", "token"));

@@ -47,6 +47,21 @@ struct GpuLine {
     auto: bool,
     /// Why automatic selection skips it.
     reason: Option<String>,
+    /// The GPU kernel form it runs: the one its calibration chose (for the
+    /// default batch time), else the one calibration would start from.
+    kernel_form: &'static str,
+    /// Whether `kernel_form` comes from a calibration.
+    calibrated: bool,
+    /// Each form's rate when it was calibrated (none for a form that was
+    /// unusable there); empty when it was not.
+    kernel_forms: Vec<FormRate>,
+}
+
+/// One kernel form's measured rate.
+#[derive(Serialize)]
+struct FormRate {
+    form: &'static str,
+    mhs: Option<f64>,
 }
 
 impl Report for GpuLine {
@@ -68,6 +83,22 @@ impl Report for GpuLine {
             match &self.reason {
                 None => "auto: yes".to_string(),
                 Some(why) => format!("auto: no ({why})"),
+            }
+        ) + &format!(
+            "  kernel {}{}",
+            self.kernel_form,
+            if self.calibrated {
+                let rates: Vec<String> = self
+                    .kernel_forms
+                    .iter()
+                    .map(|f| match f.mhs {
+                        Some(mhs) => format!("{} {mhs:.2} MH/s", f.form),
+                        None => format!("{} unusable", f.form),
+                    })
+                    .collect();
+                format!(" (calibrated: {})", rates.join(", "))
+            } else {
+                " (not calibrated yet)".to_string()
             }
         )
     }
@@ -96,8 +127,10 @@ pub(crate) fn list(json: bool) -> Result<u8> {
         kernel: CpuKernel::fastest().name(),
         auto: true,
     })?;
+    let batch_time = gpu::LaunchConfig::default().batch_time;
     for a in gpu::adapters() {
         let i = &a.info;
+        let calibration = gpu::cached(&a, batch_time);
         out.emit(&GpuLine {
             kind: "gpu",
             index: a.index,
@@ -112,6 +145,20 @@ pub(crate) fn list(json: bool) -> Result<u8> {
             software: a.software,
             auto: a.auto(),
             reason: a.skipped_because.clone(),
+            kernel_form: calibration
+                .as_ref()
+                .and_then(|c| c.config.form)
+                .unwrap_or_else(|| gpu::KernelForm::preferred(i.vendor, &i.driver))
+                .name(),
+            calibrated: calibration.is_some(),
+            kernel_forms: calibration
+                .iter()
+                .flat_map(|c| &c.forms)
+                .map(|t| FormRate {
+                    form: t.form.name(),
+                    mhs: t.rate.as_ref().ok().map(|r| r / 1e6),
+                })
+                .collect(),
         })?;
     }
     Ok(0)

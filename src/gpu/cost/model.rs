@@ -95,7 +95,7 @@ pub fn report() -> Result<String, Error> {
     let _ = writeln!(
         out,
         "Written by `cargo run --release --example kernel_cost`; a test keeps this \
-         file equal to its output. Operations per nonce of `search_header` as naga \
+         file's beginning, up to the ISA report, equal to its output. Operations per nonce of `search_header` as naga \
          writes it for Vulkan ({} SPIR-V words), every function call expanded, beside \
          the fewest that SHA-256d needs with the same precomputation \
          (`hashrig::gpu::cost::minimum_header_ops`, counted from FIPS 180-4, not from \
@@ -115,6 +115,16 @@ pub fn report() -> Result<String, Error> {
     );
     row(&mut out, "minimum, rotate = 2 shifts + or", &portable);
     row(&mut out, "minimum, NVIDIA (SHF, LOP3, IADD3)", &nvidia);
+    row(
+        &mut out,
+        "minimum, AMD RDNA (alignbit, BFI, xor3, add3)",
+        &minimum_header_ops(Isa::RDNA),
+    );
+    row(
+        &mut out,
+        "minimum, AMD gfx9: Vega, CDNA (no xor3)",
+        &minimum_header_ops(Isa::GFX9),
+    );
     let _ = writeln!(
         out,
         "\nFunctions called from the nonce loop (ops of one call, callees included):\n"
@@ -141,6 +151,17 @@ pub fn report() -> Result<String, Error> {
          Loads, composite extracts and the other data operations read the uniform \
          copy and function arguments; drivers keep those in registers.\n",
         folded as f64 / portable.alu() as f64
+    );
+    let amounts = super::spirv::header_kernel_spirv_of(crate::gpu::KernelForm::RotationAmounts)?;
+    let _ = writeln!(
+        out,
+        "The rotation-amounts form (`KernelForm::RotationAmounts`: the same rounds, \
+         rotating by amounts read from the uniform, and Ch as `(e & f) | (~e & g)`) \
+         has {} add+logic+shift per nonce in SPIR-V, {} once its `32u - n`, which \
+         depend only on the uniform, leave the loop. Which form a GPU's compiler \
+         makes into fewer instructions is in the ISA report below.\n",
+        amounts.per_nonce.alu(),
+        kernel_ops_under(&amounts, Isa::Portable).alu()
     );
     let _ = writeln!(out, "## The rate model\n");
     let _ = writeln!(

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use super::counts::{is_atomic, OpCounts};
+use crate::gpu::KernelForm;
 use crate::Error;
 
 /// The header kernel's SPIR-V, counted.
@@ -129,13 +130,23 @@ fn count_span(
     counts
 }
 
-/// Translates the built-in kernel to SPIR-V as wgpu's Vulkan backend does
-/// (naga, `WORKGROUP_SIZE` resolved) and counts the nonce loop of
-/// `search_header`.
-pub fn header_kernel_spirv() -> Result<SpirvCost, Error> {
+/// `entry_point` of the built-in kernel in `form`, translated to SPIR-V as
+/// wgpu's Vulkan backend translates it for [`GpuDevice::open`]
+/// (naga, `WORKGROUP_SIZE` resolved, runtime checks off), in SPIR-V
+/// `version` (wgpu writes 1.6 for a Vulkan 1.3 device, 1.5 for 1.2, 1.3
+/// for 1.1, 1.0 below). With debug names in every build, so that what is
+/// counted is the same from a debug and a release build.
+///
+/// [`GpuDevice::open`]: crate::gpu::GpuDevice::open
+pub fn kernel_spirv(
+    form: KernelForm,
+    entry_point: &str,
+    workgroup_size: u32,
+    version: (u8, u8),
+) -> Result<Vec<u32>, Error> {
     let err = |e: String| Error::Device(format!("shader translation: {e}"));
-    let module = naga::front::wgsl::parse_str(crate::gpu::shader::SHADER_SOURCE)
-        .map_err(|e| err(e.message().to_string()))?;
+    let module =
+        naga::front::wgsl::parse_str(form.source()).map_err(|e| err(e.message().to_string()))?;
     let info = naga::valid::Validator::new(
         naga::valid::ValidationFlags::all(),
         naga::valid::Capabilities::all(),
@@ -143,26 +154,20 @@ pub fn header_kernel_spirv() -> Result<SpirvCost, Error> {
     .validate(&module)
     .map_err(|e| err(e.to_string()))?;
     let mut constants = naga::back::PipelineConstants::default();
-    constants.insert(
-        "WORKGROUP_SIZE".to_string(),
-        crate::gpu::shader::WORKGROUP_SIZE as f64,
-    );
-    let entry = "search_header";
+    constants.insert("WORKGROUP_SIZE".to_string(), workgroup_size as f64);
     let (module, info) = naga::back::pipeline_constants::process_overrides(
         &module,
         &info,
-        Some((naga::ShaderStage::Compute, entry)),
+        Some((naga::ShaderStage::Compute, entry_point)),
         &constants,
     )
     .map_err(|e| err(e.to_string()))?;
     let pipeline = naga::back::spv::PipelineOptions {
         shader_stage: naga::ShaderStage::Compute,
-        entry_point: entry.to_string(),
+        entry_point: entry_point.to_string(),
     };
-    // As wgpu writes it for the kernel `GpuDevice::open` builds: runtime
-    // checks off; with debug names in every build, so that the report is
-    // the same from a debug and a release build.
     let options = naga::back::spv::Options {
+        lang_version: version,
         flags: naga::back::spv::WriterFlags::DEBUG,
         force_loop_bounding: false,
         bounds_check_policies: naga::proc::BoundsCheckPolicies {
@@ -173,9 +178,25 @@ pub fn header_kernel_spirv() -> Result<SpirvCost, Error> {
         },
         ..Default::default()
     };
-    let words = naga::back::spv::write_vec(&module, &info, &options, Some(&pipeline))
-        .map_err(|e| err(e.to_string()))?;
+    naga::back::spv::write_vec(&module, &info, &options, Some(&pipeline))
+        .map_err(|e| err(e.to_string()))
+}
+
+/// Translates the built-in kernel in `form` to SPIR-V as wgpu's Vulkan
+/// backend does and counts the nonce loop of `search_header`.
+pub fn header_kernel_spirv_of(form: KernelForm) -> Result<SpirvCost, Error> {
+    let words = kernel_spirv(
+        form,
+        "search_header",
+        crate::gpu::shader::WORKGROUP_SIZE,
+        (1, 0),
+    )?;
     count_header_loop(&words)
+}
+
+/// [`header_kernel_spirv_of`] the constant-rotates form.
+pub fn header_kernel_spirv() -> Result<SpirvCost, Error> {
+    header_kernel_spirv_of(KernelForm::ConstantRotates)
 }
 
 fn count_header_loop(words: &[u32]) -> Result<SpirvCost, Error> {

@@ -21,6 +21,9 @@ cpu = "auto"
 # cpu_kernel = "avx2"
 # GPU batch duration to aim for, in milliseconds (bounds job-switch latency).
 batch_ms = 20
+# GPU kernel form: constant-rotates, rotation-amounts (default: the fastest
+# calibration measures on each GPU).
+# kernel_form = "rotation-amounts"
 
 # Pools, first choice first; the others are failovers.
 [[pool]]
@@ -90,6 +93,7 @@ pub(super) struct Config {
     pub(super) threads: Option<u64>,
     pub(super) cpu_kernel: Option<String>,
     pub(super) batch_ms: Option<u64>,
+    pub(super) kernel_form: Option<String>,
     #[serde(default)]
     pub(super) pool: Vec<PoolEntry>,
     pub(super) stratum: Option<Stratum>,
