@@ -246,13 +246,16 @@ fn compress() -> String {
 
 fn load_block() -> String {
     // One construction, not a zero-initialised array written word by word:
-    // HLSL translators disagree on zero-initialising arrays.
+    // HLSL translators disagree on zero-initialising arrays. The nonce's
+    // words are placed where block `j` and word `k` are theirs: with the
+    // place a pipeline constant, `k == o0` folds, and a word the nonce
+    // never reaches is a plain load.
     let mut out = String::from("            let m = array<u32, 16>(\n");
     for k in 0..16 {
         let _ = writeln!(
             out,
-            "                blocks[base + {k}u] | select(0u, p0, base + {k}u == word) \
-             | select(0u, p1, base + {k}u == word + 1u) | select(0u, p2, base + {k}u == word + 2u){}",
+            "                blocks[base + {k}u] | select(0u, p0, j == b0 && {k}u == o0) \
+             | select(0u, p1, j == b1 && {k}u == o1) | select(0u, p2, j == b2 && {k}u == o2){}",
             if k < 15 { "," } else { "" }
         );
     }

@@ -11,6 +11,14 @@
 // (calibration picks it).
 override WORKGROUP_SIZE: u32 = 64u;
 
+// Where a generic job's nonce lies in the message after the midstate: its
+// first word and its byte offset in that word. Fixed per generic pipeline
+// (the host builds one per job layout), so that a compiler places the
+// nonce in the three words it touches instead of testing every word of
+// every block.
+override NONCE_WORD: u32 = 0u;
+override NONCE_BYTE: u32 = 0u;
+
 // Header job uniform. Mirrors `HeaderUniform` in src/gpu/shader.rs: every
 // field is a u32 (little-endian in the buffer), grouped in vec4s.
 struct HeaderParams {
@@ -29,7 +37,7 @@ struct HeaderParams {
 struct GenericParams {
     midstate_lo: vec4<u32>, // state after the prefix's whole blocks
     midstate_hi: vec4<u32>,
-    shape: vec4<u32>,       // blocks after the midstate, nonce word index, nonce byte offset in that word, flags (1 = double, 2 = big-endian nonce)
+    shape: vec4<u32>,       // blocks after the midstate, nonce word index, nonce byte offset in that word (both also the pipeline's NONCE_WORD and NONCE_BYTE), flags (1 = double, 2 = big-endian nonce)
     batch: vec4<u32>,       // first nonce low, high, nonce count, nonces per invocation
     check: vec4<u32>,       // target's most significant word, result capacity, 0, 0
     rotations: array<vec4<u32>, 3>, // as in HeaderParams
@@ -97,8 +105,15 @@ fn search_generic(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
 //@rotations gp.rotations
     let per = gp.batch.w;
     let first = invocation * per;
-    let word = gp.shape.y;
-    let shift = gp.shape.z * 8u;
+    let word = NONCE_WORD;
+    let shift = NONCE_BYTE * 8u;
+    // The blocks and the words in them that the nonce's three words land in.
+    let b0 = word / 16u;
+    let o0 = word % 16u;
+    let b1 = (word + 1u) / 16u;
+    let o1 = (word + 1u) % 16u;
+    let b2 = (word + 2u) / 16u;
+    let o2 = (word + 2u) % 16u;
     let double = (gp.shape.w & 1u) != 0u;
     let big_endian = (gp.shape.w & 2u) != 0u;
     for (var i = 0u; i < per; i = i + 1u) {
@@ -118,8 +133,10 @@ fn search_generic(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
         }
         // They straddle up to three message words from `word` on.
         let p0 = n0 >> shift;
-        let p1 = select(n1, (n0 << (32u - shift)) | (n1 >> shift), shift != 0u);
-        let p2 = select(0u, n1 << (32u - shift), shift != 0u);
+        // (`& 31u`: with the byte offset a pipeline constant, a shift by
+        // 32 would be a constant out of range even where it is not chosen.)
+        let p1 = select(n1, (n0 << ((32u - shift) & 31u)) | (n1 >> shift), shift != 0u);
+        let p2 = select(0u, n1 << ((32u - shift) & 31u), shift != 0u);
         // The running state as two vectors (arrays kept out of mutable
         // locals: some HLSL front ends reject their zero initialisers).
         var state_lo = gp.midstate_lo;

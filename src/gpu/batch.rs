@@ -4,7 +4,6 @@
 
 use std::time::Instant;
 
-use super::device::build_pipeline;
 use super::shader::{self, GenericUniform, HeaderUniform};
 use super::GpuDevice;
 use crate::job::{KernelWork, PreparedJob};
@@ -124,15 +123,7 @@ impl GpuDevice {
                     let u = GenericUniform::new(work, first, count, per, cap);
                     self.queue
                         .write_buffer(&slot.generic_uniform, 0, bytemuck::bytes_of(&u));
-                    pass.set_pipeline(self.generic_pipeline.get_or_init(|| {
-                        build_pipeline(
-                            &self.device,
-                            &self.module,
-                            &self.generic_layout,
-                            "search_generic",
-                            self.config.workgroup_size,
-                        )
-                    }));
+                    pass.set_pipeline(&self.generic_pipeline((u.layout[1], u.layout[2])));
                     pass.set_bind_group(0, &generic_binds[slot_index], &[]);
                 }
             }

@@ -35,7 +35,16 @@ pub fn compile_pipeline(
     } else {
         &generic
     };
-    let _pipeline = build_pipeline(&device, &module, layout, entry_point, workgroup_size);
+    // A generic job's nonce at the start of the message (the pipeline
+    // constants' defaults).
+    let _pipeline = build_pipeline(
+        &device,
+        &module,
+        layout,
+        entry_point,
+        workgroup_size,
+        (0, 0),
+    );
     match pollster::block_on(scope.pop()) {
         Some(e) => Err(gpu_err(format!("pipeline creation failed: {e}"))),
         None => Ok(()),

@@ -37,9 +37,11 @@ pub struct GpuDevice {
     pub(super) queue: wgpu::Queue,
     pub(super) header_pipeline: wgpu::ComputePipeline,
     pub(super) module: wgpu::ShaderModule,
-    /// Built on the first generic job: most devices only ever mine headers,
-    /// and building a pipeline is the slow part of opening a device.
-    pub(super) generic_pipeline: std::sync::OnceLock<wgpu::ComputePipeline>,
+    /// Generic pipelines by the nonce's place in the message (word, byte:
+    /// pipeline constants), each built on the first generic job with that
+    /// layout: most devices only ever mine headers, and building a
+    /// pipeline is the slow part of opening a device.
+    pub(super) generic_pipelines: Mutex<Vec<((u32, u32), wgpu::ComputePipeline)>>,
     pub(super) generic_layout: wgpu::BindGroupLayout,
     pub(super) slots: [Slot; 2],
     /// The first uncaptured error or device loss, reported at the next batch.
@@ -80,13 +82,19 @@ fn uniform_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
     }
 }
 
-/// A compute pipeline for `entry_point` with the workgroup size set.
+/// The generic pipelines a device keeps at most (a job stream with more
+/// nonce layouts than this rebuilds the oldest).
+const GENERIC_PIPELINES: usize = 8;
+
+/// A compute pipeline for `entry_point` with the workgroup size set and,
+/// for `search_generic`, the nonce's word and byte offset.
 pub(super) fn build_pipeline(
     device: &wgpu::Device,
     module: &wgpu::ShaderModule,
     layout: &wgpu::BindGroupLayout,
     entry_point: &str,
     workgroup_size: u32,
+    nonce_place: (u32, u32),
 ) -> wgpu::ComputePipeline {
     let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
         label: Some(entry_point),
@@ -99,7 +107,11 @@ pub(super) fn build_pipeline(
         module,
         entry_point: Some(entry_point),
         compilation_options: wgpu::PipelineCompilationOptions {
-            constants: &[("WORKGROUP_SIZE", workgroup_size as f64)],
+            constants: &[
+                ("WORKGROUP_SIZE", workgroup_size as f64),
+                ("NONCE_WORD", nonce_place.0 as f64),
+                ("NONCE_BYTE", nonce_place.1 as f64),
+            ],
             ..Default::default()
         },
         cache: None,
@@ -228,6 +240,7 @@ impl GpuDevice {
             &header_layout,
             "search_header",
             config.workgroup_size,
+            (0, 0),
         );
         let results_size = 4 * (1 + config.result_capacity as u64);
         let make_slot = |i: usize| {
@@ -299,7 +312,7 @@ impl GpuDevice {
             queue,
             header_pipeline,
             module,
-            generic_pipeline: std::sync::OnceLock::new(),
+            generic_pipelines: Mutex::new(Vec::new()),
             generic_layout,
             slots,
             fault,
@@ -357,6 +370,28 @@ impl GpuDevice {
     /// The kernel form its pipelines were built from.
     pub fn form(&self) -> KernelForm {
         self.form
+    }
+
+    /// The generic pipeline for a nonce at `place` (word, byte offset),
+    /// built now if this layout has not been seen.
+    pub(super) fn generic_pipeline(&self, place: (u32, u32)) -> wgpu::ComputePipeline {
+        let mut built = self.generic_pipelines.lock().expect("not poisoned");
+        if let Some((_, p)) = built.iter().find(|(k, _)| *k == place) {
+            return p.clone();
+        }
+        let pipeline = build_pipeline(
+            &self.device,
+            &self.module,
+            &self.generic_layout,
+            "search_generic",
+            self.config.workgroup_size,
+            place,
+        );
+        if built.len() >= GENERIC_PIPELINES {
+            built.remove(0);
+        }
+        built.push((place, pipeline.clone()));
+        pipeline
     }
 
     /// Candidates that failed CPU verification since the device was opened.

@@ -225,16 +225,22 @@ pub fn minimum_header_ops(isa: Isa) -> OpCounts {
     n.c
 }
 
-/// The fewest operations of one whole SHA-256 compression of a block and
-/// a state that are both unknown (what the generic kernel does for each
-/// block of its message): 48 schedule words, 64 rounds, and the eight
-/// additions of the state.
-pub fn minimum_compression_ops(isa: Isa) -> OpCounts {
+/// The fewest operations of one whole SHA-256 compression of a block
+/// whose words marked in `varies` differ from nonce to nonce (the others
+/// are the job's own, the same for every nonce), from a state that
+/// differs: what the generic kernel does for each block of its message.
+/// 48 schedule words, 64 rounds and the eight additions of the state,
+/// with every operation on the job's words alone left out (a GPU does
+/// those once, on its scalar unit).
+pub fn minimum_compression_ops(isa: Isa, varies: [bool; 16]) -> OpCounts {
     let mut n = Count {
         isa,
         c: OpCounts::default(),
     };
-    let mut w = vec![Word::Nonce; 16];
+    let mut w: Vec<Word> = varies
+        .iter()
+        .map(|&v| if v { Word::Nonce } else { Word::Known(1) })
+        .collect();
     n.schedule(&mut w, 63);
     let mut s = [Word::Nonce; 8];
     n.rounds(&mut s, &w, 0, 63, 63);

@@ -161,7 +161,7 @@ pub fn kernel_spirv(
         Some((naga::ShaderStage::Compute, entry_point)),
         &constants,
     )
-    .map_err(|e| err(e.to_string()))?;
+    .map_err(|e| err(chain(&e)))?;
     let pipeline = naga::back::spv::PipelineOptions {
         shader_stage: naga::ShaderStage::Compute,
         entry_point: entry_point.to_string(),
@@ -180,6 +180,18 @@ pub fn kernel_spirv(
     };
     naga::back::spv::write_vec(&module, &info, &options, Some(&pipeline))
         .map_err(|e| err(e.to_string()))
+}
+
+/// An error with its causes, for a message that says where.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 /// Translates the built-in kernel in `form` to SPIR-V as wgpu's Vulkan
