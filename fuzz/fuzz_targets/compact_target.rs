@@ -8,7 +8,8 @@ use hashrig::{CompactTarget, Target};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: [u8; 36]| {
-    let bits = CompactTarget::from_consensus(u32::from_le_bytes([data[0], data[1], data[2], data[3]]));
+    let bits =
+        CompactTarget::from_consensus(u32::from_le_bytes([data[0], data[1], data[2], data[3]]));
     if let Ok(target) = Target::from_compact(bits) {
         let again = target.to_compact_lossy();
         assert_eq!(Target::from_compact(again).unwrap(), target, "{bits}");

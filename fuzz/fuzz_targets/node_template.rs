@@ -15,7 +15,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     // A P2WPKH payout script and a short tag, as the miner uses them.
-    let payout = [0x00, 0x14].iter().chain(&[0x11; 20]).copied().collect::<Vec<u8>>();
+    let payout = [0x00, 0x14]
+        .iter()
+        .chain(&[0x11; 20])
+        .copied()
+        .collect::<Vec<u8>>();
     let coinbase = Coinbase::build(&template, &payout, b"/hashrig/");
     let _ = coinbase.in_block(&[0; 8]);
     let _ = template.witness_commitment();

@@ -22,7 +22,11 @@ fuzz_target!(|data: &[u8]| {
         }
         Ok(ServerMessage::SetExtranonce(extranonce1, size)) => {
             // An extranonce the coinbase can hold.
-            assert!(extranonce1.len() <= 1024 && size <= 1024, "{} {size}", extranonce1.len());
+            assert!(
+                extranonce1.len() <= 1024 && size <= 1024,
+                "{} {size}",
+                extranonce1.len()
+            );
         }
         _ => {}
     }
