@@ -19,7 +19,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use hashrig::gpu::shader::SHADER_SOURCE;
+use hashrig::gpu::KernelForm;
 use naga::back::PipelineConstants;
 use naga::valid::{Capabilities, ModuleInfo, ValidationFlags, Validator};
 use naga::{Module, ShaderStage};
@@ -35,12 +35,25 @@ fn validate(module: &Module) -> ModuleInfo {
         .expect("the module validates")
 }
 
-/// The module with `WORKGROUP_SIZE` fixed for `entry`, as a backend sees it.
-fn resolved(entry: &str, workgroup_size: u32) -> (Module, ModuleInfo) {
-    let module = naga::front::wgsl::parse_str(SHADER_SOURCE).expect("WGSL parses");
+/// Every kernel form with every entry point.
+fn cases() -> impl Iterator<Item = (KernelForm, &'static str)> {
+    KernelForm::ALL
+        .into_iter()
+        .flat_map(|form| ENTRY_POINTS.map(move |entry| (form, entry)))
+}
+
+/// The module of `form` with `WORKGROUP_SIZE` fixed for `entry`, as a
+/// backend sees it; a generic job's nonce straddles two blocks (word 15,
+/// byte 3), the place that needs the most of the translation.
+fn resolved(form: KernelForm, entry: &str, workgroup_size: u32) -> (Module, ModuleInfo) {
+    let module = naga::front::wgsl::parse_str(form.source()).expect("WGSL parses");
     let info = validate(&module);
     let mut constants = PipelineConstants::default();
     constants.insert("WORKGROUP_SIZE".to_string(), workgroup_size as f64);
+    if entry == "search_generic" {
+        constants.insert("NONCE_WORD".to_string(), 15.0);
+        constants.insert("NONCE_BYTE".to_string(), 3.0);
+    }
     let (module, info) = naga::back::pipeline_constants::process_overrides(
         &module,
         &info,
@@ -132,9 +145,9 @@ fn write_words(path: &Path, words: &[u32]) {
 
 #[test]
 fn spirv_for_vulkan_passes_spirv_val() {
-    for entry in ENTRY_POINTS {
+    for (form, entry) in cases() {
         for wg in WORKGROUP_SIZES {
-            let (module, info) = resolved(entry, wg);
+            let (module, info) = resolved(form, entry, wg);
             let options = naga::back::spv::Options::default();
             let pipeline = naga::back::spv::PipelineOptions {
                 shader_stage: ShaderStage::Compute,
@@ -143,7 +156,7 @@ fn spirv_for_vulkan_passes_spirv_val() {
             let words = naga::back::spv::write_vec(&module, &info, &options, Some(&pipeline))
                 .expect("SPIR-V is written");
             assert_eq!(words[0], 0x0723_0203, "the SPIR-V magic number");
-            let path = scratch(&format!("{entry}-{wg}.spv"));
+            let path = scratch(&format!("{form}-{entry}-{wg}.spv"));
             write_words(&path, &words);
             spirv_val(&path, "vulkan1.0");
         }
@@ -152,8 +165,8 @@ fn spirv_for_vulkan_passes_spirv_val() {
 
 #[test]
 fn hlsl_for_dx12_compiles_with_glslang_and_its_spirv_validates() {
-    for entry in ENTRY_POINTS {
-        let (module, info) = resolved(entry, 64);
+    for (form, entry) in cases() {
+        let (module, info) = resolved(form, entry, 64);
         // `@builtin(num_workgroups)` has no HLSL semantic: wgpu's DX12
         // backend passes it in root constants at a binding of its own.
         let options = naga::back::hlsl::Options {
@@ -178,12 +191,12 @@ fn hlsl_for_dx12_compiles_with_glslang_and_its_spirv_validates() {
             .expect("the entry point translates")
             .clone();
         assert!(hlsl.contains("[numthreads(64, 1, 1)]"), "{hlsl}");
-        let path = scratch(&format!("{entry}.hlsl"));
+        let path = scratch(&format!("{form}-{entry}.hlsl"));
         std::fs::write(&path, &hlsl).unwrap();
         let Some(glslang) = tool("glslangValidator", "glslang-tools") else {
             continue;
         };
-        let spv = scratch(&format!("{entry}-from-hlsl.spv"));
+        let spv = scratch(&format!("{form}-{entry}-from-hlsl.spv"));
         check(
             Command::new(glslang)
                 .args([
@@ -208,8 +221,8 @@ fn hlsl_for_dx12_compiles_with_glslang_and_its_spirv_validates() {
 
 #[test]
 fn glsl_for_opengl_compiles_with_glslang() {
-    for entry in ENTRY_POINTS {
-        let (module, info) = resolved(entry, 64);
+    for (form, entry) in cases() {
+        let (module, info) = resolved(form, entry, 64);
         let options = naga::back::glsl::Options {
             version: naga::back::glsl::Version::new_gles(310),
             ..Default::default()
@@ -232,7 +245,7 @@ fn glsl_for_opengl_compiles_with_glslang() {
         .write()
         .expect("GLSL is written");
         assert!(glsl.starts_with("#version 310 es"), "{glsl}");
-        let path = scratch(&format!("{entry}.comp"));
+        let path = scratch(&format!("{form}-{entry}.comp"));
         std::fs::write(&path, &glsl).unwrap();
         if let Some(glslang) = tool("glslangValidator", "glslang-tools") {
             check(
@@ -246,8 +259,8 @@ fn glsl_for_opengl_compiles_with_glslang() {
 
 #[test]
 fn msl_for_metal_is_written_for_both_entry_points() {
-    for entry in ENTRY_POINTS {
-        let (module, info) = resolved(entry, 64);
+    for (form, entry) in cases() {
+        let (module, info) = resolved(form, entry, 64);
         let options = naga::back::msl::Options {
             lang_version: (2, 0),
             ..Default::default()
