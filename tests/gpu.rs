@@ -476,10 +476,7 @@ fn calibration_chooses_among_the_kernel_forms() {
     for entry in entries() {
         let c = calibrate(&entry, batch, span, None).unwrap();
         assert_eq!(c.forms.len(), KernelForm::ALL.len(), "{}", entry.label());
-        assert_eq!(
-            c.forms[0].form,
-            KernelForm::preferred(entry.info.vendor, &entry.info.driver)
-        );
+        assert_eq!(c.forms[0].form, KernelForm::preferred_for(&entry.info));
         let fastest = c
             .forms
             .iter()

@@ -19,12 +19,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use hashrig::gpu::shader::ENTRY_POINTS;
 use hashrig::gpu::KernelForm;
 use naga::back::PipelineConstants;
 use naga::valid::{Capabilities, ModuleInfo, ValidationFlags, Validator};
 use naga::{Module, ShaderStage};
 
-const ENTRY_POINTS: [&str; 2] = ["search_header", "search_generic"];
 /// Workgroup sizes the calibration may pick: the override is resolved
 /// before translation, as wgpu does when it builds a pipeline.
 const WORKGROUP_SIZES: [u32; 3] = [32, 64, 256];

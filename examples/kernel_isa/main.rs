@@ -27,8 +27,8 @@ mod vulkan;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use hashrig::gpu::compile::ENTRY_POINTS;
 use hashrig::gpu::cost::{self, Isa};
+use hashrig::gpu::shader::ENTRY_POINTS;
 use hashrig::gpu::KernelForm;
 use plan::{Compiler, Target};
 
@@ -251,6 +251,18 @@ fn compile_all(targets: Vec<Target>, scratch: &Path) -> (Vec<Row>, Vec<Missing>)
             Err(reason) => missing.lock().unwrap().push(Missing { what, reason }),
         }
     }
+    // Each form's SPIR-V count, the same for every target: counted once.
+    let header_spirv: Vec<(KernelForm, Option<u32>)> = KernelForm::ALL
+        .into_iter()
+        .map(|form| {
+            let cost = cost::header_kernel_spirv_of(form).ok();
+            (
+                form,
+                cost.map(|c| cost::kernel_ops_under(&c, Isa::Portable).alu()),
+            )
+        })
+        .collect();
+    let header_spirv = &header_spirv;
     let queue = Mutex::new(work.into_iter());
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     std::thread::scope(|s| {
@@ -280,9 +292,9 @@ fn compile_all(targets: Vec<Target>, scratch: &Path) -> (Vec<Row>, Vec<Missing>)
                         let vendor = u32::from_str_radix(device[0].trim_start_matches("0x"), 16)
                             .unwrap_or(0);
                         let spirv_alu = (entry == "search_header")
-                            .then(|| cost::header_kernel_spirv_of(form).ok())
+                            .then(|| header_spirv.iter().find(|(f, _)| *f == form))
                             .flatten()
-                            .map(|c| cost::kernel_ops_under(&c, Isa::Portable).alu());
+                            .and_then(|(_, alu)| *alu);
                         rows.lock().unwrap().push(Row {
                             target: t.install.origin.clone(),
                             compiler: t.compiler,

@@ -132,7 +132,7 @@ fn forms_to_try(entry: &AdapterEntry, forced: Option<KernelForm>) -> Vec<KernelF
     if let Some(form) = forced {
         return vec![form];
     }
-    let preferred = KernelForm::preferred(entry.info.vendor, &entry.info.driver);
+    let preferred = KernelForm::preferred_for(&entry.info);
     let mut forms = vec![preferred];
     forms.extend(KernelForm::ALL.into_iter().filter(|&f| f != preferred));
     forms
@@ -284,8 +284,8 @@ pub fn sweep(
     span: Duration,
 ) -> Result<Vec<(u32, u32, f64)>, Error> {
     let mut out = Vec::new();
+    let form = KernelForm::preferred_for(&entry.info);
     for wg in WORKGROUP_SIZES {
-        let form = KernelForm::preferred(entry.info.vendor, &entry.info.driver);
         let device = GpuDevice::open(entry, trial_config(form, batch_time, wg, 1))?;
         for per in NONCES_PER_INVOCATION {
             device.set_nonces_per_invocation(per);

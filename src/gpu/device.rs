@@ -119,22 +119,19 @@ pub(super) fn build_pipeline(
 }
 
 /// The kernel's shader module. `trusted` drops wgpu's runtime checks.
-pub(super) fn kernel_module(
-    device: &wgpu::Device,
-    source: &str,
-    trusted: bool,
-) -> wgpu::ShaderModule {
+fn kernel_module(device: &wgpu::Device, source: &str, trusted: bool) -> wgpu::ShaderModule {
     let desc = wgpu::ShaderModuleDescriptor {
         label: Some("sha256d.wgsl"),
         source: wgpu::ShaderSource::Wgsl(source.into()),
     };
     if trusted {
         // SAFETY: `trusted` is set only for the built-in kernel forms,
-        // which differ only in how they rotate. Their loops end
+        // which differ only in how they write Σ, σ and Ch. Their loops end
         // by their own bounds (`offset < last`, `i < per`, `j < blocks`),
         // it divides nothing, and its buffer indices stay in bounds:
         // candidate slots are written only below the capacity that
-        // sizes `results` (capacity + 1 words, made below), and block
+        // sizes `results` (capacity + 1 words, made when the device
+        // opens), and block
         // words are read below blocks × 16, the length of the blocks
         // buffer that scan_checked_range makes for the same job.
         unsafe { device.create_shader_module_trusted(desc, wgpu::ShaderRuntimeChecks::unchecked()) }
@@ -144,7 +141,7 @@ pub(super) fn kernel_module(
 }
 
 /// The bind group layouts of the header and the generic entry point.
-pub(super) fn layouts(device: &wgpu::Device) -> (wgpu::BindGroupLayout, wgpu::BindGroupLayout) {
+fn layouts(device: &wgpu::Device) -> (wgpu::BindGroupLayout, wgpu::BindGroupLayout) {
     let header_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
         label: Some("header job"),
         entries: &[uniform_entry(0), storage_entry(1, false)],
@@ -174,7 +171,7 @@ impl GpuDevice {
         let checked = std::env::var("HASHRIG_GPU_RUNTIME_CHECKS").as_deref() == Ok("1");
         let form = config
             .form
-            .unwrap_or_else(|| KernelForm::preferred(entry.info.vendor, &entry.info.driver));
+            .unwrap_or_else(|| KernelForm::preferred_for(&entry.info));
         Self::open_inner(entry, config, form, form.source(), !checked)
     }
 

@@ -59,6 +59,11 @@ impl KernelForm {
             KernelForm::ConstantRotates
         }
     }
+
+    /// [`preferred`](Self::preferred) for the adapter wgpu describes.
+    pub fn preferred_for(info: &wgpu::AdapterInfo) -> KernelForm {
+        KernelForm::preferred(info.vendor, &info.driver)
+    }
 }
 
 impl fmt::Display for KernelForm {

@@ -18,8 +18,6 @@ pub mod calibrate;
 #[cfg(not(feature = "internals"))]
 mod calibrate;
 #[cfg(feature = "internals")]
-pub mod compile;
-#[cfg(feature = "internals")]
 pub mod cost;
 mod device;
 mod environment;

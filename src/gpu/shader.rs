@@ -16,6 +16,10 @@ pub const SHADER_SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/sha256d.
 /// the uniform's `rotations`: the rotation-amounts form rotates by these.
 pub(crate) const ROTATIONS: [u32; 12] = [2, 13, 22, 6, 11, 25, 7, 18, 17, 19, 3, 10];
 
+/// The kernel's entry points: Bitcoin headers and generic jobs.
+#[cfg(feature = "internals")]
+pub const ENTRY_POINTS: [&str; 2] = ["search_header", "search_generic"];
+
 /// The default invocations per workgroup (`WORKGROUP_SIZE` in the shader,
 /// a pipeline-overridable constant; [`LaunchConfig`](super::LaunchConfig)
 /// sets it per device).

@@ -67,19 +67,12 @@ struct CalibrationLine {
 impl Report for CalibrationLine {
     const TYPE: &'static str = "calibration";
     fn text(&self) -> String {
-        let forms: Vec<String> = self
-            .forms
-            .iter()
-            .map(|f| match f.mhs {
-                Some(mhs) => format!("{} {mhs:.2} MH/s", f.form),
-                None => format!("{} unusable", f.form),
-            })
-            .collect();
+        let forms = form_rates(self.forms.iter().map(|f| (f.form, f.mhs)));
         format!(
             "{}: kernel {} ({}), workgroup {} x {} nonces, {} nonces/batch, {:.2} MH/s ({:.2} s)",
             self.device,
             self.kernel_form,
-            forms.join(", "),
+            forms,
             self.workgroup_size,
             self.nonces_per_invocation,
             self.batch_nonces,
@@ -87,6 +80,18 @@ impl Report for CalibrationLine {
             self.seconds
         )
     }
+}
+
+/// Each kernel form's rate as text (`constant-rotates 42.10 MH/s,
+/// rotation-amounts unusable`), for `calibrate` and `devices`.
+pub(crate) fn form_rates<'a>(forms: impl Iterator<Item = (&'a str, Option<f64>)>) -> String {
+    forms
+        .map(|(form, mhs)| match mhs {
+            Some(mhs) => format!("{form} {mhs:.2} MH/s"),
+            None => format!("{form} unusable"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub(crate) fn calibrate(a: CalibrateArgs) -> Result<u8> {

@@ -4,6 +4,7 @@ use anyhow::Result;
 use hashrig::{cpu, gpu, CpuKernel};
 use serde::Serialize;
 
+use crate::calibrate::form_rates;
 use crate::report::{Output, Report};
 
 /// The CPU.
@@ -88,15 +89,8 @@ impl Report for GpuLine {
             "  kernel {}{}",
             self.kernel_form,
             if self.calibrated {
-                let rates: Vec<String> = self
-                    .kernel_forms
-                    .iter()
-                    .map(|f| match f.mhs {
-                        Some(mhs) => format!("{} {mhs:.2} MH/s", f.form),
-                        None => format!("{} unusable", f.form),
-                    })
-                    .collect();
-                format!(" (calibrated: {})", rates.join(", "))
+                let rates = form_rates(self.kernel_forms.iter().map(|f| (f.form, f.mhs)));
+                format!(" (calibrated: {rates})")
             } else {
                 " (not calibrated yet)".to_string()
             }
@@ -148,7 +142,7 @@ pub(crate) fn list(json: bool) -> Result<u8> {
             kernel_form: calibration
                 .as_ref()
                 .and_then(|c| c.config.form)
-                .unwrap_or_else(|| gpu::KernelForm::preferred(i.vendor, &i.driver))
+                .unwrap_or_else(|| gpu::KernelForm::preferred_for(i))
                 .name(),
             calibrated: calibration.is_some(),
             kernel_forms: calibration
