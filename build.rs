@@ -52,6 +52,32 @@ fn sum(terms: &[Val]) -> Val {
     Val::Expr(exprs.join(" + "))
 }
 
+/// Sums values from the first on, each added to the sum of those before
+/// it in parentheses (`d + (c + (b + a))`), every known one folded into one
+/// literal added last. A whole compression's schedule adds its older words
+/// first: where they are the job's own, a compiler that does not
+/// reassociate (AMD's ACO) adds them on the scalar unit, and the words that
+/// differ per nonce take one vector addition less.
+fn sum_nested(terms: &[Val]) -> Val {
+    let mut lit = 0u32;
+    let mut acc: Option<String> = None;
+    for t in terms {
+        match t {
+            Val::Lit(n) => lit = lit.wrapping_add(*n),
+            Val::Expr(e) => {
+                acc = Some(match acc {
+                    None => e.clone(),
+                    Some(a) => format!("{e} + ({a})"),
+                })
+            }
+        }
+    }
+    match acc {
+        None => Val::Lit(lit),
+        Some(a) => sum(&[Val::Expr(a), Val::Lit(lit)]),
+    }
+}
+
 /// Applies a WGSL function, or evaluates it here when every input is known.
 fn call(name: &str, args: &[Val], eval: impl Fn(&[u32]) -> u32) -> Val {
     let known: Option<Vec<u32>> = args
@@ -95,6 +121,10 @@ fn xor(x: &Val, y: &Val) -> Val {
 struct Gen {
     out: String,
     prefix: &'static str,
+    /// Schedule words summed older terms first (`sum_nested`): fewer
+    /// instructions under ACO for a whole compression, where the header's
+    /// schedule, partly precomputed on the host, is best left in order.
+    older_first: bool,
 }
 
 impl Gen {
@@ -112,12 +142,23 @@ impl Gen {
     /// W[16..=last] from W[0..16], folding constants.
     fn schedule(&mut self, w: &mut Vec<Val>, last: usize) {
         for t in w.len()..=last {
-            let v = sum(&[
-                ssig1(&w[t - 2]),
-                w[t - 7].clone(),
-                ssig0(&w[t - 15]),
-                w[t - 16].clone(),
-            ]);
+            // The older pair first, in parentheses of its own: where it
+            // holds only the job's words, a GPU adds it on its scalar unit.
+            let v = if self.older_first {
+                sum_nested(&[
+                    ssig0(&w[t - 15]),
+                    w[t - 16].clone(),
+                    w[t - 7].clone(),
+                    ssig1(&w[t - 2]),
+                ])
+            } else {
+                sum(&[
+                    ssig1(&w[t - 2]),
+                    w[t - 7].clone(),
+                    ssig0(&w[t - 15]),
+                    w[t - 16].clone(),
+                ])
+            };
             let v = self.bind(format!("w{t}"), v);
             w.push(v);
         }
@@ -174,6 +215,7 @@ fn header_e60() -> String {
     let mut g = Gen {
         out: String::new(),
         prefix: "",
+        older_first: false,
     };
     // Second header block: W0..W2 from the uniform, W3 the nonce, padding known.
     let mut w: Vec<Val> = vec![
@@ -232,6 +274,7 @@ fn compress() -> String {
     let mut g = Gen {
         out: String::new(),
         prefix: "",
+        older_first: true,
     };
     let mut w: Vec<Val> = (0..16).map(|i| Val::expr(format!("m[{i}]"))).collect();
     let init: [Val; 8] = std::array::from_fn(|i| Val::expr(format!("s[{i}]")));
@@ -254,8 +297,8 @@ fn load_block() -> String {
     for k in 0..16 {
         let _ = writeln!(
             out,
-            "                blocks[base + {k}u] | select(0u, p0, j == b0 && {k}u == o0) \
-             | select(0u, p1, j == b1 && {k}u == o1) | select(0u, p2, j == b2 && {k}u == o2){}",
+            "                blocks[base + {k}u] | (p0 & select(0u, ~0u, j == b0 && {k}u == o0)) \
+             | (p1 & select(0u, ~0u, j == b1 && {k}u == o1)) | (p2 & select(0u, ~0u, j == b2 && {k}u == o2)){}",
             if k < 15 { "," } else { "" }
         );
     }
