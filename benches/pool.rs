@@ -15,7 +15,8 @@ mod testpool;
 
 use std::time::Duration;
 
-use hashrig::stratum::{Pool, PoolMiner, PoolOptions};
+use hashrig::stratum::{Pool, PoolMiner};
+use hashrig::upstream::PoolOptions;
 use pool_bench::{engine, env, percentile};
 
 fn miner(pool: &testpool::TestPool) -> PoolMiner {

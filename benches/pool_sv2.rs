@@ -21,9 +21,10 @@ mod pool_bench;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use hashrig::stratum::{Pool, PoolMiner, PoolOptions};
+use hashrig::stratum::{Pool, PoolMiner};
 use hashrig::sv2::messages::{self, ShareFields};
 use hashrig::sv2::{transport, AuthorityKey};
+use hashrig::upstream::PoolOptions;
 use pool_bench::{engine, env, percentile};
 
 fn miner(pool: &loopback::Loopback) -> PoolMiner {

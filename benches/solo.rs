@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use hashrig::node::{Auth, Node};
 use hashrig::pool::{PoolChange, PoolEvent, PoolMiner};
-use hashrig::stratum::PoolOptions;
+use hashrig::upstream::PoolOptions;
 use pool_bench::{engine, env, percentile};
 
 fn miner(node: &testnode::TestNode) -> PoolMiner {

@@ -48,6 +48,8 @@ pub mod stratum;
 #[cfg(feature = "stratum")]
 pub mod sv2;
 mod target;
+#[cfg(feature = "stratum")]
+pub mod upstream;
 
 pub use cpu::CpuKernel;
 pub use cpu::{search, search_prepared};

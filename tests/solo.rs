@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use common::json_lines::{self, stop, wait_for};
 use hashrig::node::{Auth, Node};
 use hashrig::pool::{PoolChange, PoolEvent, PoolMiner, ShareResult};
-use hashrig::stratum::PoolOptions;
+use hashrig::upstream::PoolOptions;
 use serde_json::Value;
 use testnode::{Behaviour, TestNode, MAINNET_BLOCK, TESTNET_BLOCK};
 

@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 
 use hashrig::engine::{Engine, Pauser};
 use hashrig::stratum::{
-    Pool, PoolChange, PoolEvent, PoolMiner, PoolOptions, PoolState, ShareReport, ShareResult,
+    Pool, PoolChange, PoolEvent, PoolMiner, PoolState, ShareReport, ShareResult,
 };
+use hashrig::upstream::PoolOptions;
 use serde_json::{json, Value};
 use testpool::{Behaviour, Configure, Shape, TestPool};
 

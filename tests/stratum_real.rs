@@ -25,7 +25,8 @@
 //!   the same coinbase.
 
 use hashrig::hex;
-use hashrig::stratum::{message, Notify, PoolJob, Submit};
+use hashrig::pool::ExtranonceLayout;
+use hashrig::stratum::{message, Notify, Submit};
 use hashrig::{BlockHash, Header, Target};
 use serde_json::Value;
 
@@ -74,15 +75,14 @@ fn slush_pool_share_rebuilt_exactly() {
         true
     ]);
     let notify = Notify::from_params(&params).unwrap();
-    let job = PoolJob {
-        notify,
-        extranonce1: coinbase[at..at + 4].to_vec(),
-        extranonce2_size: 8,
-        difficulty: 512.0,
-        version_mask: 0,
-        given_root: None,
-        target: None,
-    };
+    let job = notify.into_job(
+        ExtranonceLayout {
+            fixed: coinbase[at..at + 4].to_vec(),
+            rolled: 8,
+        },
+        512.0,
+        0,
+    );
     let en2 = &coinbase[at + 4..at + 12];
     assert_eq!(job.coinbase(en2), coinbase);
     assert_eq!(
@@ -118,15 +118,14 @@ fn slush_pool_notify_line_parsed_exactly() {
         hex::encode(&notify.prev_hash),
         "35fd44bf837bdc13c6e5607db472b528a804d248490700000000000000000000"
     );
-    let job = PoolJob {
-        notify,
-        extranonce1: decode("1165060344b679"),
-        extranonce2_size: 8,
-        difficulty: 2048.0,
-        version_mask: 0x1fff_e000,
-        given_root: None,
-        target: None,
-    };
+    let job = notify.into_job(
+        ExtranonceLayout {
+            fixed: decode("1165060344b679"),
+            rolled: 8,
+        },
+        2048.0,
+        0x1fff_e000,
+    );
     let root = job.merkle_root(&[0; 8]);
     assert_eq!(
         hex::encode(root.as_bytes()),
@@ -189,15 +188,14 @@ fn a_real_block_found_with_version_rolling() {
         format!("{:x}", real.time),
         true
     ]);
-    let job = PoolJob {
-        notify: Notify::from_params(&params).unwrap(),
-        extranonce1: coinbase[at..at + 4].to_vec(),
-        extranonce2_size: 8,
-        difficulty: 65536.0,
-        version_mask: 0x1fff_e000,
-        given_root: None,
-        target: None,
-    };
+    let job = Notify::from_params(&params).unwrap().into_job(
+        ExtranonceLayout {
+            fixed: coinbase[at..at + 4].to_vec(),
+            rolled: 8,
+        },
+        65536.0,
+        0x1fff_e000,
+    );
     let en2 = coinbase[at + 4..at + 12].to_vec();
     // What the miner submitted: version bits 1fffe000, the time, the nonce.
     let submit = Submit {
@@ -208,7 +206,7 @@ fn a_real_block_found_with_version_rolling() {
         nonce: real.nonce,
         version_bits: Some(0x1fff_e000),
     };
-    let version = job.notify.version | submit.version_bits.unwrap();
+    let version = job.version | submit.version_bits.unwrap();
     assert_eq!(version, 0x3fff_e004);
     let header = job
         .header(&submit.extranonce2, submit.ntime, version)

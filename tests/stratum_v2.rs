@@ -16,10 +16,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::json_lines::{self, shares, stop, wait_for};
-use hashrig::stratum::{
-    Pool, PoolEvent, PoolMiner, PoolOptions, ShareReport, ShareResult, Sv2Channel,
-};
+use hashrig::stratum::{Pool, PoolEvent, PoolMiner, ShareReport, ShareResult};
 use hashrig::sv2::AuthorityKey;
+use hashrig::upstream::{PoolOptions, Sv2Channel};
 use serde_json::Value;
 use sv2pool::{SriPool, TemplateProvider, AUTHORITY_PUBLIC};
 use testpool::{Behaviour, TestPool};

@@ -23,8 +23,8 @@ use crate::pool::book::Verdict;
 use crate::pool::protocol::{
     Draft, End, Feed, Handshake, Link, Opened, Opening, Redirect, ShareWriter,
 };
+use crate::pool::roller::{Origins, Places};
 use crate::pool::PoolChange;
-use crate::stratum::roller::{Origins, Places};
 
 /// BIP 320's general-purpose version bits.
 const VERSION_MASK: u32 = 0x1fff_e000;
@@ -176,7 +176,7 @@ impl crate::pool::protocol::Protocol for Solo {
     fn forget_redirect(&self, _pool: usize) {}
 
     fn draft(&self, header: &crate::Header) -> Option<Draft> {
-        crate::stratum::roller::draft(&self.origins, header)
+        crate::pool::roller::draft(&self.origins, header)
     }
 }
 
@@ -280,7 +280,7 @@ impl NodeLink {
         let mut job = template::pool_job(&t, &coinbase, id.clone(), self.version_mask);
         // A template for the same tip (more fees) replaces the work but
         // voids nothing: a block of the older one is as good.
-        job.notify.clean_jobs = new_tip;
+        job.clean = new_tip;
         let t = Arc::new(t);
         let transactions_hex = match self.jobs.lock().expect("not poisoned").back() {
             Some(j) if j.template.transactions == t.transactions => j.transactions_hex.clone(),

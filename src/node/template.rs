@@ -8,8 +8,8 @@
 
 use serde_json::Value;
 
+use crate::pool::{CoinbaseParts, ExtranonceLayout, PoolJob};
 use crate::sha256::sha256d;
-use crate::stratum::{Notify, PoolJob};
 use crate::{CompactTarget, Digest, Target};
 
 /// How many extranonce bytes the coinbase carries for rolling.
@@ -343,19 +343,25 @@ pub fn pool_job(
 ) -> PoolJob {
     let target = Target::from_compact(template.bits).expect("checked when read");
     PoolJob {
-        notify: Notify {
-            job_id,
-            prev_hash: template.prev_hash,
-            coinb1: coinbase.before.clone(),
-            coinb2: coinbase.after.clone(),
-            merkle_branch: template.merkle_branch(),
-            version: template.version,
-            bits: template.bits,
-            ntime: template.start_time(),
-            clean_jobs: true,
+        job_id,
+        prev_hash: crate::BlockHash::from_digest(Digest::from_bytes(template.prev_hash)),
+        coinbase: CoinbaseParts {
+            prefix: coinbase.before.clone(),
+            suffix: coinbase.after.clone(),
         },
-        extranonce1: Vec::new(),
-        extranonce2_size: EXTRANONCE_SIZE,
+        merkle_branch: template
+            .merkle_branch()
+            .into_iter()
+            .map(Digest::from_bytes)
+            .collect(),
+        version: template.version,
+        bits: template.bits,
+        ntime: template.start_time(),
+        clean: true,
+        extranonce: ExtranonceLayout {
+            fixed: Vec::new(),
+            rolled: EXTRANONCE_SIZE,
+        },
         difficulty: target.difficulty(),
         version_mask: if template.version_mutable {
             version_mask

@@ -6,14 +6,32 @@
 //! merkle roots the roller recorded.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use super::connection::Connection;
-use super::options::PoolOptions;
-use super::roller::Origins;
 use super::session::{self, Hello, HelloError};
-use super::url::PoolUrl;
 use crate::pool::protocol::{Draft, Link, Opened, Opening, Protocol, Redirect};
+use crate::pool::roller::Origins;
+use crate::pool::{Pool, PoolUrl};
 use crate::Header;
+
+/// What Stratum v1 takes from a pool miner's options: its pools and how
+/// it speaks to them.
+#[derive(Clone, Debug)]
+pub struct V1Settings {
+    /// The Stratum v1 pools, in the order of the miner's list.
+    pub pools: Vec<Pool>,
+    /// Extra trust anchors (PEM) for TLS pools, beside Mozilla's roots.
+    pub extra_ca_pem: Option<Vec<u8>>,
+    /// The user agent sent in `mining.subscribe`.
+    pub agent: String,
+    /// Whether to ask for BIP 310 version rolling.
+    pub version_rolling: bool,
+    /// Whether `client.reconnect` may send the miner to another host.
+    pub allow_redirect: bool,
+    /// The read timeout of the connection thread.
+    pub poll: Duration,
+}
 
 /// What Stratum v1 remembers per pool across connections.
 #[derive(Default, Clone)]
@@ -26,9 +44,9 @@ struct Memory {
     redirect: Option<PoolUrl>,
 }
 
-/// Stratum v1 over the pools of one [`PoolOptions`].
+/// Stratum v1 over the pools of one [`V1Settings`].
 pub(crate) struct StratumV1 {
-    pub options: PoolOptions,
+    pub options: V1Settings,
     tls: Arc<rustls::ClientConfig>,
     /// Headers handed out, by merkle root.
     pub origins: Arc<Mutex<Origins>>,
@@ -36,7 +54,7 @@ pub(crate) struct StratumV1 {
 }
 
 impl StratumV1 {
-    pub fn new(options: PoolOptions) -> Result<StratumV1, crate::Error> {
+    pub fn new(options: V1Settings) -> Result<StratumV1, crate::Error> {
         let tls = super::link::tls_config(options.extra_ca_pem.as_deref())?;
         let memory = Mutex::new(vec![Memory::default(); options.pools.len()]);
         Ok(StratumV1 {
@@ -128,6 +146,6 @@ impl Protocol for StratumV1 {
     }
 
     fn draft(&self, header: &Header) -> Option<Draft> {
-        super::roller::draft(&self.origins, header)
+        crate::pool::roller::draft(&self.origins, header)
     }
 }

@@ -6,14 +6,14 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use super::assembly::PoolJob;
 use super::link::LinkWriter;
 use super::message::{self, Notify, ServerMessage, Submit};
-use super::roller::{Origins, Places};
 use super::session::Session;
 use crate::pool::book::Verdict;
 use crate::pool::protocol::{Draft, End, Feed, Handshake, Link, Redirect, ShareWriter};
+use crate::pool::roller::{Origins, Places};
 use crate::pool::PoolChange;
+use crate::pool::{ExtranonceLayout, PoolJob};
 
 /// A live Stratum v1 connection.
 pub(crate) struct Connection {
@@ -89,7 +89,7 @@ impl Connection {
                 if let Some(job) = self.current.clone() {
                     let mut job = (*job).clone();
                     job.version_mask = mask;
-                    job.notify.clean_jobs = false;
+                    job.clean = false;
                     self.hand_out(feed, job, read_at);
                 }
             }
@@ -131,15 +131,11 @@ impl Connection {
             self.extranonce2_size = size;
         }
         feed.job_arrived();
-        let job = PoolJob {
-            notify,
-            extranonce1: self.extranonce1.clone(),
-            extranonce2_size: self.extranonce2_size,
-            difficulty: self.difficulty,
-            version_mask: self.version_mask,
-            given_root: None,
-            target: None,
+        let extranonce = ExtranonceLayout {
+            fixed: self.extranonce1.clone(),
+            rolled: self.extranonce2_size,
         };
+        let job = notify.into_job(extranonce, self.difficulty, self.version_mask);
         self.hand_out(feed, job, read_at);
     }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use rustls::pki_types::{pem::PemObject, CertificateDer, ServerName};
 
 use super::message::MAX_LINE;
-use super::url::PoolUrl;
+use crate::pool::PoolUrl;
 use crate::Error;
 
 /// How long a connect, a TLS handshake or a write may take.

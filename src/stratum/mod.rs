@@ -7,15 +7,16 @@
 //! [`Engine`](crate::engine::Engine) (rolling extranonce2 and the version
 //! bits, so that every device works on header space of its own), checks
 //! every solution on the CPU reference once more against the pool's job,
-//! and submits it as a share. The wire messages ([`message`]) and the
-//! header assembly ([`PoolJob`]) are usable on their own, for proxies and
-//! pool-side tools.
+//! and submits it as a share. The wire messages ([`message`]) are usable
+//! on their own, for proxies and pool-side tools; a notify becomes the
+//! pool layer's job ([`PoolJob`]) through [`Notify::into_job`].
 //!
 //! ```no_run
 //! use std::sync::Arc;
 //! use std::time::Duration;
 //! use hashrig::engine::{Engine, EngineOptions};
-//! use hashrig::stratum::{Pool, PoolEvent, PoolMiner, PoolOptions};
+//! use hashrig::stratum::{Pool, PoolEvent, PoolMiner};
+//! use hashrig::upstream::PoolOptions;
 //!
 //! let engine = Arc::new(Engine::start(EngineOptions::default())?);
 //! let pool = Pool::new("stratum+tcp://solo.ckpool.org:3333".parse()?, Some("bc1q…"), Some("x"))?;
@@ -29,27 +30,21 @@
 //! # Ok::<(), hashrig::Error>(())
 //! ```
 
-mod assembly;
-mod client;
+pub(crate) mod client;
 mod connection;
 mod envelope;
 mod link;
 pub mod message;
-mod miner;
-mod options;
 mod outgoing;
 mod params;
-pub(crate) mod roller;
-mod session;
-mod url;
+pub(crate) mod session;
 
 /// The pool layer's vocabulary ([`crate::pool`]), which this protocol reports in.
 pub use crate::pool::{
-    FailoverOptions, PoolChange, PoolEvent, PoolMiner, PoolState, PoolStats, ShareCounts,
-    ShareReport, ShareResult,
+    extranonce2_bytes, spread_bits, FailoverOptions, Pool, PoolChange, PoolEvent, PoolJob,
+    PoolMiner, PoolState, PoolStats, PoolUrl, ShareCounts, ShareReport, ShareResult, Version,
+    NTIME_ROLL_LIMIT,
 };
-pub use assembly::{extranonce2_bytes, spread_bits, PoolJob};
+pub use client::V1Settings;
+pub(crate) use link::tls_config;
 pub use message::{Notify, ProtocolError, RpcError, ServerMessage, Submit, Subscription};
-pub use options::{PoolOptions, Sv2Channel, Upstream};
-pub use roller::NTIME_ROLL_LIMIT;
-pub use url::{Pool, PoolUrl, Version};

@@ -8,7 +8,8 @@ use serde_json::Value;
 use super::envelope::{
     bad, hex_u32, words_reversed, ProtocolError, EXTRANONCE2_SIZES, MAX_BRANCHES,
 };
-use crate::{hex, CompactTarget, Target};
+use crate::pool::{CoinbaseParts, ExtranonceLayout, PoolJob};
+use crate::{hex, BlockHash, CompactTarget, Digest, Target};
 
 /// `mining.notify`: the work a pool hands out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +37,38 @@ pub struct Notify {
 }
 
 impl Notify {
+    /// The pool layer's job for this notify, on a connection whose
+    /// extranonce space, difficulty and version mask are as given.
+    pub fn into_job(
+        self,
+        extranonce: ExtranonceLayout,
+        difficulty: f64,
+        version_mask: u32,
+    ) -> PoolJob {
+        PoolJob {
+            job_id: self.job_id,
+            prev_hash: BlockHash::from_digest(Digest::from_bytes(self.prev_hash)),
+            coinbase: CoinbaseParts {
+                prefix: self.coinb1,
+                suffix: self.coinb2,
+            },
+            merkle_branch: self
+                .merkle_branch
+                .into_iter()
+                .map(Digest::from_bytes)
+                .collect(),
+            version: self.version,
+            bits: self.bits,
+            ntime: self.ntime,
+            clean: self.clean_jobs,
+            extranonce,
+            difficulty,
+            version_mask,
+            given_root: None,
+            target: None,
+        }
+    }
+
     /// Parses `mining.notify` params: `[job_id, prevhash, coinb1, coinb2,
     /// [branch…], version, nbits, ntime, clean_jobs]`.
     pub fn from_params(params: &Value) -> Result<Notify, ProtocolError> {

@@ -14,7 +14,7 @@ use super::message::{
     authorize_request, configure_request, extranonce_subscribe_request, subscribe_request,
     ProtocolError, Reply, RpcError, ServerMessage, Subscription, BIP320_MASK,
 };
-use super::url::{Pool, PoolUrl};
+use crate::pool::{Pool, PoolUrl};
 
 /// Request ids of the handshake; submits count up from [`FIRST_SUBMIT_ID`].
 const CONFIGURE_ID: u64 = 1;

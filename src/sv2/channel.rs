@@ -17,10 +17,10 @@ use super::messages::{self, ExtendedJob, Incoming, PrevHash, ShareFields, Standa
 use super::transport::{Frame, Reader, Writer};
 use crate::pool::book::Verdict;
 use crate::pool::protocol::{Draft, End, Feed, Handshake, Link, Redirect, ShareWriter};
+use crate::pool::roller::{Origins, Places};
 use crate::pool::PoolChange;
-use crate::stratum::roller::{Origins, Places};
-use crate::stratum::{Notify, PoolJob};
-use crate::{CompactTarget, Digest, Target};
+use crate::pool::{CoinbaseParts, ExtranonceLayout, PoolJob};
+use crate::{BlockHash, CompactTarget, Digest, Target};
 
 /// BIP 320's general-purpose version bits: what a device rolls where the
 /// pool allows version rolling (SRI's pool allows `0x1fffffe0`, a superset).
@@ -221,47 +221,46 @@ impl Channel {
         if let Some(prefix) = self.next_prefix.take() {
             self.opened.extranonce_prefix = prefix;
         }
-        let (coinb1, coinb2, branch, version, root, mask) = match &job {
-            PoolSent::Standard(j) => (
-                vec![],
-                vec![],
-                vec![],
-                j.version,
-                Some(Digest::from_bytes(j.merkle_root)),
-                self.version_mask,
-            ),
-            PoolSent::Extended(j) => (
-                j.coinbase_prefix.clone(),
-                j.coinbase_suffix.clone(),
-                j.merkle_path.clone(),
-                j.version,
-                None,
-                if j.version_rolling_allowed {
-                    self.version_mask
-                } else {
-                    0
-                },
-            ),
-        };
-        let pool_job = PoolJob {
-            notify: Notify {
-                job_id: job.job_id().to_string(),
-                prev_hash: prev.prev_hash,
-                coinb1,
-                coinb2,
-                merkle_branch: branch,
-                version,
-                bits: CompactTarget::from_consensus(prev.nbits),
-                ntime,
-                clean_jobs: clean,
+        let mut pool_job = PoolJob {
+            job_id: job.job_id().to_string(),
+            prev_hash: BlockHash::from_digest(Digest::from_bytes(prev.prev_hash)),
+            coinbase: CoinbaseParts::default(),
+            merkle_branch: Vec::new(),
+            version: 0,
+            bits: CompactTarget::from_consensus(prev.nbits),
+            ntime,
+            clean,
+            extranonce: ExtranonceLayout {
+                fixed: self.opened.extranonce_prefix.clone(),
+                rolled: self.opened.extranonce_size,
             },
-            extranonce1: self.opened.extranonce_prefix.clone(),
-            extranonce2_size: self.opened.extranonce_size,
             difficulty: target.difficulty(),
-            version_mask: mask,
-            given_root: root,
+            version_mask: self.version_mask,
+            given_root: None,
             target: Some(target),
         };
+        match &job {
+            PoolSent::Standard(j) => {
+                pool_job.version = j.version;
+                pool_job.given_root = Some(Digest::from_bytes(j.merkle_root));
+            }
+            PoolSent::Extended(j) => {
+                pool_job.version = j.version;
+                pool_job.coinbase = CoinbaseParts {
+                    prefix: j.coinbase_prefix.clone(),
+                    suffix: j.coinbase_suffix.clone(),
+                };
+                pool_job.merkle_branch = j
+                    .merkle_path
+                    .iter()
+                    .copied()
+                    .map(Digest::from_bytes)
+                    .collect();
+                if !j.version_rolling_allowed {
+                    pool_job.version_mask = 0;
+                }
+            }
+        }
         let first = self.current.is_none();
         if self
             .places

@@ -18,9 +18,48 @@ use super::messages::{
 };
 use super::transport::{self, Frame, Reader, Writer};
 use crate::pool::protocol::{Link, Opened, Opening, Redirect};
-use crate::stratum::roller::Origins;
-use crate::stratum::{PoolOptions, PoolUrl, Sv2Channel, Version};
+use crate::pool::roller::Origins;
+use crate::pool::{Pool, PoolUrl, Version};
 use crate::Target;
+
+/// Which Stratum V2 channel a pool miner opens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Sv2Channel {
+    /// A standard channel (header-only), or an extended one where the
+    /// rig's rate would use up a standard channel's header space (2^32
+    /// nonces times the version bits) in under a second, or where the pool
+    /// serves only extended channels.
+    #[default]
+    Auto,
+    /// Always a standard channel.
+    Standard,
+    /// Always an extended channel: the rig rolls an extranonce of its own
+    /// and builds the coinbase and merkle root.
+    Extended,
+}
+
+/// What Stratum V2 takes from a pool miner's options: its pools and how
+/// it speaks to them.
+#[derive(Clone, Debug)]
+pub struct Sv2Settings {
+    /// The Stratum V2 pools, in the order of the miner's list.
+    pub pools: Vec<Pool>,
+    /// The firmware string of `SetupConnection`.
+    pub agent: String,
+    /// Whether to ask for version rolling.
+    pub version_rolling: bool,
+    /// Whether `Reconnect` may send the miner to another host.
+    pub allow_redirect: bool,
+    /// The read timeout of the connection thread.
+    pub poll: Duration,
+    /// Which channel to open.
+    pub channel: Sv2Channel,
+    /// Whether a standard channel asks for standard jobs only
+    /// (`REQUIRES_STANDARD_JOBS`).
+    pub standard_jobs: bool,
+    /// How long a handshake (Noise, connection setup, channel) may take.
+    pub handshake_timeout: Duration,
+}
 
 /// A standard channel's header space per second of time: 2^32 nonces
 /// times the 2^16 versions of BIP 320's bits. A rig faster than this opens
@@ -34,16 +73,16 @@ const FIRST_RATE: f64 = 1e9;
 /// How many extranonce bytes an extended channel asks for at least.
 const EXTRANONCE_SIZE: u16 = 8;
 
-/// Stratum V2 over the V2 pools of one [`PoolOptions`].
+/// Stratum V2 over the pools of one [`Sv2Settings`].
 pub(crate) struct StratumV2 {
-    options: PoolOptions,
+    options: Sv2Settings,
     origins: Arc<Mutex<Origins>>,
     /// Where `Reconnect` sent the miner, per pool.
     redirects: Mutex<Vec<Option<(String, u16)>>>,
 }
 
 impl StratumV2 {
-    pub fn new(options: PoolOptions, origins: Arc<Mutex<Origins>>) -> StratumV2 {
+    pub fn new(options: Sv2Settings, origins: Arc<Mutex<Origins>>) -> StratumV2 {
         let redirects = Mutex::new(vec![None; options.pools.len()]);
         StratumV2 {
             options,
@@ -181,7 +220,7 @@ impl crate::pool::protocol::Protocol for StratumV2 {
         };
 
         let extended_for_rate = cx.hashrate > STANDARD_SPACE_PER_SECOND;
-        let mut kind = match self.options.sv2_channel {
+        let mut kind = match self.options.channel {
             Sv2Channel::Extended => ChannelKind::Extended,
             Sv2Channel::Standard => ChannelKind::Standard,
             Sv2Channel::Auto if extended_for_rate => ChannelKind::Extended,
@@ -191,7 +230,7 @@ impl crate::pool::protocol::Protocol for StratumV2 {
         if self.options.version_rolling {
             flags |= REQUIRES_VERSION_ROLLING;
         }
-        if kind == ChannelKind::Standard && self.options.sv2_standard_jobs {
+        if kind == ChannelKind::Standard && self.options.standard_jobs {
             flags |= REQUIRES_STANDARD_JOBS;
         }
         let agent = &self.options.agent;
@@ -339,6 +378,6 @@ impl crate::pool::protocol::Protocol for StratumV2 {
     }
 
     fn draft(&self, header: &crate::Header) -> Option<crate::pool::protocol::Draft> {
-        crate::stratum::roller::draft(&self.origins, header)
+        crate::pool::roller::draft(&self.origins, header)
     }
 }

@@ -12,11 +12,11 @@
 
 mod channel;
 pub(crate) mod client;
-mod key;
 pub mod messages;
 pub mod transport;
 
-pub use key::{AuthorityKey, KeyError};
+pub use crate::pool::{AuthorityKey, KeyError};
+pub use client::{Sv2Channel, Sv2Settings};
 
 #[cfg(test)]
 mod tests;

@@ -17,7 +17,7 @@ use framing_sv2::framing::SerializedFrame;
 use framing_sv2::header::Header;
 use noise_sv2::{Initiator, INITIATOR_EXPECTED_HANDSHAKE_MESSAGE_SIZE};
 
-use super::key::AuthorityKey;
+use crate::pool::AuthorityKey;
 
 /// The most encrypted bytes one frame may take. The mining protocol's
 /// largest message (an extended job with two 64 KiB coinbase halves and a

@@ -13,7 +13,8 @@ use super::{
 use hashrig::engine::Engine;
 use hashrig::node::address::script_for;
 use hashrig::node::{Auth, Network, Node};
-use hashrig::stratum::{Pool, PoolMiner, PoolOptions, PoolState, Upstream};
+use hashrig::stratum::{Pool, PoolMiner, PoolState};
+use hashrig::upstream::{PoolOptions, Upstream};
 
 /// A pool miner behind a `hashrig_pool_miner *`.
 pub struct HashrigPoolMiner {

@@ -10,7 +10,8 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use hashrig::pool::{PoolChange, PoolEvent, PoolStats, ShareCounts, ShareResult};
-use hashrig::stratum::{Pool, PoolMiner, PoolOptions, PoolUrl, Sv2Channel, Upstream};
+use hashrig::stratum::{Pool, PoolMiner, PoolUrl};
+use hashrig::upstream::{PoolOptions, Sv2Channel, Upstream};
 use serde::Serialize;
 
 use crate::args::{self, DeviceArgs};

@@ -1,19 +1,20 @@
-//! Mining on pools: the options, and [`PoolMiner::start`], which puts
-//! Stratum v1 ([`super::client`]) and Stratum V2 ([`crate::sv2`]) under the
-//! pool layer ([`crate::pool`]), each pool of the list spoken to in the
-//! protocol its URL names.
+//! The router: [`PoolMiner::start`] puts Stratum v1 ([`crate::stratum`]),
+//! Stratum V2 ([`crate::sv2`]) and solo nodes ([`crate::node`]) under the
+//! pool layer ([`crate::pool`]), each upstream of the list spoken to in
+//! the protocol its URL names. The one place that knows every protocol: a
+//! fourth is a folder of its own beside those three, a variant of
+//! `Route` here and its URL scheme in [`crate::pool::PoolUrl`].
 
 use std::sync::{Arc, Mutex};
 
-use super::client::StratumV1;
 use super::options::{PoolOptions, Upstream};
-use super::roller::Origins;
-use super::session::FIRST_SUBMIT_ID;
-use super::url::Version;
 use crate::engine::Engine;
 use crate::node::client::Solo;
 use crate::pool::protocol::{Draft, Link, Opened, Opening, Protocol, Redirect};
-use crate::pool::{PoolMiner, PoolStats};
+use crate::pool::roller::Origins;
+use crate::pool::{PoolMiner, PoolStats, Version};
+use crate::stratum::client::StratumV1;
+use crate::stratum::session::FIRST_SUBMIT_ID;
 use crate::sv2::client::StratumV2;
 use crate::{Error, Header};
 
@@ -59,7 +60,7 @@ impl Protocol for Stratum {
     }
 
     fn draft(&self, header: &Header) -> Option<Draft> {
-        super::roller::draft(&self.origins, header)
+        crate::pool::roller::draft(&self.origins, header)
     }
 }
 
@@ -92,7 +93,7 @@ impl PoolMiner {
             .iter()
             .map(|p| matches!(p.url.version, Version::V2 { .. }))
             .collect();
-        let v1 = StratumV1::new(options.clone())?;
+        let v1 = StratumV1::new(options.v1_settings())?;
         let origins = v1.origins.clone();
         let solo = Solo::new(
             options.nodes.clone(),
@@ -102,7 +103,7 @@ impl PoolMiner {
             options.poll,
         );
         let settings = options.failover.clone();
-        let v2 = StratumV2::new(options, origins.clone());
+        let v2 = StratumV2::new(options.sv2_settings(), origins.clone());
         let protocol = Arc::new(Stratum {
             v1,
             v2,

@@ -1,32 +1,67 @@
-//! From a pool's `mining.notify` to the header a device hashes: the
-//! coinbase (coinb1 ‖ extranonce1 ‖ extranonce2 ‖ coinb2), its hash folded
+//! The job every protocol hands the pool layer, whatever its wire: a
+//! Stratum v1 `mining.notify`, a Stratum V2 job and its previous hash, or
+//! a node's block template. From it to the header a device hashes: the
+//! coinbase (prefix ‖ extranonce1 ‖ extranonce2 ‖ suffix), its hash folded
 //! up the merkle branch, and the header with the job's fields and the
 //! rolled version bits (BIP 320) filled in. Pool-side tools and proxies can
-//! use it on its own.
+//! use it on their own.
 
 use crate::sha256::sha256d;
-use crate::{BlockHash, Digest, Error, Header, Target};
+use crate::{BlockHash, CompactTarget, Digest, Error, Header, Target};
 
-use super::message::Notify;
+/// The coinbase transaction around the extranonces: `prefix ‖ extranonce1
+/// ‖ extranonce2 ‖ suffix`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CoinbaseParts {
+    /// The transaction before the extranonces (Stratum v1's coinb1).
+    pub prefix: Vec<u8>,
+    /// The transaction after the extranonces (Stratum v1's coinb2).
+    pub suffix: Vec<u8>,
+}
 
-/// A pool's job with everything needed to build its headers.
+/// The coinbase's extranonce space: the part the upstream fixes for this
+/// connection and the size of the part the miner rolls.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExtranonceLayout {
+    /// The upstream's extra nonce for this connection (extranonce1).
+    pub fixed: Vec<u8>,
+    /// How many extranonce2 bytes the miner rolls (1 to 16; 0 where the
+    /// upstream gave the merkle root).
+    pub rolled: usize,
+}
+
+/// A job with everything needed to build its headers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PoolJob {
-    /// The notify it came from.
-    pub notify: Notify,
-    /// The pool's extra nonce for this connection.
-    pub extranonce1: Vec<u8>,
-    /// How many extranonce2 bytes the miner rolls (1 to 16).
-    pub extranonce2_size: usize,
+    /// The upstream's job id, echoed in the share.
+    pub job_id: String,
+    /// The block this job builds on.
+    pub prev_hash: BlockHash,
+    /// The coinbase around the extranonces (empty where `given_root` is
+    /// set).
+    pub coinbase: CoinbaseParts,
+    /// The merkle branch of the coinbase, each node in internal byte
+    /// order.
+    pub merkle_branch: Vec<Digest>,
+    /// The block version.
+    pub version: u32,
+    /// The network target in compact form.
+    pub bits: CompactTarget,
+    /// The block time.
+    pub ntime: u32,
+    /// Whether earlier jobs are void (a new block on the network).
+    pub clean: bool,
+    /// The extranonce space.
+    pub extranonce: ExtranonceLayout,
     /// The share difficulty in force for this job.
     pub difficulty: f64,
-    /// The version bits the pool lets the miner roll (0: none).
+    /// The version bits the upstream lets the miner roll (0: none).
     pub version_mask: u32,
-    /// The merkle root the pool gave, where it builds the coinbase itself
-    /// (Stratum V2 standard jobs): no coinbase is built then.
+    /// The merkle root the upstream gave, where it builds the coinbase
+    /// itself (Stratum V2 standard jobs): no coinbase is built then.
     pub given_root: Option<Digest>,
-    /// The share target the pool gave exactly (Stratum V2), in place of
-    /// the one worked out from the difficulty.
+    /// The share target the upstream gave exactly (Stratum V2), in place
+    /// of the one worked out from the difficulty.
     pub target: Option<Target>,
 }
 
@@ -43,19 +78,18 @@ impl PoolJob {
 
     /// The network target from the job's nBits.
     pub fn network_target(&self) -> Result<Target, Error> {
-        Ok(Target::from_compact(self.notify.bits)?)
+        Ok(Target::from_compact(self.bits)?)
     }
 
     /// The coinbase transaction with `extranonce2` in place.
     pub fn coinbase(&self, extranonce2: &[u8]) -> Vec<u8> {
-        let n = &self.notify;
-        let mut tx = Vec::with_capacity(
-            n.coinb1.len() + self.extranonce1.len() + extranonce2.len() + n.coinb2.len(),
-        );
-        tx.extend_from_slice(&n.coinb1);
-        tx.extend_from_slice(&self.extranonce1);
+        let (c, fixed) = (&self.coinbase, &self.extranonce.fixed);
+        let mut tx =
+            Vec::with_capacity(c.prefix.len() + fixed.len() + extranonce2.len() + c.suffix.len());
+        tx.extend_from_slice(&c.prefix);
+        tx.extend_from_slice(fixed);
         tx.extend_from_slice(extranonce2);
-        tx.extend_from_slice(&n.coinb2);
+        tx.extend_from_slice(&c.suffix);
         tx
     }
 
@@ -68,9 +102,9 @@ impl PoolJob {
         }
         let mut root = sha256d(&self.coinbase(extranonce2));
         let mut pair = [0u8; 64];
-        for branch in &self.notify.merkle_branch {
+        for node in &self.merkle_branch {
             pair[..32].copy_from_slice(root.as_bytes());
-            pair[32..].copy_from_slice(branch);
+            pair[32..].copy_from_slice(node.as_bytes());
             root = sha256d(&pair);
         }
         root
@@ -85,10 +119,10 @@ impl PoolJob {
     pub fn header_with_root(&self, merkle_root: Digest, ntime: u32, version: u32) -> Header {
         Header {
             version: version as i32,
-            prev_blockhash: BlockHash::from_digest(Digest::from_bytes(self.notify.prev_hash)),
+            prev_blockhash: self.prev_hash,
             merkle_root,
             time: ntime,
-            bits: self.notify.bits,
+            bits: self.bits,
             nonce: 0,
         }
     }
@@ -96,7 +130,7 @@ impl PoolJob {
     /// Whether the job's own version already sets masked bits: BIP 320
     /// rolling is then left off, as pools expect the bits to start clear.
     pub fn rolls_version(&self) -> bool {
-        self.version_mask != 0 && self.notify.version & self.version_mask == 0
+        self.version_mask != 0 && self.version & self.version_mask == 0
     }
 
     /// How many versions the mask allows rolling through (1 when none).
@@ -112,9 +146,9 @@ impl PoolJob {
     /// bits, lowest first, over the job's version.
     pub fn rolled_version(&self, k: u64) -> u32 {
         if !self.rolls_version() {
-            return self.notify.version;
+            return self.version;
         }
-        self.notify.version | spread_bits(k, self.version_mask)
+        self.version | spread_bits(k, self.version_mask)
     }
 }
 

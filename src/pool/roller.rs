@@ -10,10 +10,9 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use super::assembly::{extranonce2_bytes, PoolJob};
-use super::message::Notify;
+use super::job::{extranonce2_bytes, PoolJob};
+use super::protocol::{Draft, Feed};
 use crate::engine::{JobSource, Work};
-use crate::pool::protocol::{Draft, Feed};
 use crate::{Digest, Header, HeaderJob, Job, Target};
 
 /// How far past the job's time a header's time may be rolled. Pools reject
@@ -21,15 +20,22 @@ use crate::{Digest, Header, HeaderJob, Job, Target};
 /// ahead, and ten minutes is well inside what every pool accepts.
 pub const NTIME_ROLL_LIMIT: u32 = 600;
 
-/// Where a header came from.
-#[derive(Debug, Clone)]
-pub struct Origin {
+/// Which connection, pool and clean-job epoch a job was handed out in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Provenance {
     /// The connection it was handed out on.
     pub session: u64,
     /// The pool (index in the miner's list).
     pub pool: usize,
     /// The clean-job epoch: shares of an older epoch are stale.
     pub epoch: u64,
+}
+
+/// Where a header came from.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// The connection, pool and epoch.
+    pub from: Provenance,
     /// The pool job.
     pub job: Arc<PoolJob>,
     /// The extranonce2 in the header's coinbase.
@@ -68,7 +74,7 @@ impl Origins {
 
     /// Forgets everything before `epoch`.
     pub fn retain_epoch(&mut self, epoch: u64) {
-        self.by_root.retain(|_, o| o.epoch >= epoch);
+        self.by_root.retain(|_, o| o.from.epoch >= epoch);
         let by_root = &self.by_root;
         self.order.retain(|k| by_root.contains_key(k));
     }
@@ -99,12 +105,12 @@ pub(crate) fn draft(origins: &Mutex<Origins>, header: &Header) -> Option<Draft> 
         .header(&origin.extranonce2, header.time, header.version as u32)
         .with_nonce(header.nonce);
     Some(Draft {
-        pool: origin.pool,
-        session: origin.session,
-        epoch: origin.epoch,
-        job_id: job.notify.job_id.clone(),
+        pool: origin.from.pool,
+        session: origin.from.session,
+        epoch: origin.from.epoch,
+        job_id: job.job_id.clone(),
         extranonce2: origin.extranonce2.clone(),
-        rolled: header.version as u32 ^ job.notify.version,
+        rolled: header.version as u32 ^ job.version,
         rebuilt,
         share_target: job.share_target().ok()?,
         network_target: job.network_target().ok()?,
@@ -117,25 +123,19 @@ const PLACES_KEPT: usize = 16;
 
 /// The work a job describes, whatever its id, flags and difficulty: two
 /// jobs with the same work share header space.
-#[derive(Clone, PartialEq, Eq)]
-struct WorkKey {
-    notify: Notify,
-    extranonce1: Vec<u8>,
-    extranonce2_size: usize,
-    given_root: Option<Digest>,
-}
+#[derive(Clone, PartialEq)]
+struct WorkKey(PoolJob);
 
 impl WorkKey {
     fn of(job: &PoolJob) -> WorkKey {
-        let mut notify = job.notify.clone();
-        notify.job_id.clear();
-        notify.clean_jobs = false;
-        WorkKey {
-            notify,
-            extranonce1: job.extranonce1.clone(),
-            extranonce2_size: job.extranonce2_size,
-            given_root: job.given_root,
-        }
+        WorkKey(PoolJob {
+            job_id: String::new(),
+            clean: false,
+            difficulty: 0.0,
+            version_mask: 0,
+            target: None,
+            ..job.clone()
+        })
     }
 }
 
@@ -175,16 +175,20 @@ impl Places {
         read_at: Instant,
     ) -> Option<Arc<PoolJob>> {
         let target = job.share_target().ok()?;
-        let clean = job.notify.clean_jobs || first;
+        let clean = job.clean || first;
         let epoch = feed.epoch(clean);
         if clean {
             origins.lock().expect("not poisoned").retain_epoch(epoch);
         }
         let place = self.of(&job);
         let job = Arc::new(job);
-        let job_id = job.notify.job_id.clone();
-        let ids = (feed.session(), feed.pool(), epoch);
-        let mut roller = Roller::resuming(job.clone(), target, origins.clone(), ids, place);
+        let job_id = job.job_id.clone();
+        let from = Provenance {
+            session: feed.session(),
+            pool: feed.pool(),
+            epoch,
+        };
+        let mut roller = Roller::resuming(job.clone(), target, origins.clone(), from, place);
         let Some(header) = roller.next_header() else {
             feed.note(format!(
                 "job {job_id} not mined: its header space is used up"
@@ -201,9 +205,7 @@ pub struct Roller {
     job: Arc<PoolJob>,
     target: Target,
     origins: Arc<Mutex<Origins>>,
-    session: u64,
-    pool: usize,
-    epoch: u64,
+    from: Provenance,
     place: Arc<Mutex<Place>>,
     /// The (extranonce2, time offset) being rolled, its next version index,
     /// and its merkle root, computed once for all its versions.
@@ -219,9 +221,9 @@ impl Roller {
         job: Arc<PoolJob>,
         target: Target,
         origins: Arc<Mutex<Origins>>,
-        ids: (u64, usize, u64),
+        from: Provenance,
     ) -> Roller {
-        Roller::resuming(job, target, origins, ids, Arc::default())
+        Roller::resuming(job, target, origins, from, Arc::default())
     }
 
     /// A roller going on from `place`, where earlier rollers of the same
@@ -230,16 +232,14 @@ impl Roller {
         job: Arc<PoolJob>,
         target: Target,
         origins: Arc<Mutex<Origins>>,
-        (session, pool, epoch): (u64, usize, u64),
+        from: Provenance,
         place: Arc<Mutex<Place>>,
     ) -> Roller {
         Roller {
             job,
             target,
             origins,
-            session,
-            pool,
-            epoch,
+            from,
             place,
             current: None,
             version: 0,
@@ -248,7 +248,7 @@ impl Roller {
     }
 
     fn extranonce2_space(&self) -> u128 {
-        match self.job.extranonce2_size {
+        match self.job.extranonce.rolled {
             16.. => u128::MAX,
             n => 1u128 << (8 * n),
         }
@@ -283,14 +283,12 @@ impl Roller {
         let root = match self.root {
             Some(r) => r,
             None => {
-                let en2 = extranonce2_bytes(extranonce2, self.job.extranonce2_size);
+                let en2 = extranonce2_bytes(extranonce2, self.job.extranonce.rolled);
                 let r = self.job.merkle_root(&en2);
                 self.origins.lock().expect("not poisoned").insert(
                     &r,
                     Origin {
-                        session: self.session,
-                        pool: self.pool,
-                        epoch: self.epoch,
+                        from: self.from,
                         job: self.job.clone(),
                         extranonce2: en2,
                     },
@@ -301,7 +299,7 @@ impl Roller {
         };
         let version = self.job.rolled_version(self.version);
         self.version += 1;
-        let ntime = self.job.notify.ntime.wrapping_add(ntime_offset);
+        let ntime = self.job.ntime.wrapping_add(ntime_offset);
         let header = self.job.header_with_root(root, ntime, version);
         Some(Job::Header(HeaderJob::new(header, self.target)))
     }
@@ -316,25 +314,34 @@ impl JobSource for Roller {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stratum::message::Notify;
-    use crate::CompactTarget;
+    use crate::pool::job::{CoinbaseParts, ExtranonceLayout};
+    use crate::{BlockHash, CompactTarget, Digest};
     use std::collections::HashSet;
+
+    /// The connection, pool and epoch the tests' jobs come from.
+    const FROM: Provenance = Provenance {
+        session: 1,
+        pool: 0,
+        epoch: 0,
+    };
 
     fn job(mask: u32, en2_size: usize) -> Arc<PoolJob> {
         Arc::new(PoolJob {
-            notify: Notify {
-                job_id: "1".into(),
-                prev_hash: [7; 32],
-                coinb1: vec![1, 2, 3],
-                coinb2: vec![4, 5],
-                merkle_branch: vec![[9; 32]],
-                version: 0x2000_0000,
-                bits: CompactTarget::from_consensus(0x1d00ffff),
-                ntime: 1000,
-                clean_jobs: true,
+            job_id: "1".into(),
+            prev_hash: BlockHash::from_digest(Digest::from_bytes([7; 32])),
+            coinbase: CoinbaseParts {
+                prefix: vec![1, 2, 3],
+                suffix: vec![4, 5],
             },
-            extranonce1: vec![0xaa],
-            extranonce2_size: en2_size,
+            merkle_branch: vec![Digest::from_bytes([9; 32])],
+            version: 0x2000_0000,
+            bits: CompactTarget::from_consensus(0x1d00ffff),
+            ntime: 1000,
+            clean: true,
+            extranonce: ExtranonceLayout {
+                fixed: vec![0xaa],
+                rolled: en2_size,
+            },
             difficulty: 1.0,
             version_mask: mask,
             given_root: None,
@@ -344,7 +351,7 @@ mod tests {
 
     fn headers(job: Arc<PoolJob>, n: usize) -> (Vec<crate::Header>, Arc<Mutex<Origins>>) {
         let origins = Arc::new(Mutex::new(Origins::default()));
-        let mut r = Roller::new(job, Target::MAX, origins.clone(), (1, 0, 0));
+        let mut r = Roller::new(job, Target::MAX, origins.clone(), FROM);
         let hs = (0..n)
             .map_while(|_| r.next_header())
             .map(|j| match j {
@@ -399,17 +406,17 @@ mod tests {
             first_job.clone(),
             Target::MAX,
             origins.clone(),
-            (1, 0, 0),
+            FROM,
             place.clone(),
         );
         // Part way into an extranonce2's versions, as a device would be.
         let mut seen: HashSet<_> = take(&mut first, 10).iter().map(|h| h.to_bytes()).collect();
         // The same work again under another id and difficulty.
         let mut again = (*first_job).clone();
-        again.notify.job_id = "2".into();
-        again.notify.clean_jobs = false;
+        again.job_id = "2".into();
+        again.clean = false;
         again.difficulty = 2.0;
-        let mut second = Roller::resuming(Arc::new(again), Target::MAX, origins, (1, 0, 0), place);
+        let mut second = Roller::resuming(Arc::new(again), Target::MAX, origins, FROM, place);
         for h in take(&mut second, 1000)
             .iter()
             .chain(take(&mut first, 1000).iter())
@@ -424,7 +431,7 @@ mod tests {
     #[test]
     fn no_rolling_when_the_job_sets_masked_bits() {
         let mut j = (*job(0x1fff_e000, 2)).clone();
-        j.notify.version = 0x2000_2000;
+        j.version = 0x2000_2000;
         let (hs, _) = headers(Arc::new(j), 3);
         assert!(hs.iter().all(|h| h.version == 0x2000_2000));
         assert_ne!(hs[0].merkle_root, hs[1].merkle_root);

@@ -6,7 +6,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::sv2::AuthorityKey;
+use super::key::AuthorityKey;
 use crate::Error;
 
 /// Which Stratum a pool speaks.

@@ -4,25 +4,10 @@
 
 use std::time::Duration;
 
-use super::url::{Pool, Version};
-use crate::pool::FailoverOptions;
+use crate::pool::{FailoverOptions, Pool, Version};
+use crate::stratum::V1Settings;
+use crate::sv2::{Sv2Channel, Sv2Settings};
 use crate::Error;
-
-/// Which Stratum V2 channel a pool miner opens.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Sv2Channel {
-    /// A standard channel (header-only), or an extended one where the
-    /// rig's rate would use up a standard channel's header space (2^32
-    /// nonces times the version bits) in under a second, or where the pool
-    /// serves only extended channels.
-    #[default]
-    Auto,
-    /// Always a standard channel.
-    Standard,
-    /// Always an extended channel: the rig rolls an extranonce of its own
-    /// and builds the coinbase and merkle root.
-    Extended,
-}
 
 /// One entry of the failover list: a pool of [`PoolOptions::pools`] or a
 /// node of [`PoolOptions::nodes`], by its index there.
@@ -101,6 +86,32 @@ impl PoolOptions {
 }
 
 impl PoolOptions {
+    /// What Stratum v1 takes from these options.
+    pub(crate) fn v1_settings(&self) -> V1Settings {
+        V1Settings {
+            pools: self.pools.clone(),
+            extra_ca_pem: self.extra_ca_pem.clone(),
+            agent: self.agent.clone(),
+            version_rolling: self.version_rolling,
+            allow_redirect: self.allow_redirect,
+            poll: self.poll,
+        }
+    }
+
+    /// What Stratum V2 takes from these options.
+    pub(crate) fn sv2_settings(&self) -> Sv2Settings {
+        Sv2Settings {
+            pools: self.pools.clone(),
+            agent: self.agent.clone(),
+            version_rolling: self.version_rolling,
+            allow_redirect: self.allow_redirect,
+            poll: self.poll,
+            channel: self.sv2_channel,
+            standard_jobs: self.sv2_standard_jobs,
+            handshake_timeout: self.handshake_timeout,
+        }
+    }
+
     /// The failover list: [`order`](Self::order), or the pools and then
     /// the nodes where it is empty.
     pub fn upstreams(&self) -> Vec<Upstream> {
@@ -135,7 +146,7 @@ impl PoolOptions {
         // The CA file as the connection will read it: a file with no
         // certificate is refused now, not at the first TLS connection.
         if let Some(pem) = &self.extra_ca_pem {
-            super::link::tls_config(Some(pem))?;
+            crate::stratum::tls_config(Some(pem))?;
         }
         self.failover.validate()?;
         if !self.order.is_empty() {
