@@ -15,13 +15,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::address::{script_for, Network};
+use super::address::{script_for, AddressError, Network};
 use super::rpc::{Rpc, RpcError};
-use super::template::{self, Coinbase, Template};
+use super::template::{self, Coinbase, Template, TemplateError};
 use super::Node;
 use crate::pool::book::Verdict;
 use crate::pool::protocol::{
-    Draft, End, Feed, Handshake, Link, Opened, Opening, Redirect, ShareWriter,
+    Draft, End, Feed, Handshake, Link, LinkError, Opened, Opening, Redirect, ShareWriter,
 };
 use crate::pool::roller::{Origins, Places};
 use crate::pool::PoolChange;
@@ -66,25 +66,49 @@ impl Solo {
     }
 }
 
+/// Why a node cannot be mined on now.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The RPC call failed.
+    #[error(transparent)]
+    Rpc(#[from] RpcError),
+    /// The node follows a chain hashrig does not know.
+    #[error("node: an unknown chain {0:?}")]
+    UnknownChain(String),
+    /// The node is still downloading the chain.
+    #[error("node: in initial block download (block {blocks} of {headers}): waiting")]
+    InitialDownload {
+        /// Blocks it has.
+        blocks: u64,
+        /// Headers it knows.
+        headers: u64,
+    },
+    /// The node's chain is not SHA-256d (the rule its templates need).
+    #[error("{}", foreign_chain(.0))]
+    ForeignChain(&'static str),
+    /// The template cannot be mined.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    /// The payout address does not suit the node's network.
+    #[error("--address: {0}")]
+    Address(#[from] AddressError),
+}
+
 /// What `getblockchaininfo` says, checked for mining.
-pub fn chain_of(rpc: &Rpc) -> Result<Network, String> {
-    let info = rpc
-        .call("getblockchaininfo", json!([]))
-        .map_err(|e| e.to_string())?;
+pub fn chain_of(rpc: &Rpc) -> Result<Network, NodeError> {
+    let info = rpc.call("getblockchaininfo", json!([]))?;
     let chain = info.get("chain").and_then(Value::as_str).unwrap_or("");
     let network =
-        Network::from_chain(chain).ok_or_else(|| format!("node: an unknown chain {chain:?}"))?;
+        Network::from_chain(chain).ok_or_else(|| NodeError::UnknownChain(chain.to_string()))?;
     if info.get("initialblockdownload").and_then(Value::as_bool) == Some(true) {
         let blocks = info.get("blocks").and_then(Value::as_u64).unwrap_or(0);
         let headers = info.get("headers").and_then(Value::as_u64).unwrap_or(0);
-        return Err(format!(
-            "node: in initial block download (block {blocks} of {headers}): waiting"
-        ));
+        return Err(NodeError::InitialDownload { blocks, headers });
     }
     Ok(network)
 }
 
-fn template_of(rpc: &Rpc, longpoll: Option<&str>, wait: Duration) -> Result<Template, String> {
+fn template_of(rpc: &Rpc, longpoll: Option<&str>, wait: Duration) -> Result<Template, NodeError> {
     let mut request = json!({"rules": ["segwit"]});
     if let Some(id) = longpoll {
         request["longpollid"] = json!(id);
@@ -92,10 +116,10 @@ fn template_of(rpc: &Rpc, longpoll: Option<&str>, wait: Duration) -> Result<Temp
     let v = rpc
         .call_within("getblocktemplate", json!([request]), wait)
         .map_err(|e| match e.foreign_proof_of_work() {
-            Some(rule) => foreign_chain(rule),
-            None => e.to_string(),
+            Some(rule) => NodeError::ForeignChain(rule),
+            None => NodeError::Rpc(e),
         })?;
-    Template::from_json(&v).map_err(|e| e.to_string())
+    Ok(Template::from_json(&v)?)
 }
 
 /// What to say of a node whose chain's proof of work is `rule`, not
@@ -109,9 +133,16 @@ pub fn foreign_chain(rule: &str) -> String {
 /// What the poller thread and the block writer tell the connection.
 enum Update {
     Template(Box<Template>),
-    Failed(String),
-    /// The node's answer to block `id`, built on the tip `prev`.
-    Answer(u64, Verdict, [u8; 32]),
+    Failed(NodeError),
+    /// The node's answer to a block.
+    Answer(BlockAnswer),
+}
+
+/// The node's answer to block `id`, built on the tip `prev`.
+struct BlockAnswer {
+    id: u64,
+    verdict: Verdict,
+    prev: [u8; 32],
 }
 
 impl crate::pool::protocol::Protocol for Solo {
@@ -119,10 +150,10 @@ impl crate::pool::protocol::Protocol for Solo {
         let node = &self.nodes[pool];
         let rpc = node.rpc();
         let started = Instant::now();
-        let network = chain_of(&rpc).map_err(Opened::Failed)?;
-        let payout = script_for(&node.address, network)
-            .map_err(|e| Opened::Failed(format!("--address: {e}")))?;
-        let first = template_of(&rpc, None, rpc.timeout).map_err(Opened::Failed)?;
+        let failed = |e: NodeError| Opened::Failed(LinkError::Upstream(Box::new(e)));
+        let network = chain_of(&rpc).map_err(failed)?;
+        let payout = script_for(&node.address, network).map_err(|e| failed(e.into()))?;
+        let first = template_of(&rpc, None, rpc.timeout).map_err(failed)?;
         (cx.note)(format!(
             "solo on {network} at height {}: {} transactions, {} sat to {}",
             first.height,
@@ -198,7 +229,7 @@ fn spawn_poller(
                     Some(id) => match template_of(&rpc, Some(id), rpc.timeout * LONG_POLL_TIMEOUTS)
                     {
                         // No news within the window: is the node alive?
-                        Err(e) if e.contains("(timed out)") => match chain_of(&rpc) {
+                        Err(NodeError::Rpc(RpcError::TimedOut(_))) => match chain_of(&rpc) {
                             Ok(_) => continue,
                             Err(e) => Err(e),
                         },
@@ -357,7 +388,7 @@ impl Link for NodeLink {
                 self.template(feed, *t, Instant::now());
                 Ok(true)
             }
-            Ok(Update::Answer(id, verdict, prev)) => {
+            Ok(Update::Answer(BlockAnswer { id, verdict, prev })) => {
                 let accepted = matches!(verdict, Verdict::Accepted);
                 feed.answer(id, verdict)?;
                 let still_on_it = self.current.as_ref().is_some_and(|c| c.prev_hash == prev);
@@ -369,9 +400,11 @@ impl Link for NodeLink {
                 }
                 Ok(true)
             }
-            Ok(Update::Failed(why)) => Err(End::Lost(why)),
+            Ok(Update::Failed(e)) => Err(End::Lost(LinkError::Upstream(Box::new(e)))),
             Err(RecvTimeoutError::Timeout) => Ok(false),
-            Err(RecvTimeoutError::Disconnected) => Err(End::Lost("the node poller stopped".into())),
+            Err(RecvTimeoutError::Disconnected) => Err(End::Lost(LinkError::Closed(
+                "the node poller stopped".into(),
+            ))),
         }
     }
 }
@@ -431,7 +464,7 @@ impl ShareWriter for BlockWriter {
                         *s = None;
                     }
                 }
-                let _ = tx.send(Update::Answer(id, verdict, prev));
+                let _ = tx.send(Update::Answer(BlockAnswer { id, verdict, prev }));
             });
         Ok(())
     }

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use crate::Error;
 pub use address::{AddressError, Network};
-pub use client::foreign_chain;
+pub use client::{foreign_chain, NodeError};
 pub use rpc::{Auth, Rpc, RpcError};
 pub use template::{Coinbase, Template, TemplateError};
 

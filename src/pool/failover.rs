@@ -111,7 +111,7 @@ impl Failover {
                     end
                 }
                 Err(Opened::Stopped) => End::Stop,
-                Err(Opened::Failed(why)) => End::Lost(why),
+                Err(Opened::Failed(e)) => End::Lost(e),
             };
             // A connection that ends because the miner stops is not lost.
             let end = if self.stopping() { End::Stop } else { end };
@@ -138,8 +138,8 @@ impl Failover {
                     self.sleep(Duration::from_secs(r.wait));
                     continue;
                 }
-                End::Lost(why) => {
-                    self.lost(pool, &why);
+                End::Lost(e) => {
+                    self.lost(pool, &e.to_string());
                     failures += 1;
                 }
                 End::Failing(why) => {

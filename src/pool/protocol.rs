@@ -79,11 +79,73 @@ pub(crate) struct Opening<'a> {
     pub hashrate: f64,
 }
 
+/// A boxed error of a protocol's own, kept whole with its sources.
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a connection to an upstream failed or ended, as failover sees it:
+/// each kind is a variant, its cause a source.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum LinkError {
+    /// The upstream could not be reached: refused, unreachable, or a name
+    /// that does not resolve.
+    #[error("connecting to {address}: {source}")]
+    Connect {
+        /// The address tried last.
+        address: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The upstream did not answer in time.
+    #[error("no answer to {what} within {:.1} s", after.as_secs_f64())]
+    TimedOut {
+        /// What went unanswered.
+        what: &'static str,
+        /// How long was waited.
+        after: Duration,
+    },
+    /// The upstream is not the one its URL names (a certificate not
+    /// signed by the authority key, or not valid now).
+    #[error("{0}")]
+    Authentication(#[source] BoxError),
+    /// The upstream refused the connection, the channel or the worker.
+    #[error("{0}")]
+    Refused(String),
+    /// The upstream closed the connection or the channel.
+    #[error("{0}")]
+    Closed(String),
+    /// The upstream broke its protocol.
+    #[error("{0}")]
+    Protocol(String),
+    /// Reading from or writing to the connection failed.
+    #[error("{context}{source}")]
+    Io {
+        /// What was being done (empty, or ending in `": "`).
+        context: &'static str,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A protocol's own error (the node's RPC, a template), kept whole.
+    #[error("{0}")]
+    Upstream(#[source] BoxError),
+}
+
+impl LinkError {
+    /// Writing to the upstream failed.
+    pub fn writing(source: std::io::Error) -> LinkError {
+        LinkError::Io {
+            context: "writing to the pool: ",
+            source,
+        }
+    }
+}
+
 /// Why a connection could not be made ready.
 #[derive(Debug)]
 pub(crate) enum Opened {
-    /// It failed; the reason.
-    Failed(String),
+    /// It failed.
+    Failed(LinkError),
     /// The miner is stopping.
     Stopped,
 }
@@ -167,7 +229,7 @@ pub(crate) struct Draft {
 /// How one connection ended.
 pub(crate) enum End {
     /// It failed or closed; try again (after a backoff).
-    Lost(String),
+    Lost(LinkError),
     /// The pool misbehaves (rejects everything, no jobs): move on.
     Failing(String),
     /// A better pool works again: this is its ready connection.

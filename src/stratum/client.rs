@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::connection::Connection;
 use super::session::{self, Hello, HelloError};
-use crate::pool::protocol::{Draft, Link, Opened, Opening, Protocol, Redirect};
+use crate::pool::protocol::{Draft, Link, LinkError, Opened, Opening, Protocol, Redirect};
 use crate::pool::roller::Origins;
 use crate::pool::{Pool, PoolUrl};
 use crate::Header;
@@ -119,7 +119,14 @@ impl Protocol for StratumV1 {
                 Ok(Box::new(Connection::new(session, worker, origins, agent)))
             }
             Err(HelloError::Stopped) => Err(Opened::Stopped),
-            Err(e) => Err(Opened::Failed(e.to_string())),
+            Err(HelloError::Io(source)) => Err(Opened::Failed(LinkError::Io {
+                context: "",
+                source,
+            })),
+            Err(HelloError::ClosedOnConfigure) => Err(Opened::Failed(LinkError::Closed(
+                HelloError::ClosedOnConfigure.to_string(),
+            ))),
+            Err(HelloError::Refused(why)) => Err(Opened::Failed(LinkError::Refused(why))),
         }
     }
 

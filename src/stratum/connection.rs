@@ -10,7 +10,7 @@ use super::link::LinkWriter;
 use super::message::{self, Notify, ServerMessage, Submit};
 use super::session::Session;
 use crate::pool::book::Verdict;
-use crate::pool::protocol::{Draft, End, Feed, Handshake, Link, Redirect, ShareWriter};
+use crate::pool::protocol::{Draft, End, Feed, Handshake, Link, LinkError, Redirect, ShareWriter};
 use crate::pool::roller::{Origins, Places};
 use crate::pool::PoolChange;
 use crate::pool::{ExtranonceLayout, PoolJob};
@@ -176,13 +176,18 @@ impl Link for Connection {
                 Ok(Some(line)) if line.trim().is_empty() => return Ok(true),
                 Ok(Some(line)) => (ServerMessage::parse(&line), Instant::now()),
                 Ok(None) => return Ok(false),
-                Err(e) => return Err(End::Lost(e.to_string())),
+                Err(source) => {
+                    return Err(End::Lost(LinkError::Io {
+                        context: "",
+                        source,
+                    }))
+                }
             },
         };
         match item {
             Ok(message) => match self.call(feed, message, read_at) {
                 Ok(result) => result?,
-                Err(e) => return Err(End::Lost(format!("writing to the pool: {e}"))),
+                Err(e) => return Err(End::Lost(LinkError::writing(e))),
             },
             Err(e) => feed.note(format!("ignored: {e}")),
         }

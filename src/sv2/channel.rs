@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use super::messages::{self, ExtendedJob, Incoming, PrevHash, ShareFields, StandardJob};
 use super::transport::{Frame, Reader, Writer};
 use crate::pool::book::Verdict;
-use crate::pool::protocol::{Draft, End, Feed, Handshake, Link, Redirect, ShareWriter};
+use crate::pool::protocol::{Draft, End, Feed, Handshake, Link, LinkError, Redirect, ShareWriter};
 use crate::pool::roller::{Origins, Places};
 use crate::pool::PoolChange;
 use crate::pool::{CoinbaseParts, ExtranonceLayout, PoolJob};
@@ -338,7 +338,9 @@ impl Channel {
                 self.next_prefix = Some(prefix)
             }
             Incoming::CloseChannel { channel_id, reason } if self.ours(channel_id) => {
-                return Err(End::Lost(format!("the pool closed the channel: {reason}")))
+                return Err(End::Lost(LinkError::Closed(format!(
+                    "the pool closed the channel: {reason}"
+                ))))
             }
             Incoming::GroupChannel {
                 group_channel_id,
@@ -392,7 +394,7 @@ impl Channel {
             let update = messages::update_channel(self.opened.channel_id, rate, &Target::MAX);
             self.writer
                 .write(&update)
-                .map_err(|e| End::Lost(format!("writing to the pool: {e}")))?;
+                .map_err(|e| End::Lost(LinkError::writing(e)))?;
         }
         Ok(())
     }
@@ -439,7 +441,7 @@ impl Link for Channel {
                     self.check_rate(feed)?;
                     return Ok(false);
                 }
-                Err(e) => return Err(End::Lost(e.to_string())),
+                Err(e) => return Err(End::Lost(LinkError::Upstream(Box::new(e)))),
             },
         };
         let read_at = Instant::now();

@@ -16,8 +16,9 @@ use super::messages::{
     self, Device, Incoming, REQUIRES_EXTENDED_CHANNELS, REQUIRES_FIXED_VERSION,
     REQUIRES_STANDARD_JOBS, REQUIRES_VERSION_ROLLING,
 };
+use super::transport::HandshakeError;
 use super::transport::{self, Frame, Reader, Writer};
-use crate::pool::protocol::{Link, Opened, Opening, Redirect};
+use crate::pool::protocol::{Link, LinkError, Opened, Opening, Redirect};
 use crate::pool::roller::Origins;
 use crate::pool::{Pool, PoolUrl, Version};
 use crate::Target;
@@ -106,15 +107,15 @@ struct Wire {
 }
 
 impl Wire {
-    fn send(&mut self, frame: &Frame) -> Result<(), String> {
+    fn send(&mut self, frame: &Frame) -> Result<(), Opened> {
         use std::io::Write;
         let bytes = self
             .writer
             .encrypt(frame)
-            .map_err(|e| format!("encrypting: {e}"))?;
+            .map_err(|e| Opened::Failed(LinkError::Protocol(format!("encrypting: {e}"))))?;
         (&self.stream)
             .write_all(&bytes)
-            .map_err(|e| format!("writing to the pool: {e}"))
+            .map_err(|e| Opened::Failed(LinkError::writing(e)))
     }
 
     /// The next frame that answers the handshake, keeping the others
@@ -130,15 +131,15 @@ impl Wire {
                 return Err(Opened::Stopped);
             }
             if Instant::now() >= deadline {
-                return Err(Opened::Failed(format!(
-                    "no answer to the Stratum V2 setup within {:.1} s",
-                    timeout.as_secs_f64()
-                )));
+                return Err(Opened::Failed(LinkError::TimedOut {
+                    what: "the Stratum V2 setup",
+                    after: timeout,
+                }));
             }
             let frame = match self.reader.read(&mut self.stream) {
                 Ok(Some(f)) => f,
                 Ok(None) => continue,
-                Err(e) => return Err(Opened::Failed(e.to_string())),
+                Err(e) => return Err(Opened::Failed(LinkError::Upstream(Box::new(e)))),
             };
             match Incoming::parse(&frame) {
                 Ok(
@@ -150,9 +151,9 @@ impl Wire {
                 ) => return Ok(m),
                 _ => {
                     if self.backlog.len() >= 256 {
-                        return Err(Opened::Failed(
+                        return Err(Opened::Failed(LinkError::Protocol(
                             "more than 256 messages before the channel opened".into(),
-                        ));
+                        )));
                     }
                     self.backlog.push_back(frame);
                 }
@@ -161,11 +162,15 @@ impl Wire {
     }
 }
 
-fn connect(address: &str, poll: Duration) -> Result<TcpStream, String> {
+fn connect(address: &str, poll: Duration) -> Result<TcpStream, LinkError> {
+    let failed = |address: String, source| LinkError::Connect { address, source };
     let addrs = address
         .to_socket_addrs()
-        .map_err(|e| format!("resolving {address}: {e}"))?;
-    let mut last = format!("{address} has no address");
+        .map_err(|e| failed(address.to_string(), e))?;
+    let mut last = failed(
+        address.to_string(),
+        std::io::Error::new(std::io::ErrorKind::NotFound, "the name has no address"),
+    );
     for addr in addrs {
         match TcpStream::connect_timeout(&addr, Duration::from_secs(10)) {
             Ok(s) => {
@@ -173,23 +178,38 @@ fn connect(address: &str, poll: Duration) -> Result<TcpStream, String> {
                     .set_nodelay(true)
                     .and_then(|_| s.set_read_timeout(Some(poll)))
                     .and_then(|_| s.set_write_timeout(Some(Duration::from_secs(10))));
-                setup.map_err(|e| e.to_string())?;
+                setup.map_err(|e| failed(addr.to_string(), e))?;
                 return Ok(s);
             }
-            Err(e) => last = format!("connecting to {addr}: {e}"),
+            Err(e) => last = failed(addr.to_string(), e),
         }
     }
     Err(last)
+}
+
+/// What failover is told of a failed Noise handshake.
+fn handshake_failed(e: HandshakeError, timeout: Duration) -> LinkError {
+    match e {
+        HandshakeError::TimedOut(_) => LinkError::TimedOut {
+            what: "the Noise handshake",
+            after: timeout,
+        },
+        HandshakeError::Closed => LinkError::Closed(e.to_string()),
+        HandshakeError::WrongKey(_) | HandshakeError::Expired { .. } => {
+            LinkError::Authentication(Box::new(e))
+        }
+        e => LinkError::Upstream(Box::new(e)),
+    }
 }
 
 impl crate::pool::protocol::Protocol for StratumV2 {
     fn open(&self, pool: usize, probe: bool, cx: &Opening<'_>) -> Result<Box<dyn Link>, Opened> {
         let p = &self.options.pools[pool];
         let Version::V2 { authority_key } = p.url.version else {
-            return Err(Opened::Failed(format!(
+            return Err(Opened::Failed(LinkError::Protocol(format!(
                 "{} is not a Stratum V2 pool",
                 p.url
-            )));
+            ))));
         };
         let (host, port) = match (&self.redirects()[pool], probe) {
             (Some((h, port)), false) => (h.clone(), *port),
@@ -205,7 +225,7 @@ impl crate::pool::protocol::Protocol for StratumV2 {
         let started = Instant::now();
         let mut stream = connect(&target.address(), self.options.poll).map_err(Opened::Failed)?;
         let (reader, writer) = transport::handshake(&mut stream, authority_key.as_ref(), timeout)
-            .map_err(|e| Opened::Failed(e.to_string()))?;
+            .map_err(|e| Opened::Failed(handshake_failed(e, timeout)))?;
         if authority_key.is_none() {
             (cx.note)(
                 "connected without an authority key: encrypted, but the pool is NOT authenticated"
@@ -242,27 +262,26 @@ impl crate::pool::protocol::Protocol for StratumV2 {
             firmware: agent,
             device_id: &p.user,
         };
-        wire.send(&messages::setup_connection(flags, &device))
-            .map_err(Opened::Failed)?;
+        wire.send(&messages::setup_connection(flags, &device))?;
         let server_flags = match wire.answer(deadline, cx.stop, timeout)? {
             Incoming::SetupSuccess {
                 used_version: 2,
                 flags,
             } => flags,
             Incoming::SetupSuccess { used_version, .. } => {
-                return Err(Opened::Failed(format!(
+                return Err(Opened::Failed(LinkError::Protocol(format!(
                     "the pool set up protocol version {used_version}, not 2"
-                )))
+                ))))
             }
             Incoming::SetupError { flags, code } => {
-                return Err(Opened::Failed(format!(
+                return Err(Opened::Failed(LinkError::Refused(format!(
                     "the pool refused the connection: {code} (flags {flags:#x})"
-                )))
+                ))))
             }
             other => {
-                return Err(Opened::Failed(format!(
+                return Err(Opened::Failed(LinkError::Protocol(format!(
                     "the pool answered SetupConnection with {other:?}"
-                )))
+                ))))
             }
         };
         if server_flags & REQUIRES_EXTENDED_CHANNELS != 0 && kind == ChannelKind::Standard {
@@ -282,7 +301,7 @@ impl crate::pool::protocol::Protocol for StratumV2 {
                 messages::open_extended(1, &p.user, rate, &Target::MAX, EXTRANONCE_SIZE)
             }
         };
-        wire.send(&open).map_err(Opened::Failed)?;
+        wire.send(&open)?;
         let opened = match wire.answer(deadline, cx.stop, timeout)? {
             Incoming::StandardOpened {
                 channel_id,
@@ -307,9 +326,9 @@ impl crate::pool::protocol::Protocol for StratumV2 {
                 ..
             } if kind == ChannelKind::Extended => {
                 if extranonce_size == 0 || extranonce_size > 32 {
-                    return Err(Opened::Failed(format!(
+                    return Err(Opened::Failed(LinkError::Protocol(format!(
                         "the pool granted an extranonce of {extranonce_size} bytes (1 to 32 are usable)"
-                    )));
+                    ))));
                 }
                 ChannelOpened {
                     kind,
@@ -321,21 +340,23 @@ impl crate::pool::protocol::Protocol for StratumV2 {
                 }
             }
             Incoming::OpenError { code, .. } => {
-                return Err(Opened::Failed(format!(
+                return Err(Opened::Failed(LinkError::Refused(format!(
                     "the pool did not open the channel: {code}"
-                )))
+                ))))
             }
             other => {
-                return Err(Opened::Failed(format!(
+                return Err(Opened::Failed(LinkError::Protocol(format!(
                     "the pool answered the channel request with {other:?}"
-                )))
+                ))))
             }
         };
         let rtt = started.elapsed();
-        let reader_stream = wire
-            .stream
-            .try_clone()
-            .map_err(|e| Opened::Failed(e.to_string()))?;
+        let reader_stream = wire.stream.try_clone().map_err(|source| {
+            Opened::Failed(LinkError::Io {
+                context: "",
+                source,
+            })
+        })?;
         Ok(Box::new(Channel::new(
             opened,
             super::channel::Parts {
