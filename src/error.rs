@@ -88,12 +88,13 @@ pub enum Error {
         /// What came out wrong.
         reason: String,
     },
-    /// A device selector that matches nothing or is malformed.
+    /// A device that cannot be used: a selector that matches nothing or
+    /// is malformed, an index out of range, a device that failed.
     #[error("device: {0}")]
-    Device(String),
-    /// A pool URL, credentials or pool option that cannot be used.
+    Device(#[from] DeviceError),
+    /// A pool or node URL, credentials or pool option that cannot be used.
     #[error("pool: {0}")]
-    Pool(String),
+    Pool(#[from] PoolError),
     /// An option out of its range, or at odds with another.
     #[error("{option}: {reason}")]
     Options {
@@ -128,4 +129,92 @@ pub enum Error {
         /// What the thread pool said.
         reason: String,
     },
+}
+
+/// Why an upstream (a pool or a node) as given cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PoolError {
+    /// A URL that cannot be read (passwords in it are not shown).
+    #[error("{reason} in {kind} URL {url:?}")]
+    Url {
+        /// `pool` or `node`.
+        kind: &'static str,
+        /// The URL as given, its password redacted.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A pool without a worker name.
+    #[error("{0}: no user (--user or user@ in the URL)")]
+    NoUser(String),
+    /// A node without a payout address.
+    #[error("{0}: no payout address (--address)")]
+    NoPayout(String),
+    /// A node without credentials, and no cookie where its network keeps one.
+    #[error("{0}: no credentials (--rpc-cookie, or --rpc-user and --rpc-pass)")]
+    NoCredentials(String),
+    /// A Stratum V2 pool without an authority key, where unauthenticated
+    /// pools are not allowed.
+    #[error("{0}: no authority key after host:port, so the pool could not be authenticated (add its key: stratum2+tcp://HOST:PORT/KEY, or allow unauthenticated pools explicitly)")]
+    NoAuthorityKey(String),
+    /// Neither a pool nor a node was given.
+    #[error("no pool or node given")]
+    Empty,
+    /// The TLS settings cannot be used (extra trust anchors that do not
+    /// parse, say).
+    #[error("tls: {0}")]
+    Tls(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Why a device cannot be used, or what it failed at.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeviceError {
+    /// The device's code panicked (it is held out of service).
+    #[error("the device panicked")]
+    Panicked,
+    /// An engine was asked to start with no device.
+    #[error("an engine needs at least one device")]
+    NoDevices,
+    /// A device index out of range.
+    #[error("no device {index} (there are {count})")]
+    NoSuchDevice {
+        /// The index asked for.
+        index: usize,
+        /// How many devices there are.
+        count: usize,
+    },
+    /// A device that cannot be opened again after it failed.
+    #[error("{0} cannot be opened again")]
+    CannotReopen(String),
+    /// A selector whose backend (after `@`) is not one wgpu has.
+    #[error("{selector:?}: unknown backend {backend:?} after '@' (vulkan, metal, dx12, gl)")]
+    UnknownBackend {
+        /// The selector as given.
+        selector: String,
+        /// The backend it names.
+        backend: String,
+    },
+    /// A selector that matches no adapter.
+    #[error("{selector:?} matches no adapter (found: {found})")]
+    NoMatch {
+        /// The selector as given.
+        selector: String,
+        /// The adapters there are, or `none`.
+        found: String,
+    },
+    /// Calibration had no kernel form to measure.
+    #[error("no kernel form to calibrate")]
+    NoKernelForm,
+    /// The kernel's SPIR-V cannot be read.
+    #[error("SPIR-V: {0}")]
+    Spirv(String),
+    /// The kernel's source does not translate.
+    #[error("shader translation: {0}")]
+    Translation(String),
+    /// What a device reports in its own words (a device of one's own, a
+    /// driver's error).
+    #[error("{0}")]
+    Failed(String),
 }

@@ -53,7 +53,7 @@ pub mod upstream;
 
 pub use cpu::CpuKernel;
 pub use cpu::{search, search_prepared};
-pub use error::{CompactError, Error};
+pub use error::{CompactError, DeviceError, Error, PoolError};
 pub use header::Header;
 pub use job::{GenericJob, HeaderJob, Job, NonceEndian, PreparedJob};
 #[cfg(feature = "internals")]

@@ -15,6 +15,7 @@ use common::{
 use hashrig::engine::{
     CpuUse, Device, DeviceKind, DeviceState, Engine, EngineOptions, Event, Found, RollTime, Work,
 };
+use hashrig::DeviceError;
 use hashrig::{CancelToken, Error, Header, HeaderJob, Job, NonceRange, PreparedJob, Target};
 
 const GENESIS: &str = "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c";
@@ -81,7 +82,9 @@ impl Device for Sim {
         self.calls += 1;
         match self.fault {
             Fault::FailOn(n) if n == self.calls => {
-                return Err(Error::Device("simulated failure".into()))
+                return Err(Error::Device(DeviceError::Failed(
+                    "simulated failure".into(),
+                )))
             }
             Fault::HangOn(n) if n == self.calls => loop {
                 sleep(Duration::from_secs(3600));

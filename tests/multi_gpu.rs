@@ -15,6 +15,7 @@ use hashrig::engine::{
     Device, DeviceDetails, DeviceKind, DeviceState, Engine, EngineOptions, Found, GpuWorker, Work,
 };
 use hashrig::gpu::{adapters, AdapterEntry, GpuDevice, LaunchConfig};
+use hashrig::DeviceError;
 use hashrig::{CancelToken, Error, NonceRange, PreparedJob, Target};
 
 /// What a wrapped real device does wrong.
@@ -60,7 +61,9 @@ impl Device for Logged {
         let mut found = self.inner.search(job, range, cancel)?;
         match self.fault {
             Fault::FailOn(n) if n == self.calls => {
-                return Err(Error::Device("injected failure".into()))
+                return Err(Error::Device(DeviceError::Failed(
+                    "injected failure".into(),
+                )))
             }
             Fault::Corrupt(n) => found
                 .candidates

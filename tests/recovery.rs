@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use common::{assert_exact_cover, genesis_job as job, reference, throttled_search, OtherJobs};
 use hashrig::engine::{Device, DeviceKind, DeviceState, Engine, EngineOptions, Event, Found, Work};
+use hashrig::DeviceError;
 use hashrig::{CancelToken, Error, NonceRange, PreparedJob};
 
 /// What goes wrong with a [`Flaky`] device.
@@ -79,7 +80,9 @@ impl Device for Flaky {
         self.calls += 1;
         match self.trouble {
             Trouble::FailOn(n) if n == self.calls => {
-                return Err(Error::Device("simulated driver error".into()))
+                return Err(Error::Device(DeviceError::Failed(
+                    "simulated driver error".into(),
+                )))
             }
             Trouble::StallOn(n, d) if n == self.calls => sleep(d),
             _ => {}
@@ -97,7 +100,9 @@ impl Device for Flaky {
     fn recover(&mut self) -> Result<(), Error> {
         let n = self.reopened.fetch_add(1, Ordering::Relaxed) + 1;
         if n <= self.reopen_fails {
-            return Err(Error::Device(format!("simulated: reopening failed ({n})")));
+            return Err(Error::Device(DeviceError::Failed(format!(
+                "simulated: reopening failed ({n})"
+            ))));
         }
         Ok(())
     }

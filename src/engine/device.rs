@@ -3,6 +3,7 @@
 //! `gpu::GpuWorker`); test doubles (slow, failing, hanging or lying
 //! devices) implement the same trait.
 
+use crate::DeviceError;
 use crate::{CancelToken, CpuKernel, Error, Found, NonceRange, PreparedJob};
 
 /// What kind of hardware a device is.
@@ -90,9 +91,6 @@ pub trait Device: Send {
     /// [`EngineOptions::recovery_attempts`](super::EngineOptions::recovery_attempts)
     /// times; `Ok` puts the device back to work.
     fn recover(&mut self) -> Result<(), Error> {
-        Err(Error::Device(format!(
-            "{} cannot be opened again",
-            self.name()
-        )))
+        Err(DeviceError::CannotReopen(self.name()).into())
     }
 }

@@ -38,6 +38,7 @@ mod stats;
 mod work;
 mod worker;
 
+use crate::DeviceError;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -129,7 +130,7 @@ impl Engine {
     ) -> Result<Engine, Error> {
         options.validate()?;
         if devices.is_empty() {
-            return Err(Error::Device("an engine needs at least one device".into()));
+            return Err(DeviceError::NoDevices.into());
         }
         let slots = devices.iter().map(|d| DeviceSlot::new(&**d)).collect();
         let shared = Arc::new(Shared::new(slots, options));
@@ -288,7 +289,7 @@ impl Engine {
         let dev = st
             .devices
             .get_mut(index)
-            .ok_or_else(|| Error::Device(format!("no device {index} (there are {count})")))?;
+            .ok_or(DeviceError::NoSuchDevice { index, count })?;
         dev.held = Some(reason.into());
         if let Some(r) = &dev.running {
             r.cancel();
@@ -304,7 +305,7 @@ impl Engine {
         let count = st.devices.len();
         st.devices
             .get_mut(index)
-            .ok_or_else(|| Error::Device(format!("no device {index} (there are {count})")))?
+            .ok_or(DeviceError::NoSuchDevice { index, count })?
             .held = None;
         drop(st);
         self.shared.wake.notify_all();

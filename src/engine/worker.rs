@@ -3,6 +3,7 @@
 //! backoff; and the watchdog that takes out a device whose range has run
 //! far past its expected time.
 
+use crate::DeviceError;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,7 +18,7 @@ pub(super) fn worker(shared: Arc<Shared>, index: usize, mut device: Box<dyn Devi
         while let Some(task) = take_task(&shared, index) {
             let result =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task.run(&mut *device)))
-                    .unwrap_or_else(|_| Err(Error::Device("the device panicked".into())));
+                    .unwrap_or_else(|_| Err(Error::Device(DeviceError::Panicked)));
             finish(&shared, index, task, result);
         }
         // Stopping, or out of service: back to work only if it recovers.
@@ -50,7 +51,7 @@ fn recover(shared: &Shared, index: usize, device: &mut dyn Device) -> bool {
         }
         drop(st);
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| device.recover()))
-            .unwrap_or_else(|_| Err(Error::Device("the device panicked".into())));
+            .unwrap_or_else(|_| Err(Error::Device(DeviceError::Panicked)));
         let mut st = shared.lock();
         let limit = shared.options.recovery_attempts;
         let slot = &mut st.devices[index];

@@ -3,6 +3,7 @@
 //! backend (or automatically: one backend per physical GPU, skipping
 //! software rasterizers).
 
+use crate::DeviceError;
 use crate::Error;
 
 /// One adapter as discovery sees it.
@@ -204,9 +205,11 @@ pub fn select(all: &[AdapterEntry], selectors: &[String]) -> Result<Vec<AdapterE
             Some((what, backend)) => {
                 let backend = backend.to_lowercase();
                 if !SELECTABLE.iter().any(|&b| backend_name(b) == backend) {
-                    return Err(Error::Device(format!(
-                        "{sel:?}: unknown backend {backend:?} after '@' (vulkan, metal, dx12, gl)"
-                    )));
+                    return Err(DeviceError::UnknownBackend {
+                        selector: sel.to_string(),
+                        backend,
+                    }
+                    .into());
                 }
                 (what, Some(backend))
             }
@@ -246,14 +249,15 @@ pub fn select(all: &[AdapterEntry], selectors: &[String]) -> Result<Vec<AdapterE
                 .iter()
                 .map(|a| format!("{}: {}", a.index, a.label()))
                 .collect();
-            return Err(Error::Device(format!(
-                "{sel:?} matches no adapter (found: {})",
-                if names.is_empty() {
+            return Err(DeviceError::NoMatch {
+                selector: sel.to_string(),
+                found: if names.is_empty() {
                     "none".to_string()
                 } else {
                     names.join(", ")
-                }
-            )));
+                },
+            }
+            .into());
         }
         for m in matches {
             if !chosen.iter().any(|c| c.index == m.index) {

@@ -3,6 +3,7 @@
 //! that keeps a batch near the target duration. Results are cached per
 //! device, driver and kernel version.
 
+use crate::DeviceError;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -226,9 +227,7 @@ fn calibrate_among(
     forms.sort_by_key(|t| to_try.iter().position(|f| *f == t.form));
     let Some((form, form_rate, device)) = usable.into_iter().max_by(|a, b| a.1.total_cmp(&b.1))
     else {
-        return Err(
-            last_error.unwrap_or_else(|| Error::Device("no kernel form to calibrate".into()))
-        );
+        return Err(last_error.unwrap_or(Error::Device(DeviceError::NoKernelForm)));
     };
     measured.push((default_wg, 16, form_rate));
     let mut best = (default_wg, 16, form_rate, device.batch_nonces());

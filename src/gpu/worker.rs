@@ -3,6 +3,7 @@
 
 use super::{AdapterEntry, GpuDevice};
 use crate::engine::{Device, DeviceDetails, DeviceKind};
+use crate::DeviceError;
 use crate::{CancelToken, Error, Found, NonceRange, PreparedJob};
 
 /// A GPU as an engine device.
@@ -75,10 +76,7 @@ impl Device for GpuWorker {
 
     fn recover(&mut self) -> Result<(), Error> {
         let Some(entry) = &self.entry else {
-            return Err(Error::Device(format!(
-                "{} cannot be opened again",
-                self.gpu.name()
-            )));
+            return Err(DeviceError::CannotReopen(self.gpu.name().to_string()).into());
         };
         let gpu = GpuDevice::open(entry, self.gpu.config())?;
         gpu.self_test()?;

@@ -17,7 +17,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::Error;
+use crate::{Error, PoolError};
 pub use address::{AddressError, Network};
 pub use client::{foreign_chain, NodeError};
 pub use rpc::{Auth, Rpc, RpcError};
@@ -75,7 +75,13 @@ impl std::str::FromStr for NodeUrl {
     type Err = Error;
 
     fn from_str(text: &str) -> Result<NodeUrl, Error> {
-        let fail = |why: &str| Error::Pool(format!("{why} in node URL {text:?}"));
+        let fail = |why: &str| {
+            Error::Pool(PoolError::Url {
+                kind: "node",
+                url: text.to_string(),
+                reason: why.to_string(),
+            })
+        };
         let rest = text
             .trim()
             .strip_prefix("http://")
@@ -139,15 +145,14 @@ impl Node {
     /// where no credentials are given.
     pub fn new(url: NodeUrl, address: &str, auth: Option<Auth>) -> Result<Node, Error> {
         if address.trim().is_empty() {
-            return Err(Error::Pool(format!("{url}: no payout address (--address)")));
+            return Err(PoolError::NoPayout(url.to_string()).into());
         }
         let auth = match auth {
             Some(a) => a,
-            None => Auth::Cookie(url.default_cookie().ok_or_else(|| {
-                Error::Pool(format!(
-                    "{url}: no credentials (--rpc-cookie, or --rpc-user and --rpc-pass)"
-                ))
-            })?),
+            None => Auth::Cookie(
+                url.default_cookie()
+                    .ok_or_else(|| Error::from(PoolError::NoCredentials(url.to_string())))?,
+            ),
         };
         Ok(Node {
             url,

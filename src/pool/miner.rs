@@ -24,7 +24,7 @@ use super::settings::FailoverOptions;
 use super::shared::{Shared, State};
 use super::PoolWatch;
 use crate::engine::{Engine, Event, Pauser};
-use crate::{Error, Header, Job};
+use crate::{Error, Header, Job, PoolError};
 
 /// Mines on pools with an engine's devices. Stops (and closes its
 /// connection) when dropped.
@@ -50,7 +50,7 @@ impl PoolMiner {
         first_submit: u64,
     ) -> Result<PoolMiner, Error> {
         if stats.is_empty() {
-            return Err(Error::Pool("no pool given".into()));
+            return Err(PoolError::Empty.into());
         }
         let (tx, rx) = mpsc::sync_channel(EVENT_QUEUE);
         // No work until a pool sends a job.
@@ -74,7 +74,10 @@ impl PoolMiner {
             std::thread::Builder::new()
                 .name(name.into())
                 .spawn(f)
-                .map_err(|e| Error::Pool(format!("cannot start a thread: {e}")))
+                .map_err(|source| Error::Spawn {
+                    what: "a pool thread".into(),
+                    source,
+                })
         };
         let a = shared.clone();
         let b = shared.clone();

@@ -7,7 +7,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::key::AuthorityKey;
-use crate::Error;
+use crate::{Error, PoolError};
 
 /// Which Stratum a pool speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,7 +85,13 @@ impl FromStr for PoolUrl {
     type Err = Error;
 
     fn from_str(text: &str) -> Result<Self, Error> {
-        let fail = |why: &str| Error::Pool(format!("{why} in pool URL {:?}", redact(text)));
+        let fail = |why: &str| {
+            Error::Pool(PoolError::Url {
+                kind: "pool",
+                url: redact(text),
+                reason: why.to_string(),
+            })
+        };
         let t = text.trim();
         let (scheme, rest) = t
             .split_once("://")
@@ -200,7 +206,7 @@ impl Pool {
             .clone()
             .or(user.map(str::to_string))
             .filter(|u| !u.is_empty())
-            .ok_or_else(|| Error::Pool(format!("{url}: no user (--user or user@ in the URL)")))?;
+            .ok_or_else(|| PoolError::NoUser(url.to_string()))?;
         let pass = url
             .pass
             .clone()

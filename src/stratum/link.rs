@@ -13,7 +13,7 @@ use rustls::pki_types::{pem::PemObject, CertificateDer, ServerName};
 
 use super::message::MAX_LINE;
 use crate::pool::PoolUrl;
-use crate::Error;
+use crate::{Error, PoolError};
 
 /// How long a connect, a TLS handshake or a write may take.
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -41,7 +41,7 @@ pub fn tls_config(extra_ca_pem: Option<&[u8]>) -> Result<Arc<rustls::ClientConfi
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| Error::Pool(format!("tls: {e}")))?
+        .map_err(|e| Error::Pool(PoolError::Tls(Box::new(e))))?
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(Arc::new(config))

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::pool::{FailoverOptions, Pool, Version};
 use crate::stratum::V1Settings;
 use crate::sv2::{Sv2Channel, Sv2Settings};
-use crate::Error;
+use crate::{Error, PoolError};
 
 /// One entry of the failover list: a pool of [`PoolOptions::pools`] or a
 /// node of [`PoolOptions::nodes`], by its index there.
@@ -138,7 +138,7 @@ impl PoolOptions {
             })
         };
         if self.pools.is_empty() && self.nodes.is_empty() {
-            return Err(Error::Pool("no pool or node given".into()));
+            return Err(PoolError::Empty.into());
         }
         if self.node_poll.is_zero() {
             return bad("node-poll", "must be longer than zero");
@@ -166,11 +166,7 @@ impl PoolOptions {
                 })
                 && !self.allow_unauthenticated
             {
-                return Err(Error::Pool(format!(
-                    "{}: no authority key after host:port, so the pool could not be authenticated \
-                     (add its key: stratum2+tcp://HOST:PORT/KEY, or allow unauthenticated pools explicitly)",
-                    p.url
-                )));
+                return Err(PoolError::NoAuthorityKey(p.url.to_string()).into());
             }
         }
         if self.handshake_timeout.is_zero() {

@@ -3,7 +3,7 @@
 //! pool layer ([`crate::pool`]), each upstream of the list spoken to in
 //! the protocol its URL names. The one place that knows every protocol: a
 //! fourth is a folder of its own beside those three, a variant of
-//! `Route` here and its URL scheme in [`crate::pool::PoolUrl`].
+//! [`super::UpstreamUrl`] for its scheme and one of the route here.
 
 use std::sync::{Arc, Mutex};
 

@@ -14,7 +14,7 @@ use hashrig::engine::Engine;
 use hashrig::node::address::script_for;
 use hashrig::node::{Auth, Network, Node};
 use hashrig::stratum::{Pool, PoolMiner, PoolState};
-use hashrig::upstream::{PoolOptions, Upstream};
+use hashrig::upstream::{PoolOptions, Upstream, UpstreamUrl};
 
 /// A pool miner behind a `hashrig_pool_miner *`.
 pub struct HashrigPoolMiner {
@@ -104,9 +104,10 @@ enum Entry {
     Node(Node),
 }
 
-/// Reads one entry: `http://` is a node (user the payout address, pass
-/// `cookie:PATH` or `rpcuser:rpcpassword`, null for the node's default
-/// cookie); anything else a pool.
+/// Reads one entry, a pool or a node as its URL says
+/// ([`UpstreamUrl`]): for a node, user is the payout address and pass
+/// `cookie:PATH` or `rpcuser:rpcpassword` (null: the node's default
+/// cookie).
 ///
 /// # Safety
 /// `e`'s strings as for `hashrig_pool_start`.
@@ -121,31 +122,41 @@ unsafe fn entry(e: &HashrigUpstream, prefix: &str) -> Result<Entry, (i32, String
         Some(unsafe { text(e.pass, &what("pass"))? })
     };
     let input = |e: hashrig::Error| (HASHRIG_ERR_ARGUMENT, e.to_string());
-    if url.trim_start().starts_with("http://") {
-        let auth = pass.map(|p| match p.strip_prefix("cookie:") {
-            Some(path) => Auth::Cookie(path.into()),
-            None => {
-                let (u, p) = p.split_once(':').unwrap_or((p, ""));
-                Auth::UserPass(u.to_string(), p.to_string())
-            }
-        });
-        // The payout address is checked as the command line checks it: an
-        // address of some network (which one, the node says once reached).
-        let known = [Network::Main, Network::Test, Network::Regtest]
-            .iter()
-            .any(|n| script_for(user, *n).is_ok());
-        if !known {
-            return Err((
-                HASHRIG_ERR_ARGUMENT,
-                format!("{}: {user:?} is not a Bitcoin address", what("user")),
-            ));
-        }
-        let node = Node::new(url.parse().map_err(input)?, user, auth).map_err(input)?;
-        Ok(Entry::Node(node))
-    } else {
-        let pool = Pool::new(url.parse().map_err(input)?, Some(user), pass).map_err(input)?;
-        Ok(Entry::Pool(pool))
+    match url.parse::<UpstreamUrl>().map_err(input)? {
+        UpstreamUrl::Node(url) => node(url, user, pass, &what),
+        UpstreamUrl::Pool(url) => Ok(Entry::Pool(
+            Pool::new(url, Some(user), pass).map_err(input)?,
+        )),
     }
+}
+
+/// A node entry: `user` the payout address, `pass` the credentials.
+fn node(
+    url: hashrig::node::NodeUrl,
+    user: &str,
+    pass: Option<&str>,
+    what: &dyn Fn(&str) -> String,
+) -> Result<Entry, (i32, String)> {
+    let auth = pass.map(|p| match p.strip_prefix("cookie:") {
+        Some(path) => Auth::Cookie(path.into()),
+        None => {
+            let (u, p) = p.split_once(':').unwrap_or((p, ""));
+            Auth::UserPass(u.to_string(), p.to_string())
+        }
+    });
+    // The payout address is checked as the command line checks it: an
+    // address of some network (which one, the node says once reached).
+    let known = [Network::Main, Network::Test, Network::Regtest]
+        .iter()
+        .any(|n| script_for(user, *n).is_ok());
+    if !known {
+        return Err((
+            HASHRIG_ERR_ARGUMENT,
+            format!("{}: {user:?} is not a Bitcoin address", what("user")),
+        ));
+    }
+    let node = Node::new(url, user, auth).map_err(|e| (HASHRIG_ERR_ARGUMENT, e.to_string()))?;
+    Ok(Entry::Node(node))
 }
 
 /// Starts mining on a failover list of pools and nodes; see hashrig.h.

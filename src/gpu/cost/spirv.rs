@@ -2,6 +2,7 @@
 //! them: naga's SPIR-V of the WGSL shader, parsed and counted over the
 //! nonce loop (calls followed into their functions).
 
+use crate::DeviceError;
 use std::collections::HashMap;
 
 use super::counts::{is_atomic, OpCounts};
@@ -42,7 +43,7 @@ struct Inst<'a> {
 }
 
 fn parse(words: &[u32]) -> Result<Vec<Inst<'_>>, Error> {
-    let bad = |why: &str| Error::Device(format!("SPIR-V: {why}"));
+    let bad = |why: &str| Error::Device(DeviceError::Spirv(why.to_string()));
     if words.len() < 5 || words[0] != 0x0723_0203 {
         return Err(bad("no SPIR-V header"));
     }
@@ -144,7 +145,7 @@ pub fn kernel_spirv(
     workgroup_size: u32,
     version: (u8, u8),
 ) -> Result<Vec<u32>, Error> {
-    let err = |e: String| Error::Device(format!("shader translation: {e}"));
+    let err = |e: String| Error::Device(DeviceError::Translation(e));
     let module =
         naga::front::wgsl::parse_str(form.source()).map_err(|e| err(e.message().to_string()))?;
     let info = naga::valid::Validator::new(
@@ -212,7 +213,7 @@ pub fn header_kernel_spirv() -> Result<SpirvCost, Error> {
 }
 
 fn count_header_loop(words: &[u32]) -> Result<SpirvCost, Error> {
-    let bad = |why: &str| Error::Device(format!("SPIR-V: {why}"));
+    let bad = |why: &str| Error::Device(DeviceError::Spirv(why.to_string()));
     let insts = parse(words)?;
     let funcs = functions(&insts);
     let names: HashMap<u32, String> = insts
