@@ -1,8 +1,8 @@
 //! The `hashrig` command end to end: exit codes, output shape and every
 //! kind of bad input.
 
-mod common;
-mod testpool;
+use crate::common;
+use crate::testpool;
 
 // Bad input of every kind, and what a new user meets first.
 #[path = "cli/input.rs"]

@@ -2,7 +2,7 @@
 //! headers at their real targets, and randomized easy jobs with thousands
 //! of solutions, compared with `soft` and with the sha2 crate.
 
-mod common;
+use crate::common;
 
 use common::{mainnet_blocks, window_around, Rng};
 use hashrig::{

@@ -8,7 +8,7 @@
 //! saved with the test's output. Skipped with a message where Chromium is
 //! absent, unless HASHRIG_REQUIRE_BROWSER is set (CI sets it).
 
-mod testpool;
+use crate::testpool;
 
 // Chromium over WebDriver, and plain HTTP on loopback.
 #[path = "dashboard/browser.rs"]

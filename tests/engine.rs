@@ -3,7 +3,7 @@
 //! devices that fail, hang, lie or drop results are taken out while the
 //! others finish the job with nothing lost and nothing reported twice.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::thread::sleep;

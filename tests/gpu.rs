@@ -6,7 +6,7 @@
 //! synchronization validation, which stops the process at the first error.
 #![cfg(feature = "gpu")]
 
-mod common;
+use crate::common;
 
 use common::{mainnet_blocks, window_around, Rng};
 use hashrig::gpu::shader;
@@ -549,7 +549,12 @@ fn the_validation_layer_stops_a_process_that_misuses_vulkan() {
     .unwrap();
     let out = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
-            "the_validation_layer_stops_a_process_that_misuses_vulkan",
+            // This test's name in the test binary: its module path past
+            // the crate's name.
+            &format!(
+                "{}::the_validation_layer_stops_a_process_that_misuses_vulkan",
+                module_path!().split_once("::").map_or("", |(_, m)| m)
+            ),
             "--exact",
             "--nocapture",
             "--test-threads=1",

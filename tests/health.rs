@@ -2,7 +2,7 @@
 //! a hot device held out of the work while the other device takes all of
 //! it, and released once it has cooled under the resume temperature.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -5,8 +5,8 @@
 //! `monitoring/config.rs`). The cgminer API as rig monitors read it is in
 //! tests/rig_monitors.rs.
 
-mod rig;
-mod testpool;
+use crate::rig;
+use crate::testpool;
 
 // The config file and the service.
 #[path = "monitoring/config.rs"]

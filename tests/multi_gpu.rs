@@ -6,7 +6,7 @@
 //! With HASHRIG_REQUIRE_GPU=1 a missing adapter fails the tests.
 #![cfg(feature = "gpu")]
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

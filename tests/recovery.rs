@@ -4,7 +4,7 @@
 //! statistics; one that fails every time it is opened stays out. The job
 //! is finished either way, every solution once.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};

@@ -5,8 +5,8 @@
 //! miner-fleet tools are built on, reading hashrate, uptime, pools and
 //! temperatures from a rig mining on the test pool.
 
-mod rig;
-mod testpool;
+use crate::rig;
+use crate::testpool;
 
 use std::path::PathBuf;
 use std::process::Command;

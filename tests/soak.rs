@@ -5,8 +5,7 @@
 //! bounds, and every share is accounted for. The half-hour run is
 //! `cargo bench --bench soak` (docs/BENCHMARKS.md).
 
-mod soaking;
-mod testpool;
+use crate::soaking;
 
 use std::time::Duration;
 

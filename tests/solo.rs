@@ -5,9 +5,9 @@
 //! address of the wrong network; and a real `bitcoind -regtest` where one
 //! is on the PATH.
 
-mod common;
-mod testnode;
-mod testpool;
+use crate::common;
+use crate::testnode;
+use crate::testpool;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

@@ -5,8 +5,8 @@
 //! that rejects everything, TLS, the server's own requests, and hostile
 //! input (in `stratum/hostile.rs`).
 
-mod common;
-mod testpool;
+use crate::common;
+use crate::testpool;
 
 // Hostile and random lines from the pool.
 #[path = "stratum/hostile.rs"]

@@ -6,9 +6,9 @@
 //! announced (`UpdateChannel`), a wrong authority key, and failover
 //! between a V2 and a v1 pool.
 
-mod common;
-mod sv2pool;
-mod testpool;
+use crate::common;
+use crate::sv2pool;
+use crate::testpool;
 
 use std::process::{Child, Command};
 use std::sync::atomic::Ordering;
