@@ -472,14 +472,18 @@ mod tests {
                 "--node=http://127.0.0.1:18444"
             ]
         );
-        // Inline arrays name no tables: the pools, then the nodes.
+        // Inline arrays keep the file's order too, entry by entry.
         let inline = "node = [{ url = \"http://127.0.0.1:18443\" }]\n\
                       pool = [{ url = \"stratum+tcp://p:1\", user = \"w\" }]\n";
         let c = parse(inline).unwrap();
-        let first = arguments(&c, "mine", &[])
+        let sources: Vec<String> = arguments(&c, "mine", &[])
             .into_iter()
-            .find(|a| a.starts_with("--pool=") || a.starts_with("--node="));
-        assert_eq!(first.as_deref(), Some("--pool=stratum+tcp://p:1"));
+            .filter(|a| a.starts_with("--pool=") || a.starts_with("--node="))
+            .collect();
+        assert_eq!(
+            sources,
+            ["--node=http://127.0.0.1:18443", "--pool=stratum+tcp://p:1"]
+        );
         // A key of the second node is found on its own line.
         let key = Key {
             table: Some("node"),

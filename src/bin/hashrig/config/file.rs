@@ -102,8 +102,8 @@ pub(super) struct Config {
     pub(super) solo: Option<Solo>,
     pub(super) api: Option<Api>,
     pub(super) temperature: Option<Temperature>,
-    /// The `[[pool]]` and `[[node]]` tables in the order they stand in
-    /// the file (`true` for a node), read from its text.
+    /// The pools and nodes in the order they stand in the file (`true`
+    /// for a node), from the TOML parser's positions.
     #[serde(skip)]
     pub(super) nodes_at: Vec<bool>,
 }
@@ -118,26 +118,28 @@ pub(super) fn array_table(line: &str) -> Option<&str> {
     Some(line.strip_prefix("[[")?.strip_suffix("]]")?.trim())
 }
 
-/// The `[[pool]]` and `[[node]]` tables of `text` in the order they stand
-/// (`true` for a node), where the file writes each as such a table; else
-/// (inline arrays) the pools, then the nodes.
-fn failover_order(text: &str, c: &Config) -> Vec<bool> {
-    let tables: Vec<bool> = text
-        .lines()
-        .filter_map(|raw| match array_table(code(raw))? {
-            "pool" => Some(false),
-            "node" => Some(true),
-            _ => None,
-        })
+/// Where each `[[pool]]` and `[[node]]` entry stands in the file, as the
+/// TOML parser reads it (tables or inline arrays alike).
+#[derive(Deserialize)]
+struct Places {
+    #[serde(default)]
+    pool: Vec<toml::Spanned<toml::Value>>,
+    #[serde(default)]
+    node: Vec<toml::Spanned<toml::Value>>,
+}
+
+/// The pools and nodes of `text` in the order they stand in it (`true`
+/// for a node): one failover list.
+fn failover_order(text: &str) -> Result<Vec<bool>, toml::de::Error> {
+    let places: Places = toml::from_str(text)?;
+    let mut at: Vec<(usize, bool)> = places
+        .pool
+        .iter()
+        .map(|p| (p.span().start, false))
+        .chain(places.node.iter().map(|n| (n.span().start, true)))
         .collect();
-    let nodes = tables.iter().filter(|&&n| n).count();
-    if nodes == c.node.len() && tables.len() - nodes == c.pool.len() {
-        tables
-    } else {
-        std::iter::repeat_n(false, c.pool.len())
-            .chain(std::iter::repeat_n(true, c.node.len()))
-            .collect()
-    }
+    at.sort_by_key(|&(start, _)| start);
+    Ok(at.into_iter().map(|(_, node)| node).collect())
 }
 
 #[derive(Deserialize)]
@@ -230,6 +232,6 @@ pub(super) fn parse(text: &str) -> Result<Config> {
             .collect();
         anyhow::anyhow!("line {number} ({line}): {message}")
     })?;
-    c.nodes_at = failover_order(text, &c);
+    c.nodes_at = failover_order(text)?;
     Ok(c)
 }
