@@ -99,14 +99,20 @@ impl std::str::FromStr for NodeUrl {
         }
         let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
             let (h, p) = v6.split_once(']').ok_or_else(|| fail("an unclosed '['"))?;
-            (h, p.strip_prefix(':'))
+            match p {
+                "" => (h, None),
+                p => (
+                    h,
+                    Some(p.strip_prefix(':').ok_or_else(|| fail("a bad host"))?),
+                ),
+            }
         } else {
             match rest.rsplit_once(':') {
                 Some((h, p)) => (h, Some(p)),
                 None => (rest, None),
             }
         };
-        if host.is_empty() || host.len() > 253 || host.contains([' ', '/']) {
+        if !crate::pool::usable_host(host, rest.starts_with('[')) {
             return Err(fail("a bad host"));
         }
         let port = match port {

@@ -163,3 +163,27 @@ fn a_template_of_real_transactions_makes_a_block_rust_bitcoin_accepts() {
         assert!(cb.input[0].script_sig.as_bytes().ends_with(b"hashrig test"));
     }
 }
+
+#[test]
+fn node_urls_print_as_they_parse() {
+    for (text, shown) in [
+        ("http://127.0.0.1:8332", "http://127.0.0.1:8332"),
+        ("http://node.lan", "http://node.lan:8332"),
+        ("http://[::1]", "http://[::1]:8332"),
+        ("http://[::1]:18443/", "http://[::1]:18443"),
+    ] {
+        let url: super::NodeUrl = text.parse().unwrap();
+        assert_eq!(url.to_string(), shown);
+        assert_eq!(shown.parse::<super::NodeUrl>().unwrap(), url);
+    }
+    // Found by fuzzing: hosts that printed as URLs that did not parse
+    // back to them.
+    for bad in [
+        "http://1].0.1:8332X02.0.1:83",
+        "http://a:b:8332",
+        "http://[::1]junk",
+        "http://no de:8332",
+    ] {
+        assert!(bad.parse::<super::NodeUrl>().is_err(), "{bad}");
+    }
+}

@@ -65,6 +65,8 @@ pub use roller::NTIME_ROLL_LIMIT;
 #[cfg(feature = "stratum")]
 pub use settings::FailoverOptions;
 #[cfg(feature = "stratum")]
+pub(crate) use url::usable_host;
+#[cfg(feature = "stratum")]
 pub use url::{Pool, PoolUrl, Version};
 
 /// What a monitor reads from a pool miner, at one moment.

@@ -153,7 +153,7 @@ impl FromStr for PoolUrl {
         } else {
             hostport.rsplit_once(':').ok_or_else(|| fail("no port"))?
         };
-        if host.is_empty() || host.len() > 253 || host.contains(['/', ' ', '@']) {
+        if !usable_host(host, hostport.starts_with('[')) {
             return Err(fail("a bad host"));
         }
         let port: u16 = port
@@ -174,6 +174,18 @@ impl FromStr for PoolUrl {
 }
 
 /// The URL with any password replaced, for error messages.
+/// Whether `host` (found in brackets or not) is one that prints as a URL
+/// again: an IPv6 address (with its ':') only in brackets, and no
+/// character that ends or splits a URL.
+pub(crate) fn usable_host(host: &str, bracketed: bool) -> bool {
+    !host.is_empty()
+        && host.len() <= 253
+        && !host
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "/@[]#?".contains(c))
+        && (bracketed || !host.contains(':'))
+}
+
 fn redact(text: &str) -> String {
     match (text.find("://"), text.rfind('@')) {
         (Some(s), Some(at)) if at > s => {
@@ -248,6 +260,12 @@ mod tests {
             "stratum+tcp://pool:70000",
             "stratum+tcp://:3333",
             "stratum+tcp://pool:3333#other",
+            // Found by fuzzing: a host with ':' and ']' outside brackets
+            // printed as a URL that did not parse again.
+            "stratum2://:61.0.0]:3",
+            "stratum+tcp://a:b:3333",
+            "stratum+tcp://[::1]]:3333",
+            "stratum+tcp://po ol:3333",
         ] {
             assert!(bad.parse::<PoolUrl>().is_err(), "{bad}");
         }
