@@ -117,28 +117,15 @@ pub(crate) enum LinkError {
     /// The upstream broke its protocol.
     #[error("{0}")]
     Protocol(String),
-    /// Reading from or writing to the connection failed.
-    #[error("{context}{source}")]
-    Io {
-        /// What was being done (empty, or ending in `": "`).
-        context: &'static str,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
+    /// Connecting or reading failed.
+    #[error("{0}")]
+    Io(#[source] std::io::Error),
+    /// Writing to the connection failed.
+    #[error("writing to the pool: {0}")]
+    Write(#[source] std::io::Error),
     /// A protocol's own error (the node's RPC, a template), kept whole.
     #[error("{0}")]
     Upstream(#[source] BoxError),
-}
-
-impl LinkError {
-    /// Writing to the upstream failed.
-    pub fn writing(source: std::io::Error) -> LinkError {
-        LinkError::Io {
-            context: "writing to the pool: ",
-            source,
-        }
-    }
 }
 
 /// Why a connection could not be made ready.

@@ -119,13 +119,10 @@ impl Protocol for StratumV1 {
                 Ok(Box::new(Connection::new(session, worker, origins, agent)))
             }
             Err(HelloError::Stopped) => Err(Opened::Stopped),
-            Err(HelloError::Io(source)) => Err(Opened::Failed(LinkError::Io {
-                context: "",
-                source,
-            })),
-            Err(HelloError::ClosedOnConfigure) => Err(Opened::Failed(LinkError::Closed(
-                HelloError::ClosedOnConfigure.to_string(),
-            ))),
+            Err(HelloError::Io(source)) => Err(Opened::Failed(LinkError::Io(source))),
+            Err(e @ HelloError::ClosedOnConfigure) => {
+                Err(Opened::Failed(LinkError::Closed(e.to_string())))
+            }
             Err(HelloError::Refused(why)) => Err(Opened::Failed(LinkError::Refused(why))),
         }
     }

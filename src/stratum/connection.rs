@@ -176,18 +176,13 @@ impl Link for Connection {
                 Ok(Some(line)) if line.trim().is_empty() => return Ok(true),
                 Ok(Some(line)) => (ServerMessage::parse(&line), Instant::now()),
                 Ok(None) => return Ok(false),
-                Err(source) => {
-                    return Err(End::Lost(LinkError::Io {
-                        context: "",
-                        source,
-                    }))
-                }
+                Err(source) => return Err(End::Lost(LinkError::Io(source))),
             },
         };
         match item {
             Ok(message) => match self.call(feed, message, read_at) {
                 Ok(result) => result?,
-                Err(e) => return Err(End::Lost(LinkError::writing(e))),
+                Err(e) => return Err(End::Lost(LinkError::Write(e))),
             },
             Err(e) => feed.note(format!("ignored: {e}")),
         }

@@ -394,7 +394,7 @@ impl Channel {
             let update = messages::update_channel(self.opened.channel_id, rate, &Target::MAX);
             self.writer
                 .write(&update)
-                .map_err(|e| End::Lost(LinkError::writing(e)))?;
+                .map_err(|e| End::Lost(LinkError::Write(e)))?;
         }
         Ok(())
     }

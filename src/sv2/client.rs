@@ -115,7 +115,7 @@ impl Wire {
             .map_err(|e| Opened::Failed(LinkError::Protocol(format!("encrypting: {e}"))))?;
         (&self.stream)
             .write_all(&bytes)
-            .map_err(|e| Opened::Failed(LinkError::writing(e)))
+            .map_err(|e| Opened::Failed(LinkError::Write(e)))
     }
 
     /// The next frame that answers the handshake, keeping the others
@@ -351,12 +351,10 @@ impl crate::pool::protocol::Protocol for StratumV2 {
             }
         };
         let rtt = started.elapsed();
-        let reader_stream = wire.stream.try_clone().map_err(|source| {
-            Opened::Failed(LinkError::Io {
-                context: "",
-                source,
-            })
-        })?;
+        let reader_stream = wire
+            .stream
+            .try_clone()
+            .map_err(|source| Opened::Failed(LinkError::Io(source)))?;
         Ok(Box::new(Channel::new(
             opened,
             super::channel::Parts {

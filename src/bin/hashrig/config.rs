@@ -177,8 +177,9 @@ fn arguments_with_keys(c: &Config, command: &str, typed: &[String]) -> Vec<(Stri
     }
     let mining_a_header = given(typed, "--header");
     // Pools and nodes in the file's order: one failover list.
-    let (mut pools, mut nodes) = (c.pool.iter().enumerate(), c.node.iter().enumerate());
-    for &is_node in &c.nodes_at {
+    let mut pools = c.pool.iter().map(toml::Spanned::as_ref).enumerate();
+    let mut nodes = c.node.iter().map(toml::Spanned::as_ref).enumerate();
+    for is_node in c.failover_order() {
         if command != "mine" || mining_a_header {
             break;
         }

@@ -95,17 +95,13 @@ pub(super) struct Config {
     pub(super) batch_ms: Option<u64>,
     pub(super) kernel_form: Option<String>,
     #[serde(default)]
-    pub(super) pool: Vec<PoolEntry>,
+    pub(super) pool: Vec<toml::Spanned<PoolEntry>>,
     pub(super) stratum: Option<Stratum>,
     #[serde(default)]
-    pub(super) node: Vec<NodeEntry>,
+    pub(super) node: Vec<toml::Spanned<NodeEntry>>,
     pub(super) solo: Option<Solo>,
     pub(super) api: Option<Api>,
     pub(super) temperature: Option<Temperature>,
-    /// The pools and nodes in the order they stand in the file (`true`
-    /// for a node), from the TOML parser's positions.
-    #[serde(skip)]
-    pub(super) nodes_at: Vec<bool>,
 }
 
 /// A line of the file without its comment.
@@ -118,28 +114,20 @@ pub(super) fn array_table(line: &str) -> Option<&str> {
     Some(line.strip_prefix("[[")?.strip_suffix("]]")?.trim())
 }
 
-/// Where each `[[pool]]` and `[[node]]` entry stands in the file, as the
-/// TOML parser reads it (tables or inline arrays alike).
-#[derive(Deserialize)]
-struct Places {
-    #[serde(default)]
-    pool: Vec<toml::Spanned<toml::Value>>,
-    #[serde(default)]
-    node: Vec<toml::Spanned<toml::Value>>,
-}
-
-/// The pools and nodes of `text` in the order they stand in it (`true`
-/// for a node): one failover list.
-fn failover_order(text: &str) -> Result<Vec<bool>, toml::de::Error> {
-    let places: Places = toml::from_str(text)?;
-    let mut at: Vec<(usize, bool)> = places
-        .pool
-        .iter()
-        .map(|p| (p.span().start, false))
-        .chain(places.node.iter().map(|n| (n.span().start, true)))
-        .collect();
-    at.sort_by_key(|&(start, _)| start);
-    Ok(at.into_iter().map(|(_, node)| node).collect())
+impl Config {
+    /// The pools and nodes in the order they stand in the file (`true`
+    /// for a node), by the TOML parser's positions of each entry (tables
+    /// or inline arrays alike): one failover list.
+    pub(super) fn failover_order(&self) -> Vec<bool> {
+        let mut at: Vec<(usize, bool)> = self
+            .pool
+            .iter()
+            .map(|p| (p.span().start, false))
+            .chain(self.node.iter().map(|n| (n.span().start, true)))
+            .collect();
+        at.sort_by_key(|&(start, _)| start);
+        at.into_iter().map(|(_, node)| node).collect()
+    }
 }
 
 #[derive(Deserialize)]
@@ -215,7 +203,7 @@ pub(super) struct Temperature {
 
 /// Parses a file's text; an error names the key and the line.
 pub(super) fn parse(text: &str) -> Result<Config> {
-    let mut c: Config = toml::from_str(text).map_err(|e| {
+    toml::from_str(text).map_err(|e| {
         let message = e.message().trim().replace('\n', " ");
         let Some(span) = e.span() else {
             return anyhow::anyhow!("{message}");
@@ -231,7 +219,5 @@ pub(super) fn parse(text: &str) -> Result<Config> {
             .take(80)
             .collect();
         anyhow::anyhow!("line {number} ({line}): {message}")
-    })?;
-    c.nodes_at = failover_order(text)?;
-    Ok(c)
+    })
 }
