@@ -125,6 +125,9 @@ struct Gen {
     /// instructions under ACO for a whole compression, where the header's
     /// schedule, partly precomputed on the host, is best left in order.
     older_first: bool,
+    /// A message block's compression: the schedule pairs made only of the
+    /// job's words come from the host (`q`, see `Gen::schedule`).
+    host_pairs: bool,
 }
 
 impl Gen {
@@ -144,7 +147,38 @@ impl Gen {
         for t in w.len()..=last {
             // The older pair first, in parentheses of its own: where it
             // holds only the job's words, a GPU adds it on its scalar unit.
-            let v = if self.older_first {
+            let v = if self.host_pairs && t <= 30 {
+                // The pairs of the job's words alone, summed on the host:
+                // W[t-16] + σ0(W[t-15]) of t = 16..=30 in q[t - 16], and
+                // σ1(W[t-2]) + W[t-7] of t = 16, 17 in q[t - 1]. A sum
+                // made here on the scalar unit would be folded by ACO into
+                // the next vector addition (a three-input add with two
+                // scalar inputs), leaving the words that differ per nonce
+                // one addition of their own; a scalar select between the
+                // host's sum and this one is not folded.
+                let pair = |own: Val, words: [usize; 2], at: usize| {
+                    Val::expr(format!(
+                        "select({}, gp.pairs[{}][{}], job_word({}u) && job_word({}u))",
+                        own.wgsl(),
+                        at / 4,
+                        at % 4,
+                        words[0],
+                        words[1]
+                    ))
+                };
+                let older = pair(
+                    sum(&[w[t - 16].clone(), ssig0(&w[t - 15])]),
+                    [t - 16, t - 15],
+                    t - 16,
+                );
+                let newer = sum(&[ssig1(&w[t - 2]), w[t - 7].clone()]);
+                let newer = if t <= 17 {
+                    pair(newer, [t - 2, t - 7], t - 1)
+                } else {
+                    newer
+                };
+                Val::expr(format!("({}) + ({})", newer.wgsl(), older.wgsl()))
+            } else if self.older_first {
                 sum_nested(&[
                     ssig0(&w[t - 15]),
                     w[t - 16].clone(),
@@ -216,6 +250,7 @@ fn header_e60() -> String {
         out: String::new(),
         prefix: "",
         older_first: false,
+        host_pairs: false,
     };
     // Second header block: W0..W2 from the uniform, W3 the nonce, padding known.
     let mut w: Vec<Val> = vec![
@@ -270,11 +305,14 @@ fn header_e60() -> String {
     g.out
 }
 
-fn compress() -> String {
+/// One whole compression; with `host_pairs`, of a message block whose
+/// job-only schedule pairs the host summed (`q`).
+fn compress(host_pairs: bool) -> String {
     let mut g = Gen {
         out: String::new(),
         prefix: "",
         older_first: true,
+        host_pairs,
     };
     let mut w: Vec<Val> = (0..16).map(|i| Val::expr(format!("m[{i}]"))).collect();
     let init: [Val; 8] = std::array::from_fn(|i| Val::expr(format!("s[{i}]")));
@@ -304,6 +342,38 @@ fn load_block() -> String {
     }
     out.push_str("            );\n");
     out
+}
+
+/// `search_generic`'s message blocks after the midstate: a loop over them,
+/// or, where the form has `compress_block`, the first block (the nonce's
+/// own) through it and a loop over the rest.
+fn blocks(host_pairs: bool, load_block: &str) -> String {
+    let block = |compress: &str| {
+        format!(
+            "            let base = j * 16u;\n{load_block}\
+             \x20           let state = array<u32, 8>(state_lo.x, state_lo.y, state_lo.z, state_lo.w, \
+             state_hi.x, state_hi.y, state_hi.z, state_hi.w);\n\
+             \x20           let s = {compress}(state, m);\n\
+             \x20           state_lo = vec4<u32>(s[0], s[1], s[2], s[3]);\n\
+             \x20           state_hi = vec4<u32>(s[4], s[5], s[6], s[7]);\n"
+        )
+    };
+    let looped = |from: u32| {
+        format!(
+            "        for (var j = {from}u; j < gp.shape.x; j = j + 1u) {{\n{}        }}\n",
+            block("compress")
+        )
+    };
+    if host_pairs {
+        // As the loop from 0 would: no block, no compression.
+        format!(
+            "        if (gp.shape.x != 0u) {{\n            let j = 0u;\n{}        }}\n{}",
+            block("compress_block"),
+            looped(1)
+        )
+    } else {
+        looped(0)
+    }
 }
 
 /// The same straight-line code as Rust, for the shader's CPU twin: WGSL's
@@ -337,6 +407,11 @@ struct Form {
     amounts: bool,
     /// Ch(e, f, g)'s WGSL.
     ch: &'static str,
+    /// A message block's schedule takes the host's sums of job words
+    /// (`compress_block`'s `q`): one vector addition fewer a word for
+    /// ACO, a select more for a compiler that cannot tell `first` is the
+    /// same in every lane.
+    host_pairs: bool,
 }
 
 const FORMS: [Form; 2] = [
@@ -344,11 +419,13 @@ const FORMS: [Form; 2] = [
         file: "sha256d.wgsl",
         amounts: false,
         ch: "g ^ (e & (f ^ g))",
+        host_pairs: false,
     },
     Form {
         file: "sha256d-rotation-amounts.wgsl",
         amounts: true,
         ch: "(e & f) | (~e & g)",
+        host_pairs: true,
     },
 ];
 
@@ -402,14 +479,22 @@ fn main() {
     println!("cargo:rerun-if-changed=src/sha256_functions.rs");
     let template = std::fs::read_to_string("shaders/sha256d.wgsl").expect("shaders/sha256d.wgsl");
     let dir = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
-    let (e60, compress, load_block) = (header_e60(), compress(), load_block());
+    let (e60, plain, load_block) = (header_e60(), compress(false), load_block());
     for form in &FORMS {
         let mut shader = String::with_capacity(template.len() * 8);
         for line in template.lines() {
             match line.trim() {
                 "//@header_e60" => shader.push_str(&e60),
-                "//@compress" => shader.push_str(&compress),
-                "//@load_block" => shader.push_str(&load_block),
+                "//@compress" => shader.push_str(&plain),
+                "//@compress_block" if form.host_pairs => {
+                    shader.push_str(
+                        "fn compress_block(s: array<u32, 8>, m: array<u32, 16>) -> array<u32, 8> {\n",
+                    );
+                    shader.push_str(&compress(true));
+                    shader.push_str("}\n");
+                }
+                "//@compress_block" => {}
+                "//@blocks" => shader.push_str(&blocks(form.host_pairs, &load_block)),
                 "//@functions" => shader.push_str(&functions(form)),
                 l if l.starts_with("//@rotations ") => {
                     if form.amounts {

@@ -41,6 +41,7 @@ struct GenericParams {
     batch: vec4<u32>,       // first nonce low, high, nonce count, nonces per invocation
     check: vec4<u32>,       // target's most significant word, result capacity, 0, 0
     rotations: array<vec4<u32>, 3>, // as in HeaderParams
+    pairs: array<vec4<u32>, 5>, // the first block's schedule sums of job words (`compress_block`'s q), 3 words unused
 }
 
 @group(0) @binding(0) var<uniform> hp: HeaderParams;
@@ -99,6 +100,20 @@ fn compress(s: array<u32, 8>, m: array<u32, 16>) -> array<u32, 8> {
 //@compress
 }
 
+// Whether word `k` of every block is the job's own: the nonce never lands
+// there (the pipeline constants place it).
+fn job_word(k: u32) -> bool {
+    return k != NONCE_WORD % 16u && k != (NONCE_WORD + 1u) % 16u
+        && (NONCE_BYTE == 0u || k != (NONCE_WORD + 2u) % 16u);
+}
+
+// The compression of the first message block, the nonce's own (the blocks
+// before it are in the midstate), in the form that takes the host's sums
+// of its job words alone (`gp.pairs`, summed from the block with its nonce
+// bytes zero): a sum is taken where `job_word` says both words are the
+// job's. (The other form has no such function.)
+//@compress_block
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn search_generic(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let invocation = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
@@ -141,13 +156,7 @@ fn search_generic(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
         // locals: some HLSL front ends reject their zero initialisers).
         var state_lo = gp.midstate_lo;
         var state_hi = gp.midstate_hi;
-        for (var j = 0u; j < gp.shape.x; j = j + 1u) {
-            let base = j * 16u;
-//@load_block
-            let s = compress(array<u32, 8>(state_lo.x, state_lo.y, state_lo.z, state_lo.w, state_hi.x, state_hi.y, state_hi.z, state_hi.w), m);
-            state_lo = vec4<u32>(s[0], s[1], s[2], s[3]);
-            state_hi = vec4<u32>(s[4], s[5], s[6], s[7]);
-        }
+//@blocks
         var top = state_lo.x;
         if (double) {
             let d = array<u32, 16>(state_lo.x, state_lo.y, state_lo.z, state_lo.w, state_hi.x, state_hi.y, state_hi.z, state_hi.w,

@@ -1,7 +1,8 @@
 //! Reading the compilers' own listings: the instructions of the kernel's
-//! hash body (the largest basic block: the nonce loop's body in
-//! `search_header`, one message block's compression in `search_generic`),
-//! counted and sorted into classes.
+//! hash body (the first of the largest basic blocks: the nonce loop's
+//! body in `search_header`; in `search_generic` the first message
+//! block's compression, which comes before the later blocks' and the
+//! second hash's), counted and sorted into classes.
 
 use std::collections::BTreeMap;
 
@@ -95,10 +96,10 @@ pub fn amd(listing: &str) -> Result<Counts, String> {
             break;
         }
     }
-    let body = blocks
-        .into_iter()
-        .max_by_key(|b| b.iter().filter(|op| op.starts_with("v_")).count())
-        .ok_or("the disassembly has no blocks")?;
+    let body = first_body(blocks, |b| {
+        b.iter().filter(|op| op.starts_with("v_")).count()
+    })
+    .ok_or("the disassembly has no blocks")?;
     let mut counts = Counts::default();
     for op in body {
         if op == "s_delay_alu" || op == "s_nop" || op.starts_with("s_wait") {
@@ -110,6 +111,19 @@ pub fn amd(listing: &str) -> Result<Counts, String> {
         *counts.classes.entry(amd_class(op)).or_default() += 1;
     }
     Ok(counts)
+}
+
+/// The hash body among a listing's blocks: the first, in program order,
+/// of those at least three quarters the size of the largest. A whole
+/// compression is such a block; `search_generic` has two or three (the first message
+/// block's, the later blocks', the second hash's), and the first is the
+/// one its minimum describes.
+fn first_body<'a>(
+    blocks: Vec<Vec<&'a str>>,
+    size: impl Fn(&Vec<&'a str>) -> usize,
+) -> Option<Vec<&'a str>> {
+    let largest = blocks.iter().map(&size).max()?;
+    blocks.into_iter().find(|b| 4 * size(b) >= 3 * largest)
 }
 
 /// NAK's listing (`NAK_DEBUG=print`): the last "NAK IR after
@@ -139,10 +153,7 @@ pub fn nak(listing: &str) -> Result<Counts, String> {
             break;
         }
     }
-    let body = blocks
-        .into_iter()
-        .max_by_key(Vec::len)
-        .ok_or("the NAK IR has no blocks")?;
+    let body = first_body(blocks, Vec::len).ok_or("the NAK IR has no blocks")?;
     let mut counts = Counts::default();
     for op in body {
         counts.valu += 1;
@@ -204,6 +215,29 @@ Compute Shader:
         assert_eq!(c.classes["three_input"], 2);
         assert_eq!(c.classes["bit_select"], 1);
         assert!(!c.classes.contains_key("scalar"));
+    }
+
+    #[test]
+    fn the_first_of_two_compressions_is_the_body() {
+        let listing = "\
+disasm:
+BB0:
+\tv_add_nc_u32_e32 v1, s0, v0                         ; 4a020000
+BB1:
+\tv_alignbit_b32 v2, v1, v1, s4                       ; d6160002
+\tv_xor3_b32 v3, v2, v1, v0                           ; d6400003
+\tv_bfi_b32 v4, v3, v2, v1                            ; d6120004
+BB2:
+\tv_alignbit_b32 v2, v1, v1, s4                       ; d6160002
+\tv_xor3_b32 v3, v2, v1, v0                           ; d6400003
+\tv_bfi_b32 v4, v3, v2, v1                            ; d6120004
+\tv_add3_u32 v5, v4, v3, 0x428a2f98                   ; d6550005
+BB3:
+\ts_endpgm                                            ; bfb00000
+";
+        let c = amd(listing).unwrap();
+        assert_eq!(c.valu, 3, "the message block's, not the larger second hash");
+        assert!(!c.classes.contains_key("add"));
     }
 
     #[test]

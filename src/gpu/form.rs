@@ -101,13 +101,18 @@ mod tests {
     }
 
     #[test]
-    fn the_forms_differ_only_in_their_rotates() {
+    fn the_forms_differ_in_their_rotates_and_the_first_generic_block() {
         let [constant, amounts] = KernelForm::ALL.map(KernelForm::source);
         assert!(constant.contains("rotr(x, 2u)") && !constant.contains("rot0"));
         assert!(amounts.contains("rotr(x, rot0.x)") && !amounts.contains("rotr(x, 2u)"));
+        // Only the amounts form compresses the nonce's block with the
+        // host's sums of its job words.
+        assert!(amounts.contains("compress_block(state, m)") && amounts.contains("gp.pairs["));
+        assert!(!constant.contains("compress_block(state, m)") && !constant.contains("gp.pairs["));
         // The rounds themselves are the same text.
         let strip = |s: &str| {
-            s[s.find("fn header_e60").unwrap()..]
+            let from = s.find("fn header_e60").unwrap();
+            s[from..from + s[from..].find("fn job_word").unwrap()]
                 .lines()
                 .filter(|l| !l.trim_start().starts_with("rot"))
                 .collect::<Vec<_>>()

@@ -7,6 +7,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use crate::job::{GenericWork, HeaderWork, NonceEndian};
+use crate::sha256::{small_sigma0, small_sigma1};
 
 /// The WGSL source with its straight-line parts written out by build.rs,
 /// in its first form ([`KernelForm::ConstantRotates`]).
@@ -100,6 +101,8 @@ pub(crate) struct GenericUniform {
     pub check: [u32; 4],
     /// The rotation amounts the `rotation-amounts` form reads (`rotations`).
     pub rotations: [u32; 12],
+    /// The first block's schedule sums of job words, 3 words unused (`pairs`).
+    pub pairs: [u32; 20],
 }
 
 impl GenericUniform {
@@ -129,6 +132,7 @@ impl GenericUniform {
             batch: [first as u32, (first >> 32) as u32, count, per_invocation],
             check: [work.target_msw, capacity, 0, 0],
             rotations: ROTATIONS,
+            pairs: schedule_pairs(work),
         }
     }
 }
@@ -156,6 +160,24 @@ pub(crate) fn generic_blocks(work: &GenericWork) -> Vec<u32> {
     work.blocks.iter().flatten().copied().collect()
 }
 
+/// The uniform's `pairs`: the first block's (the nonce's own) schedule
+/// sums that `compress_block` reads as `q`: `W[t-16] + σ0(W[t-15])` for
+/// t = 16..=30, then `σ1(W[t-2]) + W[t-7]` for t = 16 and 17, from the
+/// block with its nonce bytes zero. The shader takes a sum only where the
+/// nonce reaches neither of its words.
+fn schedule_pairs(work: &GenericWork) -> [u32; 20] {
+    let mut q = [0u32; 20];
+    if let Some(m) = work.blocks.first() {
+        for t in 16..=30 {
+            q[t - 16] = m[t - 16].wrapping_add(small_sigma0(m[t - 15]));
+        }
+        for t in 16..=17 {
+            q[t - 1] = small_sigma1(m[t - 2]).wrapping_add(m[t - 7]);
+        }
+    }
+    q
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +197,10 @@ mod tests {
         let [nblocks, word, byte, flags] = u.layout;
         let shift = byte * 8;
         let [lo0, hi0, count, _] = u.batch;
+        let job_word = |k: usize| {
+            let k = k as u32;
+            k != word % 16 && k != (word + 1) % 16 && (byte == 0 || k != (word + 2) % 16)
+        };
         let mut found = Vec::new();
         for offset in 0..count {
             let lo = lo0.wrapping_add(offset);
@@ -203,7 +229,8 @@ mod tests {
                         .fold(0, |acc, (_, p)| acc | p);
                     *mk = blocks[g as usize] | patch;
                 }
-                sha256::compress(&mut s, &m);
+                let first = j == 0;
+                compress_block(&mut s, &m, &u.pairs, &|k| first && job_word(k));
             }
             if flags & 1 != 0 {
                 let d = sha256::digest_block(&s);
@@ -260,6 +287,62 @@ mod tests {
         }
     }
 
+    /// `compress_block` of the shader: schedule words 16..=30 built from
+    /// the host's sums of job words where `job_word` says the nonce
+    /// reaches neither word, the rest as FIPS 180-4 has it.
+    fn compress_block(
+        state: &mut [u32; 8],
+        m: &[u32; 16],
+        pairs: &[u32],
+        job_word: &dyn Fn(usize) -> bool,
+    ) {
+        let mut w = sha256::schedule(m);
+        for t in 16..64 {
+            let older = if t <= 30 && job_word(t - 16) && job_word(t - 15) {
+                pairs[t - 16]
+            } else {
+                w[t - 16].wrapping_add(small_sigma0(w[t - 15]))
+            };
+            let newer = if t <= 17 && job_word(t - 2) && job_word(t - 7) {
+                pairs[t - 1]
+            } else {
+                small_sigma1(w[t - 2]).wrapping_add(w[t - 7])
+            };
+            w[t] = newer.wrapping_add(older);
+        }
+        let mut s = *state;
+        for (k, wt) in sha256::K.iter().zip(w) {
+            s = sha256::round(s, k.wrapping_add(wt));
+        }
+        for (h, v) in state.iter_mut().zip(s) {
+            *h = h.wrapping_add(v);
+        }
+    }
+
+    /// The host's sums of the first block's job words are its schedule's.
+    #[test]
+    fn generic_pairs_are_the_schedules_sums() {
+        let mut rng = Rng(9);
+        let job = GenericJob {
+            prefix: rng.bytes(100),
+            suffix: rng.bytes(90),
+            nonce_endian: NonceEndian::Little,
+            double: true,
+            target: Target::from_leading_zero_bits(6).unwrap(),
+        };
+        let work = GenericWork::new(&job);
+        let q = GenericUniform::new(&work, 0, 1, 1, 1).pairs;
+        let w = sha256::schedule(&work.blocks[0]);
+        for t in 16..=30 {
+            let newer = small_sigma1(w[t - 2]).wrapping_add(w[t - 7]);
+            assert_eq!(q[t - 16].wrapping_add(newer), w[t], "W{t}");
+        }
+        for t in 16..=17 {
+            let older = w[t - 16].wrapping_add(small_sigma0(w[t - 15]));
+            assert_eq!(q[t - 1].wrapping_add(older), w[t], "W{t}");
+        }
+    }
+
     /// The generic kernel's nonce placement, on the uniform the host
     /// writes, against the reference.
     #[test]
@@ -293,7 +376,8 @@ mod tests {
     }
 
     /// The uniform structs are as large as the WGSL structs they fill, in
-    /// every form: 8 and 5 vec4<u32>, then the 3 of the rotation amounts.
+    /// every form: 8 and 5 vec4<u32>, then the 3 of the rotation amounts
+    /// (and the generic uniform's 5 of schedule sums).
     #[test]
     fn uniform_sizes_match_the_shader() {
         for form in crate::gpu::KernelForm::ALL {
@@ -314,6 +398,6 @@ mod tests {
             assert_eq!(std::mem::size_of::<GenericUniform>(), span("GenericParams"));
         }
         assert_eq!(std::mem::size_of::<HeaderUniform>(), (8 + 3) * 16);
-        assert_eq!(std::mem::size_of::<GenericUniform>(), (5 + 3) * 16);
+        assert_eq!(std::mem::size_of::<GenericUniform>(), (5 + 3 + 5) * 16);
     }
 }

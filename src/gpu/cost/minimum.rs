@@ -227,12 +227,14 @@ pub fn minimum_header_ops(isa: Isa) -> OpCounts {
 
 /// The fewest operations of one whole SHA-256 compression of a block
 /// whose words marked in `varies` differ from nonce to nonce (the others
-/// are the job's own, the same for every nonce), from a state that
-/// differs: what the generic kernel does for each block of its message.
-/// 48 schedule words, 64 rounds and the eight additions of the state,
-/// with every operation on the job's words alone left out (a GPU does
-/// those once, on its scalar unit).
-pub fn minimum_compression_ops(isa: Isa, varies: [bool; 16]) -> OpCounts {
+/// are the job's own, the same for every nonce), from a state that differs
+/// (`state_varies`) or that the job fixes: what the generic kernel does
+/// for each block of its message (the nonce's own block starts from the
+/// job's midstate, a later block from a state that differs). 48 schedule
+/// words, 64 rounds and the eight additions of the state, with every
+/// operation on the job's words alone left out (a GPU does those once, on
+/// its scalar unit).
+pub fn minimum_compression_ops(isa: Isa, varies: [bool; 16], state_varies: bool) -> OpCounts {
     let mut n = Count {
         isa,
         c: OpCounts::default(),
@@ -242,8 +244,14 @@ pub fn minimum_compression_ops(isa: Isa, varies: [bool; 16]) -> OpCounts {
         .map(|&v| if v { Word::Nonce } else { Word::Known(1) })
         .collect();
     n.schedule(&mut w, 63);
-    let mut s = [Word::Nonce; 8];
+    let mut s = if state_varies {
+        [Word::Nonce; 8]
+    } else {
+        [Word::Known(1); 8]
+    };
     n.rounds(&mut s, &w, 0, 63, 63);
+    // The state's eight additions: those of a known state to a word that
+    // differs (all eight, 64 rounds on).
     n.c.add += 8;
     n.c
 }

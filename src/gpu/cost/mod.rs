@@ -49,10 +49,12 @@ mod tests {
         // One whole compression: 64 rounds of Σ1, Ch, T1 (two add3), e,
         // Σ0, Maj, a, and 48 schedule words of σ0, σ1 and two adds, and
         // the state's eight additions.
-        let c = minimum_compression_ops(Isa::RDNA, [true; 16]).alu();
+        let c = minimum_compression_ops(Isa::RDNA, [true; 16], true).alu();
         assert_eq!(c, 64 * (4 + 1 + 2 + 1 + 4 + 2 + 1) + 48 * (4 + 4 + 2) + 8);
         // Words the job fixes cost nothing where only they are involved.
         let nonce_first = std::array::from_fn(|i| i < 2);
-        assert!(minimum_compression_ops(Isa::RDNA, nonce_first).alu() < c);
+        assert!(minimum_compression_ops(Isa::RDNA, nonce_first, true).alu() < c);
+        let from_midstate = minimum_compression_ops(Isa::RDNA, nonce_first, false).alu();
+        assert!(from_midstate < minimum_compression_ops(Isa::RDNA, nonce_first, true).alu());
     }
 }
