@@ -29,7 +29,7 @@ use pool_bench::{engine, env, percentile};
 
 fn miner(pool: &loopback::Loopback) -> PoolMiner {
     let p = Pool::new(pool.url().parse().unwrap(), Some("bench"), Some("x")).unwrap();
-    PoolMiner::start(engine(), PoolOptions::new(vec![p])).unwrap()
+    PoolMiner::start(engine(), PoolOptions::new(vec![p.into()])).unwrap()
 }
 
 fn main() {

@@ -31,9 +31,7 @@ fn miner(node: &testnode::TestNode) -> PoolMiner {
         Some(Auth::Cookie(node.cookie.clone())),
     )
     .unwrap();
-    let mut o = PoolOptions::new(Vec::new());
-    o.nodes = vec![n];
-    PoolMiner::start(engine(), o).unwrap()
+    PoolMiner::start(engine(), PoolOptions::new(vec![n.into()])).unwrap()
 }
 
 fn main() {

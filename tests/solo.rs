@@ -99,7 +99,6 @@ fn blocks_on_real_transactions_are_valid_and_pay_the_address() {
 }
 
 fn solo(node: &TestNode, address: &str) -> PoolOptions {
-    let mut o = PoolOptions::new(Vec::new());
     let mut n = Node::new(
         node.url().parse().unwrap(),
         address,
@@ -107,7 +106,7 @@ fn solo(node: &TestNode, address: &str) -> PoolOptions {
     )
     .unwrap();
     n.timeout = Duration::from_millis(800);
-    o.nodes = vec![n];
+    let mut o = PoolOptions::new(vec![n.into()]);
     o.failover.backoff_start = Duration::from_millis(50);
     o.failover.backoff_max = Duration::from_millis(300);
     o.poll = Duration::from_millis(20);
@@ -501,9 +500,8 @@ fn a_second_node_takes_over_when_the_first_is_down() {
     let down = down_node();
     let up = TestNode::start(TESTNET_BLOCK, Behaviour::default());
     let mut o = solo(&down, &address);
-    let mut second = solo(&up, &address).nodes.remove(0);
-    second.timeout = Duration::from_millis(800);
-    o.nodes.push(second);
+    let second = solo(&up, &address).upstreams.remove(0);
+    o.upstreams.push(second);
     o.failover.failures_before_switch = 2;
     let miner = PoolMiner::start(common::cpu_engine(), o).unwrap();
     let mut seen = Vec::new();

@@ -27,7 +27,7 @@ fn pool(url: &str) -> Pool {
 }
 
 fn options(urls: &[String]) -> PoolOptions {
-    let mut o = PoolOptions::new(urls.iter().map(|u| pool(u)).collect());
+    let mut o = PoolOptions::new(urls.iter().map(|u| pool(u).into()).collect());
     o.failover.backoff_start = Duration::from_millis(50);
     o.failover.backoff_max = Duration::from_millis(200);
     o.failover.primary_check = Duration::from_millis(300);

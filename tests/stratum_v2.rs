@@ -161,7 +161,11 @@ fn sri_pool_accepts_every_share_and_the_blocks_are_valid() {
 fn options(urls: &[String]) -> PoolOptions {
     let pools = urls
         .iter()
-        .map(|u| Pool::new(u.parse().unwrap(), Some("hashrig.lib"), Some("x")).unwrap())
+        .map(|u| {
+            Pool::new(u.parse().unwrap(), Some("hashrig.lib"), Some("x"))
+                .unwrap()
+                .into()
+        })
         .collect();
     let mut o = PoolOptions::new(pools);
     o.failover.backoff_start = Duration::from_millis(50);

@@ -131,7 +131,7 @@ impl std::str::FromStr for NodeUrl {
 }
 
 /// A node to mine on solo.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Node {
     /// Its RPC address.
     pub url: NodeUrl,

@@ -20,7 +20,7 @@
 //!
 //! let engine = Arc::new(Engine::start(EngineOptions::default())?);
 //! let pool = Pool::new("stratum+tcp://solo.ckpool.org:3333".parse()?, Some("bc1q…"), Some("x"))?;
-//! let miner = PoolMiner::start(engine, PoolOptions::new(vec![pool]))?;
+//! let miner = PoolMiner::start(engine, PoolOptions::new(vec![pool.into()]))?;
 //! while let Some(event) = miner.recv_timeout(Duration::from_secs(60)) {
 //!     if let PoolEvent::Share(s) = event {
 //!         println!("share {:08x}: {}", s.header.nonce, s.result.as_str());

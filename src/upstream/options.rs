@@ -1,30 +1,56 @@
-//! How a pool miner behaves ([`PoolOptions`]): its pools and nodes, what
-//! each protocol asks for, and the failover every protocol shares,
-//! checked in one place.
+//! How a pool miner behaves ([`PoolOptions`]): its one failover list of
+//! pools and nodes, what each protocol asks for, and the failover every
+//! protocol shares, checked in one place.
 
 use std::time::Duration;
 
+use super::UpstreamUrl;
+use crate::node::Node;
 use crate::pool::{FailoverOptions, Pool, Version};
 use crate::stratum::V1Settings;
 use crate::sv2::{Sv2Channel, Sv2Settings};
 use crate::{Error, PoolError};
 
-/// One entry of the failover list: a pool of [`PoolOptions::pools`] or a
-/// node of [`PoolOptions::nodes`], by its index there.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One entry of the failover list: a Stratum v1 or V2 pool, or a node to
+/// mine on solo. Its URL's scheme says which ([`UpstreamUrl`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Upstream {
-    /// `pools[i]`.
-    Pool(usize),
-    /// `nodes[i]`.
-    Node(usize),
+    /// A Stratum v1 or V2 pool.
+    Pool(Pool),
+    /// A node, for solo mining (getblocktemplate).
+    Node(Node),
+}
+
+impl Upstream {
+    /// Its URL.
+    pub fn url(&self) -> UpstreamUrl {
+        match self {
+            Upstream::Pool(p) => UpstreamUrl::Pool(p.url.clone()),
+            Upstream::Node(n) => UpstreamUrl::Node(n.url.clone()),
+        }
+    }
+}
+
+impl From<Pool> for Upstream {
+    fn from(pool: Pool) -> Upstream {
+        Upstream::Pool(pool)
+    }
+}
+
+impl From<Node> for Upstream {
+    fn from(node: Node) -> Upstream {
+        Upstream::Node(node)
+    }
 }
 
 /// How a [`PoolMiner`](crate::pool::PoolMiner) behaves. The defaults are what a rig wants; tests
 /// shorten the times.
 #[derive(Clone, Debug)]
 pub struct PoolOptions {
-    /// The pools, first choice first.
-    pub pools: Vec<Pool>,
+    /// The failover list, first choice first, where pools and nodes mix
+    /// (a node first and a pool as its backup, say). The miner's
+    /// statistics and events number the upstreams in this order.
+    pub upstreams: Vec<Upstream>,
     /// Extra trust anchors (PEM) for TLS pools, beside Mozilla's roots.
     pub extra_ca_pem: Option<Vec<u8>>,
     /// The user agent sent in `mining.subscribe`.
@@ -51,23 +77,15 @@ pub struct PoolOptions {
     /// How long a Stratum V2 handshake (Noise, connection setup, channel)
     /// may take.
     pub handshake_timeout: Duration,
-    /// Nodes to mine on solo (getblocktemplate); in the failover list
-    /// after the pools, unless [`order`](Self::order) says otherwise.
-    pub nodes: Vec<crate::node::Node>,
-    /// The failover list, first choice first, where pools and nodes mix
-    /// (a node first and a pool as its backup, say): every pool and every
-    /// node exactly once. Empty: the pools in their order, then the nodes.
-    /// The miner's statistics and events number the pools in this order.
-    pub order: Vec<Upstream>,
     /// How often a node that offers no long poll is asked for a template.
     pub node_poll: Duration,
 }
 
 impl PoolOptions {
-    /// Defaults for `pools` (add nodes to [`nodes`](Self::nodes)).
-    pub fn new(pools: Vec<Pool>) -> PoolOptions {
+    /// Defaults for the failover list `upstreams`, first choice first.
+    pub fn new(upstreams: Vec<Upstream>) -> PoolOptions {
         PoolOptions {
-            pools,
+            upstreams,
             extra_ca_pem: None,
             agent: format!("hashrig/{}", env!("CARGO_PKG_VERSION")),
             version_rolling: true,
@@ -78,18 +96,32 @@ impl PoolOptions {
             sv2_channel: Sv2Channel::Auto,
             sv2_standard_jobs: true,
             handshake_timeout: Duration::from_secs(10),
-            nodes: Vec::new(),
-            order: Vec::new(),
             node_poll: Duration::from_secs(5),
         }
     }
 }
 
 impl PoolOptions {
+    /// The pools of the failover list, in its order.
+    pub fn pools(&self) -> impl Iterator<Item = &Pool> {
+        self.upstreams.iter().filter_map(|u| match u {
+            Upstream::Pool(p) => Some(p),
+            Upstream::Node(_) => None,
+        })
+    }
+
+    /// The nodes of the failover list, in its order.
+    pub fn nodes(&self) -> impl Iterator<Item = &Node> {
+        self.upstreams.iter().filter_map(|u| match u {
+            Upstream::Node(n) => Some(n),
+            Upstream::Pool(_) => None,
+        })
+    }
+
     /// What Stratum v1 takes from these options.
     pub(crate) fn v1_settings(&self) -> V1Settings {
         V1Settings {
-            pools: self.pools.clone(),
+            pools: self.pools().cloned().collect(),
             extra_ca_pem: self.extra_ca_pem.clone(),
             agent: self.agent.clone(),
             version_rolling: self.version_rolling,
@@ -101,7 +133,7 @@ impl PoolOptions {
     /// What Stratum V2 takes from these options.
     pub(crate) fn sv2_settings(&self) -> Sv2Settings {
         Sv2Settings {
-            pools: self.pools.clone(),
+            pools: self.pools().cloned().collect(),
             agent: self.agent.clone(),
             version_rolling: self.version_rolling,
             allow_redirect: self.allow_redirect,
@@ -112,23 +144,6 @@ impl PoolOptions {
         }
     }
 
-    /// The failover list: [`order`](Self::order), or the pools and then
-    /// the nodes where it is empty.
-    pub fn upstreams(&self) -> Vec<Upstream> {
-        if self.order.is_empty() {
-            self.default_order()
-        } else {
-            self.order.clone()
-        }
-    }
-
-    fn default_order(&self) -> Vec<Upstream> {
-        (0..self.pools.len())
-            .map(Upstream::Pool)
-            .chain((0..self.nodes.len()).map(Upstream::Node))
-            .collect()
-    }
-
     /// Checks every option: what [`PoolMiner::start`](crate::pool::PoolMiner::start) calls first.
     pub fn validate(&self) -> Result<(), Error> {
         let bad = |option: &'static str, reason: &str| {
@@ -137,7 +152,7 @@ impl PoolOptions {
                 reason: reason.to_string(),
             })
         };
-        if self.pools.is_empty() && self.nodes.is_empty() {
+        if self.upstreams.is_empty() {
             return Err(PoolError::Empty.into());
         }
         if self.node_poll.is_zero() {
@@ -149,17 +164,7 @@ impl PoolOptions {
             crate::stratum::tls_config(Some(pem))?;
         }
         self.failover.validate()?;
-        if !self.order.is_empty() {
-            let mut sorted = self.order.clone();
-            sorted.sort_by_key(|u| match *u {
-                Upstream::Pool(i) => (0, i),
-                Upstream::Node(i) => (1, i),
-            });
-            if sorted != self.default_order() {
-                return bad("order", "must name every pool and every node exactly once");
-            }
-        }
-        for p in &self.pools {
+        for p in self.pools() {
             if p.url.version
                 == (Version::V2 {
                     authority_key: None,
@@ -182,45 +187,27 @@ impl PoolOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::{Auth, Node};
-
-    fn mixed() -> PoolOptions {
-        let pool = Pool::new("stratum+tcp://p:1".parse().unwrap(), Some("w"), None).unwrap();
-        let mut o = PoolOptions::new(vec![pool.clone(), pool]);
-        let auth = Auth::UserPass("u".into(), "p".into());
-        let node = Node::new("http://127.0.0.1:18443".parse().unwrap(), "a", Some(auth)).unwrap();
-        o.nodes = vec![node];
-        o
-    }
+    use crate::node::Auth;
 
     #[test]
-    fn the_failover_list_is_the_order_given_or_pools_then_nodes() {
-        let mut o = mixed();
-        assert_eq!(
-            o.upstreams(),
-            [Upstream::Pool(0), Upstream::Pool(1), Upstream::Node(0)]
-        );
-        o.order = vec![Upstream::Node(0), Upstream::Pool(1), Upstream::Pool(0)];
+    fn the_failover_list_is_one_list_in_its_order() {
+        let pool =
+            |w: &str| Pool::new("stratum+tcp://p:1".parse().unwrap(), Some(w), None).unwrap();
+        let auth = Auth::UserPass("u".into(), "p".into());
+        let node = Node::new("http://127.0.0.1:18443".parse().unwrap(), "a", Some(auth)).unwrap();
+        let o = PoolOptions::new(vec![
+            node.clone().into(),
+            pool("a").into(),
+            pool("b").into(),
+        ]);
         assert!(o.validate().is_ok());
-        assert_eq!(o.upstreams(), o.order);
-        // Every pool and node once: none missing, none twice, none unknown.
-        for order in [
-            vec![Upstream::Node(0), Upstream::Pool(0)],
-            vec![Upstream::Node(0), Upstream::Pool(0), Upstream::Pool(0)],
-            vec![Upstream::Node(1), Upstream::Pool(0), Upstream::Pool(1)],
-        ] {
-            o.order = order;
-            assert!(
-                matches!(
-                    o.validate(),
-                    Err(Error::Options {
-                        option: "order",
-                        ..
-                    })
-                ),
-                "{:?}",
-                o.order
-            );
-        }
+        assert_eq!(o.nodes().collect::<Vec<_>>(), [&node]);
+        let users: Vec<_> = o.pools().map(|p| p.user.clone()).collect();
+        assert_eq!(users, ["a", "b"]);
+        assert_eq!(o.upstreams[0].url().to_string(), "http://127.0.0.1:18443");
+        assert!(matches!(
+            PoolOptions::new(Vec::new()).validate(),
+            Err(Error::Pool(PoolError::Empty))
+        ));
     }
 }

@@ -3,7 +3,8 @@
 //! pool layer ([`crate::pool`]), each upstream of the list spoken to in
 //! the protocol its URL names. The one place that knows every protocol: a
 //! fourth is a folder of its own beside those three, a variant of
-//! [`super::UpstreamUrl`] for its scheme and one of the route here.
+//! [`super::Upstream`] and of [`super::UpstreamUrl`] for its scheme, and
+//! one of the [`Route`] here.
 
 use std::sync::{Arc, Mutex};
 
@@ -12,33 +13,41 @@ use crate::engine::Engine;
 use crate::node::client::Solo;
 use crate::pool::protocol::{Draft, Link, Opened, Opening, Protocol, Redirect};
 use crate::pool::roller::Origins;
+use crate::pool::Pool;
 use crate::pool::{PoolMiner, PoolStats, Version};
 use crate::stratum::client::StratumV1;
 use crate::stratum::session::FIRST_SUBMIT_ID;
 use crate::sv2::client::StratumV2;
 use crate::{Error, Header};
 
+/// Where the failover list's upstream goes: a protocol, and the index in
+/// that protocol's own list.
+#[derive(Clone, Copy)]
+enum Route {
+    V1(usize),
+    V2(usize),
+    Node(usize),
+}
+
 /// Both Stratum versions and solo nodes over one list: each in its own.
 struct Stratum {
     v1: StratumV1,
     v2: StratumV2,
     solo: Solo,
-    /// The failover list: what the layer's pool `i` is.
-    route: Vec<Upstream>,
-    /// Whether `options.pools[i]` speaks Stratum V2.
-    is_v2: Vec<bool>,
+    /// The failover list: where the layer's pool `i` goes.
+    route: Vec<Route>,
     /// Headers handed out by either, by merkle root.
     origins: Arc<Mutex<Origins>>,
 }
 
 impl Stratum {
     /// The protocol of the layer's pool `pool`, and its index in that
-    /// protocol's own list (`options.pools` or `options.nodes`).
+    /// protocol's own list (the list's pools, or its nodes, in its order).
     fn of(&self, pool: usize) -> (&dyn Protocol, usize) {
         match self.route[pool] {
-            Upstream::Node(i) => (&self.solo, i),
-            Upstream::Pool(i) if self.is_v2[i] => (&self.v2, i),
-            Upstream::Pool(i) => (&self.v1, i),
+            Route::Node(i) => (&self.solo, i),
+            Route::V2(i) => (&self.v2, i),
+            Route::V1(i) => (&self.v1, i),
         }
     }
 }
@@ -65,38 +74,42 @@ impl Protocol for Stratum {
 }
 
 impl PoolMiner {
-    /// Starts mining on `options.pools` with `engine`: Stratum v1 pools
-    /// (`stratum+tcp://`, `stratum+ssl://`), Stratum V2 pools
-    /// (`stratum2+tcp://HOST:PORT/KEY`) and `options.nodes` (solo,
-    /// getblocktemplate) in one failover list, in the order of
-    /// [`PoolOptions::upstreams`]. The engine is
+    /// Starts mining on the failover list [`PoolOptions::upstreams`] with
+    /// `engine`: Stratum v1 pools (`stratum+tcp://`, `stratum+ssl://`),
+    /// Stratum V2 pools (`stratum2+tcp://HOST:PORT/KEY`) and nodes (solo,
+    /// getblocktemplate), in its order. The engine is
     /// paused until a pool gives work; the miner takes the engine's events
     /// (read them through [`recv_timeout`](Self::recv_timeout) instead).
     pub fn start(engine: Arc<Engine>, options: PoolOptions) -> Result<PoolMiner, Error> {
         options.validate()?;
-        let route = options.upstreams();
-        let stats = route
-            .iter()
-            .map(|u| match *u {
-                Upstream::Pool(i) => {
-                    let p = &options.pools[i];
-                    PoolStats::new(p.url.to_string(), p.user.clone())
+        // Each protocol numbers the pools (or nodes) it is given in the
+        // list's order; both Stratum versions are given every pool and
+        // open only their own.
+        let (mut pools, mut nodes) = (0, 0);
+        let mut route = Vec::with_capacity(options.upstreams.len());
+        let mut stats = Vec::with_capacity(options.upstreams.len());
+        for u in &options.upstreams {
+            match u {
+                Upstream::Pool(p) => {
+                    route.push(if is_v2(p) {
+                        Route::V2(pools)
+                    } else {
+                        Route::V1(pools)
+                    });
+                    pools += 1;
+                    stats.push(PoolStats::new(p.url.to_string(), p.user.clone()));
                 }
-                Upstream::Node(i) => {
-                    let n = &options.nodes[i];
-                    PoolStats::new(n.url.to_string(), n.address.clone())
+                Upstream::Node(n) => {
+                    route.push(Route::Node(nodes));
+                    nodes += 1;
+                    stats.push(PoolStats::new(n.url.to_string(), n.address.clone()));
                 }
-            })
-            .collect();
-        let is_v2 = options
-            .pools
-            .iter()
-            .map(|p| matches!(p.url.version, Version::V2 { .. }))
-            .collect();
+            }
+        }
         let v1 = StratumV1::new(options.v1_settings())?;
         let origins = v1.origins.clone();
         let solo = Solo::new(
-            options.nodes.clone(),
+            options.nodes().cloned().collect(),
             origins.clone(),
             options.version_rolling,
             options.node_poll,
@@ -109,9 +122,13 @@ impl PoolMiner {
             v2,
             solo,
             route,
-            is_v2,
             origins,
         });
         PoolMiner::start_with(engine, protocol, stats, settings, FIRST_SUBMIT_ID)
     }
+}
+
+/// Whether `pool` speaks Stratum V2.
+fn is_v2(pool: &Pool) -> bool {
+    matches!(pool.url.version, Version::V2 { .. })
 }

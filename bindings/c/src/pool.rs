@@ -98,12 +98,6 @@ pub struct HashrigUpstream {
 /// The most entries a failover list may have.
 const MAX_UPSTREAMS: usize = 64;
 
-/// A pool or a node, from one entry.
-enum Entry {
-    Pool(Pool),
-    Node(Node),
-}
-
 /// Reads one entry, a pool or a node as its URL says
 /// ([`UpstreamUrl`]): for a node, user is the payout address and pass
 /// `cookie:PATH` or `rpcuser:rpcpassword` (null: the node's default
@@ -111,7 +105,7 @@ enum Entry {
 ///
 /// # Safety
 /// `e`'s strings as for `hashrig_pool_start`.
-unsafe fn entry(e: &HashrigUpstream, prefix: &str) -> Result<Entry, (i32, String)> {
+unsafe fn entry(e: &HashrigUpstream, prefix: &str) -> Result<Upstream, (i32, String)> {
     let what = |field: &str| format!("{prefix}{field}");
     // SAFETY: the caller's contract, as documented above.
     let (url, user) = unsafe { (text(e.url, &what("url"))?, text(e.user, &what("user"))?) };
@@ -124,9 +118,7 @@ unsafe fn entry(e: &HashrigUpstream, prefix: &str) -> Result<Entry, (i32, String
     let input = |e: hashrig::Error| (HASHRIG_ERR_ARGUMENT, e.to_string());
     match url.parse::<UpstreamUrl>().map_err(input)? {
         UpstreamUrl::Node(url) => node(url, user, pass, &what),
-        UpstreamUrl::Pool(url) => Ok(Entry::Pool(
-            Pool::new(url, Some(user), pass).map_err(input)?,
-        )),
+        UpstreamUrl::Pool(url) => Ok(Pool::new(url, Some(user), pass).map_err(input)?.into()),
     }
 }
 
@@ -136,7 +128,7 @@ fn node(
     user: &str,
     pass: Option<&str>,
     what: &dyn Fn(&str) -> String,
-) -> Result<Entry, (i32, String)> {
+) -> Result<Upstream, (i32, String)> {
     let auth = pass.map(|p| match p.strip_prefix("cookie:") {
         Some(path) => Auth::Cookie(path.into()),
         None => {
@@ -156,7 +148,7 @@ fn node(
         ));
     }
     let node = Node::new(url, user, auth).map_err(|e| (HASHRIG_ERR_ARGUMENT, e.to_string()))?;
-    Ok(Entry::Node(node))
+    Ok(node.into())
 }
 
 /// Starts mining on a failover list of pools and nodes; see hashrig.h.
@@ -200,20 +192,7 @@ pub unsafe extern "C" fn hashrig_pool_start_list(
                 String::new()
             };
             // SAFETY: each entry's strings, by the caller's contract.
-            match unsafe { entry(e, &prefix)? } {
-                Entry::Pool(p) => {
-                    pool_options
-                        .order
-                        .push(Upstream::Pool(pool_options.pools.len()));
-                    pool_options.pools.push(p);
-                }
-                Entry::Node(n) => {
-                    pool_options
-                        .order
-                        .push(Upstream::Node(pool_options.nodes.len()));
-                    pool_options.nodes.push(n);
-                }
-            }
+            pool_options.upstreams.push(unsafe { entry(e, &prefix)? });
         }
         // What the miner checks when it starts, checked first: a bad list
         // is the caller's argument, not a device's failure.

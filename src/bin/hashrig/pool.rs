@@ -58,23 +58,31 @@ pub(crate) struct PoolArgs {
     pub sv2_channel: Sv2Channel,
     #[command(flatten)]
     pub node: crate::node::NodeArgs,
-    /// The failover list as the pools and nodes stood on the command line
-    /// (and in the config file), from [`order_of`].
+    /// Whether each `--pool` and `--node` was a pool or a node, in the
+    /// order they stood on the command line (and in the config file),
+    /// from [`order_of`].
     #[arg(skip)]
-    pub order: Vec<Upstream>,
+    pub order: Vec<Given>,
+}
+
+/// One `--pool` or `--node` of the arguments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Given {
+    Pool,
+    Node,
 }
 
 /// Where each `--pool` and `--node` stood in the arguments, as one
 /// failover list: `--node A --pool B` mines on the node with the pool as
 /// its backup.
-pub(crate) fn order_of(m: &clap::ArgMatches) -> Vec<Upstream> {
-    let at = |id: &str| m.indices_of(id).into_iter().flatten().enumerate();
-    let mut order: Vec<(usize, Upstream)> = at("pools")
-        .map(|(i, at)| (at, Upstream::Pool(i)))
-        .chain(at("nodes").map(|(i, at)| (at, Upstream::Node(i))))
+pub(crate) fn order_of(m: &clap::ArgMatches) -> Vec<Given> {
+    let at = |id: &str| m.indices_of(id).into_iter().flatten();
+    let mut order: Vec<(usize, Given)> = at("pools")
+        .map(|at| (at, Given::Pool))
+        .chain(at("nodes").map(|at| (at, Given::Node)))
         .collect();
     order.sort_by_key(|&(at, _)| at);
-    order.into_iter().map(|(_, u)| u).collect()
+    order.into_iter().map(|(_, g)| g).collect()
 }
 
 fn parse_channel(text: &str) -> Result<Sv2Channel, String> {
@@ -354,14 +362,24 @@ fn pool_line(pool: usize, url: String, change: PoolChange) -> PoolLine {
 /// The pool options the arguments stand for, checked (by `config
 /// --check` too): at least one pool, each URL and credential, the CA file.
 pub(crate) fn pool_options(a: &PoolArgs) -> Result<PoolOptions> {
-    let pools = pools(a)?;
-    let nodes = crate::node::nodes(&a.node)?;
-    if pools.is_empty() && nodes.is_empty() {
+    let mut pools = pools(a)?.into_iter();
+    let mut nodes = crate::node::nodes(&a.node)?.into_iter();
+    // One failover list, in the order the arguments gave; what that order
+    // does not place (arguments not read by `parse_argv`): pools, then nodes.
+    let mut upstreams: Vec<Upstream> = a
+        .order
+        .iter()
+        .filter_map(|given| match given {
+            Given::Pool => pools.next().map(Upstream::from),
+            Given::Node => nodes.next().map(Upstream::from),
+        })
+        .collect();
+    upstreams.extend(pools.map(Upstream::from));
+    upstreams.extend(nodes.map(Upstream::from));
+    if upstreams.is_empty() {
         bail!("pool: give --pool URL (or [[pool]] in the config file), --node URL --address ADDR to mine solo, or --header to search one header");
     }
-    let mut options = PoolOptions::new(pools);
-    options.nodes = nodes;
-    options.order = a.order.clone();
+    let mut options = PoolOptions::new(upstreams);
     options.allow_redirect = a.allow_redirect;
     options.version_rolling = !a.no_version_rolling;
     options.allow_unauthenticated = a.allow_unauthenticated;
@@ -384,13 +402,13 @@ pub(crate) fn mine_pool(
     json: bool,
 ) -> Result<u8> {
     let options = pool_options(a)?;
-    crate::node::preflight(&options.nodes)?;
+    crate::node::preflight(&options.nodes().cloned().collect::<Vec<_>>())?;
     // The node at each place of the failover list, for its `block` lines.
     let nodes: Vec<Option<String>> = options
-        .upstreams()
+        .upstreams
         .iter()
-        .map(|u| match *u {
-            Upstream::Node(i) => Some(options.nodes[i].url.to_string()),
+        .map(|u| match u {
+            Upstream::Node(n) => Some(n.url.to_string()),
             Upstream::Pool(_) => None,
         })
         .collect();
