@@ -8,6 +8,10 @@ use crate::testpool;
 #[path = "cli/input.rs"]
 mod input;
 
+// The man pages and shell completions.
+#[path = "cli/generate.rs"]
+mod generate;
+
 use std::process::{Command, Output};
 
 use common::mainnet_blocks;

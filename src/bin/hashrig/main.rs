@@ -12,6 +12,7 @@ mod bench;
 mod calibrate;
 mod config;
 mod devices;
+mod generate;
 mod mine;
 mod monitor;
 mod node;
@@ -76,6 +77,8 @@ pub(crate) enum Command {
     Calibrate(calibrate::CalibrateArgs),
     /// Print an example configuration file, or check one.
     Config(config::ConfigCommand),
+    /// Write the man pages or shell completions (for packages and shells).
+    Generate(generate::GenerateArgs),
 }
 
 #[derive(Args)]
@@ -141,6 +144,7 @@ fn main() -> ExitCode {
         Command::Selftest(a) => selftest::selftest(a.json),
         Command::Calibrate(a) => calibrate::calibrate(a),
         Command::Config(a) => config::config(a),
+        Command::Generate(a) => generate::generate(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),
