@@ -125,8 +125,9 @@ struct Gen {
     /// instructions under ACO for a whole compression, where the header's
     /// schedule, partly precomputed on the host, is best left in order.
     older_first: bool,
-    /// A message block's compression: the schedule pairs made only of the
-    /// job's words come from the host (`q`, see `Gen::schedule`).
+    /// The first message block's compression: the schedule pairs made
+    /// only of the job's words come from the host (`gp.pairs`, see
+    /// `Gen::schedule`).
     host_pairs: bool,
 }
 
@@ -149,8 +150,8 @@ impl Gen {
             // holds only the job's words, a GPU adds it on its scalar unit.
             let v = if self.host_pairs && t <= 30 {
                 // The pairs of the job's words alone, summed on the host:
-                // W[t-16] + σ0(W[t-15]) of t = 16..=30 in q[t - 16], and
-                // σ1(W[t-2]) + W[t-7] of t = 16, 17 in q[t - 1]. A sum
+                // W[t-16] + σ0(W[t-15]) of t = 16..=30 in pair t - 16, and
+                // σ1(W[t-2]) + W[t-7] of t = 16, 17 in pair t - 1. A sum
                 // made here on the scalar unit would be folded by ACO into
                 // the next vector addition (a three-input add with two
                 // scalar inputs), leaving the words that differ per nonce
@@ -305,8 +306,8 @@ fn header_e60() -> String {
     g.out
 }
 
-/// One whole compression; with `host_pairs`, of a message block whose
-/// job-only schedule pairs the host summed (`q`).
+/// One whole compression; with `host_pairs`, of the first message block,
+/// whose job-only schedule pairs the host summed (`gp.pairs`).
 fn compress(host_pairs: bool) -> String {
     let mut g = Gen {
         out: String::new(),
@@ -407,10 +408,10 @@ struct Form {
     amounts: bool,
     /// Ch(e, f, g)'s WGSL.
     ch: &'static str,
-    /// A message block's schedule takes the host's sums of job words
-    /// (`compress_block`'s `q`): one vector addition fewer a word for
-    /// ACO, a select more for a compiler that cannot tell `first` is the
-    /// same in every lane.
+    /// The first message block is compressed on its own from the midstate
+    /// (`compress_block`), its schedule taking the host's sums of job words
+    /// (`gp.pairs`): one vector addition fewer a word for ACO, but a third
+    /// compression in the shader (Apple's compiler: 48% more code).
     host_pairs: bool,
 }
 

@@ -41,7 +41,7 @@ struct GenericParams {
     batch: vec4<u32>,       // first nonce low, high, nonce count, nonces per invocation
     check: vec4<u32>,       // target's most significant word, result capacity, 0, 0
     rotations: array<vec4<u32>, 3>, // as in HeaderParams
-    pairs: array<vec4<u32>, 5>, // the first block's schedule sums of job words (`compress_block`'s q), 3 words unused
+    pairs: array<vec4<u32>, 5>, // the first block's schedule sums of job words (read by `compress_block`), 3 words unused
 }
 
 @group(0) @binding(0) var<uniform> hp: HeaderParams;

@@ -115,9 +115,9 @@ pub fn amd(listing: &str) -> Result<Counts, String> {
 
 /// The hash body among a listing's blocks: the first, in program order,
 /// of those at least three quarters the size of the largest. A whole
-/// compression is such a block; `search_generic` has two or three (the first message
-/// block's, the later blocks', the second hash's), and the first is the
-/// one its minimum describes.
+/// compression is such a block; `search_generic` has two or three (the
+/// first message block's, the later blocks', the second hash's), and the
+/// first is the one its minimum describes.
 fn first_body<'a>(
     blocks: Vec<Vec<&'a str>>,
     size: impl Fn(&Vec<&'a str>) -> usize,

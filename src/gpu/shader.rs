@@ -161,7 +161,7 @@ pub(crate) fn generic_blocks(work: &GenericWork) -> Vec<u32> {
 }
 
 /// The uniform's `pairs`: the first block's (the nonce's own) schedule
-/// sums that `compress_block` reads as `q`: `W[t-16] + σ0(W[t-15])` for
+/// sums that `compress_block` reads: `W[t-16] + σ0(W[t-15])` for
 /// t = 16..=30, then `σ1(W[t-2]) + W[t-7]` for t = 16 and 17, from the
 /// block with its nonce bytes zero. The shader takes a sum only where the
 /// nonce reaches neither of its words.

@@ -5,7 +5,7 @@
 use std::io::Write;
 
 use anyhow::{Context, Result};
-use clap::{Args, CommandFactory, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Subcommand};
 
 use crate::Cli;
 
@@ -29,30 +29,8 @@ enum What {
     Completions {
         /// bash, zsh, fish, elvish or powershell.
         #[arg(value_enum)]
-        shell: Shell,
+        shell: clap_complete::Shell,
     },
-}
-
-/// The shells clap_complete writes for.
-#[derive(Clone, Copy, ValueEnum)]
-enum Shell {
-    Bash,
-    Zsh,
-    Fish,
-    Elvish,
-    Powershell,
-}
-
-impl From<Shell> for clap_complete::Shell {
-    fn from(s: Shell) -> clap_complete::Shell {
-        match s {
-            Shell::Bash => clap_complete::Shell::Bash,
-            Shell::Zsh => clap_complete::Shell::Zsh,
-            Shell::Fish => clap_complete::Shell::Fish,
-            Shell::Elvish => clap_complete::Shell::Elvish,
-            Shell::Powershell => clap_complete::Shell::PowerShell,
-        }
-    }
 }
 
 /// Writes what `a` asks for on stdout; exit 0.
@@ -69,8 +47,7 @@ pub(crate) fn generate(a: GenerateArgs) -> Result<u8> {
                 .with_context(|| format!("{}", dir.display()))?;
         }
         What::Completions { shell } => {
-            let shell: clap_complete::Shell = shell.into();
-            clap_complete::generate(shell, &mut command, "hashrig", &mut out);
+            clap_complete::generate(shell, &mut command, "hashrig", &mut out)
         }
     }
     out.flush().context("stdout")?;

@@ -90,7 +90,7 @@ pub(crate) fn nodes(a: &NodeArgs) -> Result<Vec<Node>> {
 /// Before mining: each node that answers must take the credentials, and
 /// the address must be of its network (exit 2 otherwise); a node that
 /// does not answer yet is waited for while mining.
-pub(crate) fn preflight(nodes: &[Node]) -> Result<()> {
+pub(crate) fn preflight<'a>(nodes: impl IntoIterator<Item = &'a Node>) -> Result<()> {
     // A short wait: a node that does not answer at once is retried while
     // mining, and Ctrl-C is not held up here.
     let wait = std::time::Duration::from_secs(2);

@@ -402,7 +402,7 @@ pub(crate) fn mine_pool(
     json: bool,
 ) -> Result<u8> {
     let options = pool_options(a)?;
-    crate::node::preflight(&options.nodes().cloned().collect::<Vec<_>>())?;
+    crate::node::preflight(options.nodes())?;
     // The node at each place of the failover list, for its `block` lines.
     let nodes: Vec<Option<String>> = options
         .upstreams
