@@ -359,21 +359,22 @@ fn blocks(host_pairs: bool, load_block: &str) -> String {
              \x20           state_hi = vec4<u32>(s[4], s[5], s[6], s[7]);\n"
         )
     };
-    let looped = |from: u32| {
+    let looped_from = |from: &str| {
         format!(
-            "        for (var j = {from}u; j < gp.shape.x; j = j + 1u) {{\n{}        }}\n",
+            "        for (var j = {from}; j < gp.shape.x; j = j + 1u) {{\n{}        }}\n",
             block("compress")
         )
     };
     if host_pairs {
-        // As the loop from 0 would: no block, no compression.
+        // As the loop from 0 would: no block, no compression. Without
+        // FIRST_BLOCK_APART, the loop from 0 alone.
         format!(
-            "        if (gp.shape.x != 0u) {{\n            let j = 0u;\n{}        }}\n{}",
+            "        if (FIRST_BLOCK_APART && gp.shape.x != 0u) {{\n            let j = 0u;\n{}        }}\n{}",
             block("compress_block"),
-            looped(1)
+            looped_from("select(0u, 1u, FIRST_BLOCK_APART)")
         )
     } else {
-        looped(0)
+        looped_from("0u")
     }
 }
 

@@ -18,6 +18,11 @@ override WORKGROUP_SIZE: u32 = 64u;
 // every block.
 override NONCE_WORD: u32 = 0u;
 override NONCE_BYTE: u32 = 0u;
+// Whether `search_generic` compresses the nonce's own block apart from the
+// blocks after it, from the midstate (where the form has `compress_block`).
+// Compilers with a scalar unit save instructions by it; the host turns it
+// off on CPU drivers, whose LLVM runs the one loop faster.
+override FIRST_BLOCK_APART: bool = true;
 
 // Header job uniform. Mirrors `HeaderUniform` in src/gpu/shader.rs: every
 // field is a u32 (little-endian in the buffer), grouped in vec4s.

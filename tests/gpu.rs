@@ -81,7 +81,12 @@ fn gpus_in(config: LaunchConfig, forms: &[KernelForm]) -> Vec<GpuDevice> {
 
 /// A GPU's name and kernel form, for messages.
 fn label(gpu: &GpuDevice) -> String {
-    format!("{} [{}]", gpu.name(), gpu.form())
+    let apart = if gpu.first_block_apart() {
+        ", first block apart"
+    } else {
+        ""
+    };
+    format!("{} [{}{apart}]", gpu.name(), gpu.form())
 }
 
 fn entries() -> Vec<AdapterEntry> {
@@ -207,10 +212,20 @@ fn gpu_matches_cpu_on_random_header_jobs_including_overflow() {
 
 #[test]
 fn gpu_matches_cpu_on_random_generic_jobs() {
-    for gpu in gpus(LaunchConfig {
+    let config = LaunchConfig {
         result_capacity: 64,
         ..small_batches()
-    }) {
+    };
+    // Every form as the adapter runs it, and the amounts form's nonce
+    // block apart, which real GPUs run and CPU drivers do not by default.
+    let apart = LaunchConfig {
+        first_block_apart: Some(true),
+        ..config
+    };
+    let devices = gpus(config)
+        .into_iter()
+        .chain(gpus_in(apart, &[KernelForm::RotationAmounts]));
+    for gpu in devices {
         let mut rng = Rng(12);
         for trial in 0..6 {
             let (pl, sl) = (rng.below(150) as usize, rng.below(70) as usize);

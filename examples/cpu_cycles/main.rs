@@ -15,7 +15,9 @@
 //! measured throughput of the kernel's op mix at its register width, its
 //! rotates and shifts over the rotate throughput, its `sha256rnds2` over
 //! that instruction's throughput, and its SHA instructions (rounds and
-//! message schedule, which share a unit) over the throughput of their mix;
+//! message schedule, which share a unit) over the throughput of their mix,
+//! and for the SHA kernels all their vector ops over the throughput of the
+//! SHA-NI kernel's own mix of SHA and plain ops (which share pipes);
 //! all divided by the nonces one pass of the loop hashes. Register copies are left out: the core eliminates
 //! them at rename (`vmovdqa64 zmm, zmm` runs 6 a cycle beside the ALU ops,
 //! see `--ports`).
@@ -89,6 +91,12 @@ mod accounting {
         Loop {
             kernel: CpuKernel::ShaNi,
             symbol: "hashrig::cpu::x86_shani::final_h7",
+            width: Width::Xmm,
+            whole: true,
+        },
+        Loop {
+            kernel: CpuKernel::ShaNi60,
+            symbol: "hashrig::cpu::x86_shani::final_h7_60",
             width: Width::Xmm,
             whole: true,
         },
@@ -277,6 +285,12 @@ mod accounting {
             }
             if let Some(tp) = figure(figures, "sha256rnds2, msg1, msg2 mix (2:1:1)") {
                 bound = bound.max((ops.sha_rounds + ops.sha_messages) as f64 / tp);
+            }
+            if ops.sha_rounds > 0 {
+                // The plain vector ops beside the SHA ops share their pipes.
+                if let Some(tp) = figure(figures, "SHA-NI kernel mix (8 rnds2, 6 msg, 14 others)") {
+                    bound = bound.max(ops.alu as f64 / tp);
+                }
             }
             let ns = ns_per_nonce(l.kernel, 1 << 18);
             out.push(Ok(Row {

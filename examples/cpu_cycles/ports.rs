@@ -162,6 +162,25 @@ timed!(sha_mix_tp, "sha,sse4.1", 8, concat!(
     "sha256rnds2 xmm5, xmm9\nsha256msg1 xmm6, xmm9\nsha256rnds2 xmm7, xmm9\nsha256msg2 xmm8, xmm9"),
     out("xmm0") _, out("xmm1") _, out("xmm2") _, out("xmm3") _, out("xmm4") _,
     out("xmm5") _, out("xmm6") _, out("xmm7") _, out("xmm8") _, out("xmm9") _,);
+// The SHA-NI kernel's own mix of SHA and plain vector instructions, all
+// independent of each other, in the ratio of its compiled loop (per eight
+// `sha256rnds2`: three `sha256msg1`, three `sha256msg2`, seven `paddd`,
+// four `pshufd`, three `palignr`): whether the plain ops share the SHA
+// units' pipes, and what the kernel could reach with any number of streams
+// and neither copies nor spills.
+timed!(sha_kernel_mix_tp, "sha,sse4.1", 28, concat!(
+    "sha256rnds2 xmm1, xmm9\nsha256msg1 xmm5, xmm9\npaddd xmm11, xmm9\npshufd xmm12, xmm9, 0x0e\n",
+    "sha256rnds2 xmm2, xmm9\nsha256msg2 xmm8, xmm9\npaddd xmm14, xmm9\npalignr xmm15, xmm9, 4\n",
+    "sha256rnds2 xmm3, xmm9\npaddd xmm11, xmm9\nsha256msg1 xmm6, xmm9\npshufd xmm12, xmm9, 0x1b\n",
+    "sha256rnds2 xmm4, xmm9\npaddd xmm14, xmm9\nsha256msg2 xmm10, xmm9\npalignr xmm15, xmm9, 8\n",
+    "sha256rnds2 xmm1, xmm9\npaddd xmm11, xmm9\npshufd xmm12, xmm9, 0xb1\nsha256rnds2 xmm2, xmm9\n",
+    "sha256msg1 xmm7, xmm9\npaddd xmm14, xmm9\nsha256rnds2 xmm3, xmm9\nsha256msg2 xmm13, xmm9\n",
+    "palignr xmm15, xmm9, 12\nsha256rnds2 xmm4, xmm9\npaddd xmm11, xmm9\npshufd xmm12, xmm9, 0x0e",
+    ),
+    out("xmm0") _, out("xmm1") _, out("xmm2") _, out("xmm3") _, out("xmm4") _,
+    out("xmm5") _, out("xmm6") _, out("xmm7") _, out("xmm8") _, out("xmm9") _,
+    out("xmm10") _, out("xmm11") _, out("xmm12") _, out("xmm13") _, out("xmm14") _,
+    out("xmm15") _,);
 timed!(sha_rnds2_lat, "sha,sse4.1", 1, "sha256rnds2 xmm1, xmm2",
     out("xmm0") _, out("xmm1") _, out("xmm2") _,);
 
@@ -222,6 +241,10 @@ pub fn measure() -> (f64, Vec<Figure>) {
         if sha {
             tp("sha256rnds2", sha_rnds2_tp(ITERS));
             tp("sha256rnds2, msg1, msg2 mix (2:1:1)", sha_mix_tp(ITERS));
+            tp(
+                "SHA-NI kernel mix (8 rnds2, 6 msg, 14 others)",
+                sha_kernel_mix_tp(ITERS),
+            );
         }
     }
     let mut lat = |name, ns: f64| {

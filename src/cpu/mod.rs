@@ -56,6 +56,10 @@ pub enum CpuKernel {
     Scalar,
     /// x86 SHA extensions, several nonces interleaved.
     ShaNi,
+    /// x86 SHA extensions as [`CpuKernel::ShaNi`], in 60 `sha256rnds2` a
+    /// nonce instead of 62: the header's round 3 and the second hash's
+    /// round 0 as vector additions, at the price of more shuffles.
+    ShaNi60,
     /// AVX2, 8 lanes.
     Avx2,
     /// AVX-512, 16 lanes.
@@ -80,10 +84,11 @@ pub enum CpuKernel {
 
 impl CpuKernel {
     /// Every kernel, in order of preference when speeds tie.
-    pub const ALL: [CpuKernel; 12] = [
+    pub const ALL: [CpuKernel; 13] = [
         CpuKernel::Soft,
         CpuKernel::Scalar,
         CpuKernel::ShaNi,
+        CpuKernel::ShaNi60,
         CpuKernel::Avx2,
         CpuKernel::Avx512,
         CpuKernel::Avx2Pipelined,
@@ -101,6 +106,7 @@ impl CpuKernel {
             CpuKernel::Soft => "soft",
             CpuKernel::Scalar => "scalar",
             CpuKernel::ShaNi => "sha-ni",
+            CpuKernel::ShaNi60 => "sha-ni-60",
             CpuKernel::Avx2 => "avx2",
             CpuKernel::Avx512 => "avx512",
             CpuKernel::Avx2Pipelined => "avx2-pipelined",
@@ -119,9 +125,9 @@ impl CpuKernel {
         match self {
             CpuKernel::Soft | CpuKernel::Scalar => 1,
             #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
-            CpuKernel::ShaNi | CpuKernel::ArmSha2 => streams::STREAMS,
+            CpuKernel::ShaNi | CpuKernel::ShaNi60 | CpuKernel::ArmSha2 => streams::STREAMS,
             #[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
-            CpuKernel::ShaNi | CpuKernel::ArmSha2 => 1,
+            CpuKernel::ShaNi | CpuKernel::ShaNi60 | CpuKernel::ArmSha2 => 1,
             CpuKernel::Avx2 | CpuKernel::Avx2Pipelined => 8,
             CpuKernel::Avx512Vl | CpuKernel::Avx512VlPipelined => 8,
             CpuKernel::Avx512 | CpuKernel::Avx512Pipelined => 16,
@@ -135,6 +141,8 @@ impl CpuKernel {
             CpuKernel::Scalar => Some(scalar::kernel()),
             #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
             CpuKernel::ShaNi => x86_shani::kernel(),
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            CpuKernel::ShaNi60 => x86_shani::kernel_60(),
             #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
             CpuKernel::Avx2 => x86_avx2::kernel(),
             #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]

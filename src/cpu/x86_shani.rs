@@ -110,6 +110,73 @@ unsafe fn final_h7(work: &HeaderWork, first: u32) -> [u32; STREAMS] {
     out
 }
 
+/// Rounds 4q+1 .. 4q+4 of the second hash on every stream, for each listed
+/// q: the second hash's round 0 is an addition (see `final_h7`), so its
+/// `sha256rnds2` pairs are (1, 2), (3, 4), … and the pair (4q+3, 4q+4)
+/// takes one word from quad q and one from quad q + 1. K + W of quad q is
+/// added again rather than kept from the quad before: a register is worth
+/// more than an addition with six streams in sixteen registers.
+macro_rules! shifted_quads {
+    ($abef:ident, $cdgh:ident, $m:ident; $($q:literal)*) => {$(
+        each_stream!(i => {
+            let next = $q + 1;
+            if next >= 4 {
+                let [m0, m1, m2, m3] = $m[i];
+                $m[i] = [m1, m2, m3, next_words(m0, m1, m2, m3)];
+            }
+            let (at, at_next) = if next >= 4 { (2, 3) } else { ($q, next) };
+            let kw = add_k($m[i][at], $q);
+            let kw_next = add_k($m[i][at_next], next);
+            $cdgh[i] = _mm_sha256rnds2_epu32($cdgh[i], $abef[i], _mm_srli_si128::<4>(kw));
+            std::mem::swap(&mut $abef[i], &mut $cdgh[i]);
+            $cdgh[i] = _mm_sha256rnds2_epu32($cdgh[i], $abef[i], _mm_alignr_epi8::<12>(kw_next, kw));
+            std::mem::swap(&mut $abef[i], &mut $cdgh[i]);
+        });
+    )*};
+}
+
+/// [`final_h7`] in 60 `sha256rnds2` a nonce: rounds 0 to 2 of the header's second block
+/// see no nonce (the host ran them), round 3 adds W3 = the nonce to `a`
+/// and `e` alone, and the second hash's round 0 adds its W0 the same way
+/// (its state is the IV); rounds 61 to 63 only shift e60 into h.
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+unsafe fn final_h7_60(work: &HeaderWork, first: u32) -> [u32; STREAMS] {
+    // The state after round 3 with W3 = 0; W3 adds to lanes A and E.
+    let [a, b, c, _, e, f, g, _] = work.after3;
+    let (abef4, cdgh4) = pack([work.a4_base, a, b, c, work.e4_base, e, f, g]);
+    let (mid_abef, mid_cdgh) = pack(work.midstate);
+
+    let mut abef = [abef4; STREAMS];
+    let mut cdgh = [cdgh4; STREAMS];
+    let mut m = [[_mm_setzero_si128(); 4]; STREAMS];
+    each_stream!(i => {
+        let w3 = first.wrapping_add(i as u32).swap_bytes();
+        m[i][0] = words(work.tail[0], work.tail[1], work.tail[2], w3);
+        m[i][1] = words(HEADER_PAD_W4, 0, 0, 0);
+        m[i][3] = words(0, 0, 0, HEADER_LEN_BITS);
+        abef[i] = _mm_add_epi32(abef[i], words(0, w3, 0, w3));
+    });
+    quads!(abef, cdgh, m; 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15);
+
+    // The second hash: message = first digest, then padding; state = IV.
+    // Round 0 with W0 = 0, from which W0 adds to lanes A and E.
+    let (iv_abef1, iv_cdgh1) = pack(crate::sha256::round(IV, K[0]));
+    each_stream!(i => {
+        let (abcd, efgh) = unpack(_mm_add_epi32(abef[i], mid_abef), _mm_add_epi32(cdgh[i], mid_cdgh));
+        m[i] = [abcd, efgh, words(DIGEST_PAD_W8, 0, 0, 0), words(0, 0, 0, DIGEST_LEN_BITS)];
+        let w0 = _mm_shuffle_epi32::<0x00>(abcd);
+        abef[i] = _mm_blend_epi16::<0xcc>(iv_abef1, _mm_add_epi32(iv_abef1, w0));
+        cdgh[i] = iv_cdgh1;
+    });
+    shifted_quads!(abef, cdgh, m; 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14);
+    let mut out = [0u32; STREAMS];
+    each_stream!(i => {
+        // After the pair (59, 60), lane 1 (E) holds e60.
+        out[i] = (_mm_extract_epi32::<1>(abef[i]) as u32).wrapping_add(IV[7]);
+    });
+    out
+}
+
 /// Compresses one block into one state.
 #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
 unsafe fn compress1(state: &mut [u32; 8], block: &[u32; 16]) {
@@ -139,6 +206,13 @@ fn scan_header(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
     })
 }
 
+fn scan_header_60(work: &HeaderWork, start: u32, count: u32, out: &mut Vec<u32>) {
+    // SAFETY: as for `scan_header`, through `kernel_60()`.
+    streams::scan(work, start, count, out, |first| unsafe {
+        final_h7_60(work, first)
+    })
+}
+
 fn compress_many(states: &mut [[u32; 8]], blocks: &[[u32; 16]]) {
     for (state, block) in states.iter_mut().zip(blocks) {
         // SAFETY: as for `scan_header`.
@@ -146,10 +220,23 @@ fn compress_many(states: &mut [[u32; 8]], blocks: &[[u32; 16]]) {
     }
 }
 
+fn detected() -> bool {
+    is_x86_feature_detected!("sha") && is_x86_feature_detected!("sse4.1")
+}
+
 /// The SHA-NI kernel, if this CPU has the SHA extensions and SSE4.1.
 pub(super) fn kernel() -> Option<KernelFns> {
-    (is_x86_feature_detected!("sha") && is_x86_feature_detected!("sse4.1")).then_some(KernelFns {
+    detected().then_some(KernelFns {
         scan_header,
+        compress_many,
+    })
+}
+
+/// The SHA-NI kernel in 60 `sha256rnds2` a nonce instead of 62, if this
+/// CPU has the SHA extensions and SSE4.1.
+pub(super) fn kernel_60() -> Option<KernelFns> {
+    detected().then_some(KernelFns {
+        scan_header: scan_header_60,
         compress_many,
     })
 }

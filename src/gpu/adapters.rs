@@ -54,7 +54,8 @@ impl AdapterEntry {
     }
 }
 
-fn is_software(info: &wgpu::AdapterInfo) -> bool {
+/// Whether the adapter is a software rasterizer (a CPU driver).
+pub(super) fn is_software(info: &wgpu::AdapterInfo) -> bool {
     let name = info.name.to_lowercase();
     info.device_type == wgpu::DeviceType::Cpu
         || [

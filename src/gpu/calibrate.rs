@@ -230,12 +230,26 @@ fn calibrate_among(
         return Err(last_error.unwrap_or(Error::Device(DeviceError::NoKernelForm)));
     };
     measured.push((default_wg, 16, form_rate));
+    // A setting whose granule (one workgroup's wg × per nonces) outlasts
+    // the batch time at its own rate cannot keep to it: such a setting
+    // loses to any that fits, and among those that do not fit the smallest
+    // granule wins.
+    let budget = batch_time.as_secs_f64() * 0.85;
+    let fits = |wg: u32, per: u32, rate: f64| f64::from(wg * per) <= rate * budget;
+    let better = |wg: u32, per: u32, rate: f64, best: &(u32, u32, f64, u32)| match (
+        fits(wg, per, rate),
+        fits(best.0, best.1, best.2),
+    ) {
+        (true, true) => rate > best.2,
+        (fits_new, fits_best) if fits_new != fits_best => fits_new,
+        _ => wg * per < best.0 * best.1,
+    };
     let mut best = (default_wg, 16, form_rate, device.batch_nonces());
     for per in NONCES_PER_INVOCATION.into_iter().filter(|&p| p != 16) {
         device.set_nonces_per_invocation(per);
         let rate = measure(&device, WARM, span)?;
         measured.push((default_wg, per, rate));
-        if rate > best.2 {
+        if better(default_wg, per, rate, &best) {
             best = (default_wg, per, rate, device.batch_nonces());
         }
     }
@@ -245,7 +259,7 @@ fn calibrate_among(
         let device = open(trial_config(form, batch_time, wg, per))?;
         let rate = measure(&device, WARM, span)?;
         measured.push((wg, per, rate));
-        if rate > best.2 {
+        if better(wg, per, rate, &best) {
             best = (wg, per, rate, device.batch_nonces());
         }
     }

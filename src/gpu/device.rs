@@ -33,6 +33,9 @@ pub struct GpuDevice {
     pub(super) config: LaunchConfig,
     /// The kernel form its pipelines were built from.
     form: KernelForm,
+    /// Whether the generic pipelines compress the nonce's own block apart
+    /// (the shader's `FIRST_BLOCK_APART`): off on CPU drivers.
+    first_block_apart: bool,
     pub(super) device: wgpu::Device,
     pub(super) queue: wgpu::Queue,
     pub(super) header_pipeline: wgpu::ComputePipeline,
@@ -87,7 +90,8 @@ fn uniform_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
 const GENERIC_PIPELINES: usize = 8;
 
 /// A compute pipeline for `entry_point` with the workgroup size set and,
-/// for `search_generic`, the nonce's word and byte offset.
+/// for `search_generic`, the nonce's word and byte offset, and whether the
+/// nonce's block is compressed apart.
 pub(super) fn build_pipeline(
     device: &wgpu::Device,
     module: &wgpu::ShaderModule,
@@ -95,6 +99,7 @@ pub(super) fn build_pipeline(
     entry_point: &str,
     workgroup_size: u32,
     nonce_place: (u32, u32),
+    first_block_apart: bool,
 ) -> wgpu::ComputePipeline {
     let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
         label: Some(entry_point),
@@ -111,6 +116,7 @@ pub(super) fn build_pipeline(
                 ("WORKGROUP_SIZE", workgroup_size as f64),
                 ("NONCE_WORD", nonce_place.0 as f64),
                 ("NONCE_BYTE", nonce_place.1 as f64),
+                ("FIRST_BLOCK_APART", f64::from(u8::from(first_block_apart))),
             ],
             ..Default::default()
         },
@@ -238,6 +244,7 @@ impl GpuDevice {
             "search_header",
             config.workgroup_size,
             (0, 0),
+            true,
         );
         let results_size = 4 * (1 + config.result_capacity as u64);
         let make_slot = |i: usize| {
@@ -305,6 +312,12 @@ impl GpuDevice {
                 ..config
             },
             form,
+            // llvmpipe runs the generic kernel about 9% slower with the
+            // nonce's block apart (docs/BENCHMARKS.md): a CPU has no
+            // scalar unit to take the job's words.
+            first_block_apart: config
+                .first_block_apart
+                .unwrap_or_else(|| !super::adapters::is_software(&entry.info)),
             device,
             queue,
             header_pipeline,
@@ -369,6 +382,12 @@ impl GpuDevice {
         self.form
     }
 
+    /// Whether its generic pipelines compress the nonce's own block apart
+    /// ([`LaunchConfig::first_block_apart`]).
+    pub fn first_block_apart(&self) -> bool {
+        self.first_block_apart
+    }
+
     /// The generic pipeline for a nonce at `place` (word, byte offset),
     /// built now if this layout has not been seen.
     pub(super) fn generic_pipeline(&self, place: (u32, u32)) -> wgpu::ComputePipeline {
@@ -383,6 +402,7 @@ impl GpuDevice {
             "search_generic",
             self.config.workgroup_size,
             place,
+            self.first_block_apart,
         );
         if built.len() >= GENERIC_PIPELINES {
             built.remove(0);

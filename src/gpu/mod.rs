@@ -93,6 +93,10 @@ pub struct LaunchConfig {
     /// The kernel form to build (none: the one the adapter's compiler is
     /// known to want; calibration measures them all).
     pub form: Option<KernelForm>,
+    /// Whether generic jobs compress the nonce's own block apart from the
+    /// blocks after it, where the form does (none: yes, except on CPU
+    /// drivers, which run the one loop faster).
+    pub first_block_apart: Option<bool>,
 }
 
 impl Default for LaunchConfig {
@@ -106,6 +110,7 @@ impl Default for LaunchConfig {
             batch_time: Duration::from_millis(20),
             queue_lead: Duration::from_millis(4),
             form: None,
+            first_block_apart: None,
         }
     }
 }
