@@ -436,12 +436,8 @@ impl ShareWriter for BlockWriter {
             )
         };
         let hex = crate::hex::encode(&block);
-        // Written now; the node's answer is read on a thread of its own
-        // (checking a block can take the node a while).
-        let stream = self
-            .rpc
-            .send("submitblock", json!([hex]), Duration::from_secs(60))
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        // Sent and answered on a thread of its own (checking a block can
+        // take the node a while).
         let rpc = self.rpc.clone();
         let tx = self.answers.lock().expect("not poisoned").clone();
         let prev = *draft.rebuilt.prev_blockhash.digest().as_bytes();
@@ -450,13 +446,16 @@ impl ShareWriter for BlockWriter {
         let _ = std::thread::Builder::new()
             .name("hashrig-submitblock".into())
             .spawn(move || {
-                let verdict = match rpc.receive(stream) {
-                    Ok(Value::Null) => Verdict::Accepted,
-                    Ok(Value::String(reason)) => Verdict::Rejected(None, reason),
-                    Ok(other) => Verdict::Rejected(None, other.to_string()),
-                    Err(RpcError::Rpc { code, message }) => Verdict::Rejected(Some(code), message),
-                    Err(e) => Verdict::Rejected(None, e.to_string()),
-                };
+                let verdict =
+                    match rpc.call_within("submitblock", json!([hex]), Duration::from_secs(60)) {
+                        Ok(Value::Null) => Verdict::Accepted,
+                        Ok(Value::String(reason)) => Verdict::Rejected(None, reason),
+                        Ok(other) => Verdict::Rejected(None, other.to_string()),
+                        Err(RpcError::Rpc { code, message }) => {
+                            Verdict::Rejected(Some(code), message)
+                        }
+                        Err(e) => Verdict::Rejected(None, e.to_string()),
+                    };
                 if !matches!(verdict, Verdict::Accepted) {
                     // The tip stays: solutions on it count again.
                     let mut s = spent.lock().expect("not poisoned");

@@ -1,11 +1,9 @@
-//! JSON-RPC to a Bitcoin node over HTTP/1.1 on `std::net`, as Bitcoin
-//! Core serves it: basic authentication (from the node's cookie file or a
-//! user and password), one connection per call, every answer bounded in
-//! size and time.
+//! JSON-RPC to a Bitcoin node over HTTP/1.1 (ureq, blocking: chunked or
+//! sized answers alike), as Bitcoin Core serves it: basic authentication
+//! (from the node's cookie file or a user and password), one connection
+//! per call, every answer bounded in size and time.
 
 use std::fmt;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -106,30 +104,10 @@ pub struct Rpc {
     pub timeout: Duration,
 }
 
-const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-fn base64(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(BASE64[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 impl Rpc {
-    fn credentials(&self) -> Result<String, RpcError> {
+    /// The `Authorization` header's value.
+    fn authorization(&self) -> Result<String, RpcError> {
+        use base64::Engine as _;
         let pair = match &self.auth {
             Auth::UserPass(u, p) => format!("{u}:{p}"),
             Auth::Cookie(path) => {
@@ -139,7 +117,10 @@ impl Rpc {
                 text.trim().to_string()
             }
         };
-        Ok(base64(pair.as_bytes()))
+        Ok(format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        ))
     }
 
     /// Calls `method` with `params`, waiting at most `wait` for the answer
@@ -150,110 +131,48 @@ impl Rpc {
         params: Value,
         wait: Duration,
     ) -> Result<Value, RpcError> {
-        let stream = self.send(method, params, wait)?;
-        self.receive(stream)
-    }
-
-    /// Writes the call of `method` with `params`; the connection to read
-    /// its answer from (within `wait`) with [`receive`](Self::receive).
-    pub fn send(&self, method: &str, params: Value, wait: Duration) -> Result<TcpStream, RpcError> {
         let body = json!({"jsonrpc": "1.0", "id": "hashrig", "method": method, "params": params})
             .to_string();
-        self.send_body(&[body.as_bytes()], wait)
-    }
-
-    /// Writes `submitblock` with the block's hex given in `parts` (written
-    /// as they are, without copying them into one string first: a block
-    /// can be megabytes).
-    pub fn send_block(&self, parts: &[&[u8]], wait: Duration) -> Result<TcpStream, RpcError> {
-        let mut body: Vec<&[u8]> =
-            vec![br#"{"jsonrpc":"1.0","id":"hashrig","method":"submitblock","params":[""#];
-        body.extend_from_slice(parts);
-        body.push(br#""]}"#);
-        self.send_body(&body, wait)
-    }
-
-    fn send_body(&self, body: &[&[u8]], wait: Duration) -> Result<TcpStream, RpcError> {
-        let io = |e: std::io::Error| RpcError::Io(format!("{}: {e}", self.address));
-        let addr = self
-            .address
-            .to_socket_addrs()
-            .map_err(io)?
-            .next()
-            .ok_or_else(|| RpcError::Io(format!("{} has no address", self.address)))?;
-        let stream = TcpStream::connect_timeout(&addr, self.timeout).map_err(io)?;
-        stream.set_read_timeout(Some(wait)).map_err(io)?;
-        stream.set_write_timeout(Some(self.timeout)).map_err(io)?;
-        let _ = stream.set_nodelay(true);
-        let length: usize = body.iter().map(|b| b.len()).sum();
-        let request = format!(
-            "POST / HTTP/1.1\r\nHost: {}\r\nAuthorization: Basic {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            self.address,
-            self.credentials()?,
-            length
-        );
-        let mut out = std::io::BufWriter::with_capacity(64 * 1024, &stream);
-        out.write_all(request.as_bytes()).map_err(io)?;
-        for part in body {
-            out.write_all(part).map_err(io)?;
-        }
-        out.flush().map_err(io)?;
-        drop(out);
-        Ok(stream)
-    }
-
-    /// Reads the answer to a call [`send`](Self::send) wrote.
-    pub fn receive(&self, stream: TcpStream) -> Result<Value, RpcError> {
-        let wait = stream.read_timeout().ok().flatten().unwrap_or(self.timeout);
-        let io = |e: std::io::Error| match e.kind() {
-            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
-                RpcError::TimedOut(wait)
-            }
-            _ => RpcError::Io(format!("{}: {e}", self.address)),
+        // One connection per call, as before: a node restarts, and its
+        // cookie with it; the agent's timeouts bound connecting and the
+        // whole call, and no status is an error of ureq's own (a node
+        // answers RPC errors with 500 and a JSON body).
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_connect(Some(self.timeout))
+            .timeout_global(Some(wait.max(self.timeout)))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .max_idle_connections(0)
+            .proxy(None)
+            .user_agent(concat!("hashrig/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .into();
+        let answer = agent
+            .post(format!("http://{}/", self.address))
+            .header("Authorization", self.authorization()?)
+            .content_type("application/json")
+            .send(body.as_bytes());
+        let failed = |e: ureq::Error| match e {
+            ureq::Error::Timeout(_) => RpcError::TimedOut(wait),
+            ureq::Error::BodyExceedsLimit(n) => RpcError::Bad(format!("an answer over {n} bytes")),
+            ureq::Error::Io(e) if is_timeout(&e) => RpcError::TimedOut(wait),
+            e @ (ureq::Error::StatusCode(_)
+            | ureq::Error::BadUri(_)
+            | ureq::Error::Http(_)
+            | ureq::Error::Protocol(_)) => RpcError::Bad(e.to_string()),
+            e => RpcError::Io(format!("{}: {e}", self.address)),
         };
-        let mut reader = BufReader::new(stream.take(MAX_ANSWER as u64 + 64 * 1024));
-        let mut status = String::new();
-        reader.read_line(&mut status).map_err(io)?;
-        let code: u16 = status
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .ok_or_else(|| RpcError::Bad(format!("status line {:?}", status.trim())))?;
-        let mut length = None;
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).map_err(io)? == 0 || line.len() > 8192 {
-                return Err(RpcError::Bad("headers cut short".into()));
-            }
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = line.split_once(':') {
-                if k.eq_ignore_ascii_case("content-length") {
-                    length = v.trim().parse::<usize>().ok();
-                }
-            }
-        }
+        let answer = answer.map_err(failed)?;
+        let code = answer.status().as_u16();
         if code == 401 {
             return Err(RpcError::Unauthorized);
         }
-        let mut body = Vec::new();
-        match length {
-            Some(n) if n > MAX_ANSWER => {
-                return Err(RpcError::Bad(format!("an answer of {n} bytes")))
-            }
-            Some(n) => {
-                body.resize(n, 0);
-                reader.read_exact(&mut body).map_err(io)?;
-            }
-            None => {
-                reader.read_to_end(&mut body).map_err(io)?;
-                if body.len() > MAX_ANSWER {
-                    return Err(RpcError::Bad("an answer too long".into()));
-                }
-            }
-        }
+        let body = answer
+            .into_body()
+            .with_config()
+            .limit(MAX_ANSWER as u64)
+            .read_to_vec()
+            .map_err(failed)?;
         let v: Value = serde_json::from_slice(&body)
             .map_err(|_| RpcError::Bad(format!("HTTP {code} with a body that is not JSON")))?;
         match v.get("error") {
@@ -277,9 +196,15 @@ impl Rpc {
     }
 }
 
+fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+    )
+}
+
 #[cfg(test)]
 mod tests {
-    use super::base64;
     use super::RpcError;
 
     #[test]
@@ -302,17 +227,75 @@ mod tests {
     }
 
     #[test]
-    fn base64_as_rfc_4648() {
-        for (plain, coded) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64(plain.as_bytes()), coded);
-        }
+    fn basic_authorization_from_a_user_and_password() {
+        let rpc = super::Rpc {
+            address: "127.0.0.1:8332".into(),
+            auth: super::Auth::UserPass("user".into(), "pass".into()),
+            timeout: std::time::Duration::from_secs(1),
+        };
+        assert_eq!(rpc.authorization().unwrap(), "Basic dXNlcjpwYXNz");
+    }
+
+    /// A one-shot HTTP server on loopback: reads one request and writes
+    /// `answer` (None: never answers, holding the connection).
+    fn node(answer: Option<&'static str>) -> (super::Rpc, std::thread::JoinHandle<String>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let server = std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !String::from_utf8_lossy(&seen).contains("\"params\"") {
+                let n = conn.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                seen.extend_from_slice(&buf[..n]);
+            }
+            match answer {
+                Some(a) => conn.write_all(a.as_bytes()).unwrap(),
+                None => std::thread::sleep(std::time::Duration::from_secs(1)),
+            }
+            String::from_utf8_lossy(&seen).into_owned()
+        });
+        let rpc = super::Rpc {
+            address,
+            auth: super::Auth::UserPass("user".into(), "pass".into()),
+            timeout: std::time::Duration::from_millis(500),
+        };
+        (rpc, server)
+    }
+
+    #[test]
+    fn a_chunked_answer_is_read_whole() {
+        let (rpc, server) = node(Some(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n\
+             a\r\n{\"result\":\r\n1c\r\n 42, \"error\": null, \"id\": 1}\r\n0\r\n\r\n",
+        ));
+        let got = rpc.call("getblockcount", serde_json::json!([])).unwrap();
+        assert_eq!(got, serde_json::json!(42));
+        let request = server.join().unwrap();
+        assert!(request.contains("Basic dXNlcjpwYXNz"), "{request}");
+    }
+
+    #[test]
+    fn refused_credentials_and_silence_are_typed() {
+        let (rpc, server) = node(Some(
+            "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n",
+        ));
+        let e = rpc
+            .call("getblockcount", serde_json::json!([]))
+            .unwrap_err();
+        assert!(matches!(e, RpcError::Unauthorized), "{e:?}");
+        server.join().unwrap();
+        let (rpc, server) = node(None);
+        let started = std::time::Instant::now();
+        let e = rpc
+            .call("getblockcount", serde_json::json!([]))
+            .unwrap_err();
+        assert!(matches!(e, RpcError::TimedOut(_)), "{e:?}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        server.join().unwrap();
     }
 }
