@@ -27,6 +27,8 @@ mod gpu;
 #[cfg(feature = "cli")]
 mod health;
 #[cfg(feature = "cli")]
+mod hiveos;
+#[cfg(feature = "cli")]
 mod monitoring;
 #[cfg(feature = "cli")]
 mod multi_gpu;

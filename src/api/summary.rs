@@ -70,6 +70,9 @@ pub struct DeviceSummary {
     pub name: String,
     /// `cpu`, `gpu` or `other`.
     pub kind: &'static str,
+    /// The PCI bus id (`0000:03:00.0`) where the backend reports one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pci_bus_id: Option<String>,
     /// `idle`, `hashing`, `paused`, `held` or `failed`.
     pub state: &'static str,
     /// Why it is held or failed.
@@ -159,6 +162,7 @@ impl Summary {
                     index,
                     name: d.name.clone(),
                     kind: d.kind.name(),
+                    pci_bus_id: d.details.pci_bus_id.clone(),
                     state: d.state.name(),
                     up: reason.is_none(),
                     reason,

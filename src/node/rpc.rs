@@ -133,13 +133,17 @@ impl Rpc {
     ) -> Result<Value, RpcError> {
         let body = json!({"jsonrpc": "1.0", "id": "hashrig", "method": method, "params": params})
             .to_string();
-        // One connection per call, as before: a node restarts, and its
-        // cookie with it; the agent's timeouts bound connecting and the
-        // whole call, and no status is an error of ureq's own (a node
-        // answers RPC errors with 500 and a JSON body).
+        // One connection per call: a node restarts, and its cookie with
+        // it. Connecting and sending are bounded by the timeout, the answer
+        // by `wait` (short for a preflight, long for a long poll); no
+        // status is an error of ureq's own (a node answers RPC errors with
+        // 500 and a JSON body).
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_connect(Some(self.timeout))
-            .timeout_global(Some(wait.max(self.timeout)))
+            .timeout_send_request(Some(self.timeout))
+            .timeout_send_body(Some(self.timeout))
+            .timeout_recv_response(Some(wait))
+            .timeout_recv_body(Some(wait))
             .http_status_as_error(false)
             .max_redirects(0)
             .max_idle_connections(0)
@@ -289,10 +293,17 @@ mod tests {
             .unwrap_err();
         assert!(matches!(e, RpcError::Unauthorized), "{e:?}");
         server.join().unwrap();
-        let (rpc, server) = node(None);
+        // The answer is waited for as long as asked, not the (longer)
+        // connection timeout: a preflight's short wait stays short.
+        let (mut rpc, server) = node(None);
+        rpc.timeout = std::time::Duration::from_secs(5);
         let started = std::time::Instant::now();
         let e = rpc
-            .call("getblockcount", serde_json::json!([]))
+            .call_within(
+                "getblockcount",
+                serde_json::json!([]),
+                std::time::Duration::from_millis(300),
+            )
             .unwrap_err();
         assert!(matches!(e, RpcError::TimedOut(_)), "{e:?}");
         assert!(started.elapsed() < std::time::Duration::from_secs(2));

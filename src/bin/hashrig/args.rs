@@ -57,7 +57,7 @@ pub(crate) struct DeviceArgs {
     /// CPU worker threads (default: every core).
     #[arg(long, value_parser = parse_threads)]
     pub threads: Option<usize>,
-    /// CPU kernel: soft, scalar, sha-ni, avx2, avx512, avx2-pipelined, avx512-pipelined, avx512vl, avx512vl-pipelined, neon, neon-pipelined, arm-sha2 (default: the fastest measured).
+    /// CPU kernel: soft, scalar, sha-ni, sha-ni-60, avx2, avx512, avx2-pipelined, avx512-pipelined, avx512vl, avx512vl-pipelined, neon, neon-pipelined, arm-sha2 (default: the fastest measured).
     #[arg(long, value_name = "KERNEL", value_parser = parse_kernel)]
     pub cpu_kernel: Option<CpuKernel>,
     /// Whether the CPU hashes beside the GPUs (auto: only when no GPU is usable).

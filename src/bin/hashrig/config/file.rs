@@ -17,7 +17,7 @@ backend = "auto"
 cpu = "auto"
 # CPU hashing threads (default: every core, or every core but one with GPUs).
 # threads = 8
-# CPU kernel: soft, scalar, sha-ni, avx2, avx512, avx2-pipelined, avx512-pipelined, avx512vl, avx512vl-pipelined, neon, neon-pipelined, arm-sha2.
+# CPU kernel: soft, scalar, sha-ni, sha-ni-60, avx2, avx512, avx2-pipelined, avx512-pipelined, avx512vl, avx512vl-pipelined, neon, neon-pipelined, arm-sha2.
 # cpu_kernel = "avx2"
 # GPU batch duration to aim for, in milliseconds (bounds job-switch latency).
 batch_ms = 20
