@@ -63,6 +63,24 @@ unsafe fn unpack(abef: __m128i, cdgh: __m128i) -> (__m128i, __m128i) {
     (abcd, efgh)
 }
 
+/// Each stream's second header block (W0..W15 as four vectors) for the
+/// nonces from `first` on: the job's three words, the nonce as W3, the
+/// padding and the length.
+#[inline(always)]
+unsafe fn header_blocks(work: &HeaderWork, first: u32) -> [[__m128i; 4]; STREAMS] {
+    let mut m = [[_mm_setzero_si128(); 4]; STREAMS];
+    each_stream!(i => {
+        let w3 = first.wrapping_add(i as u32).swap_bytes();
+        m[i] = [
+            words(work.tail[0], work.tail[1], work.tail[2], w3),
+            words(HEADER_PAD_W4, 0, 0, 0),
+            _mm_setzero_si128(),
+            words(0, 0, 0, HEADER_LEN_BITS),
+        ];
+    });
+    m
+}
+
 /// H7 of SHA-256d(header) for `STREAMS` consecutive nonces from `first`.
 #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
 unsafe fn final_h7(work: &HeaderWork, first: u32) -> [u32; STREAMS] {
@@ -76,12 +94,8 @@ unsafe fn final_h7(work: &HeaderWork, first: u32) -> [u32; STREAMS] {
 
     let mut abef = [abef2; STREAMS];
     let mut cdgh = [cdgh2; STREAMS];
-    let mut m = [[_mm_setzero_si128(); 4]; STREAMS];
+    let mut m = header_blocks(work, first);
     each_stream!(i => {
-        let w3 = first.wrapping_add(i as u32).swap_bytes();
-        m[i][0] = words(work.tail[0], work.tail[1], work.tail[2], w3);
-        m[i][1] = words(HEADER_PAD_W4, 0, 0, 0);
-        m[i][3] = words(0, 0, 0, HEADER_LEN_BITS);
         // Rounds 2 and 3: the upper half of K + W for rounds 0..3.
         let kw = _mm_shuffle_epi32::<0x0e>(add_k(m[i][0], 0));
         cdgh[i] = _mm_sha256rnds2_epu32(cdgh[i], abef[i], kw);
@@ -148,12 +162,9 @@ unsafe fn final_h7_60(work: &HeaderWork, first: u32) -> [u32; STREAMS] {
 
     let mut abef = [abef4; STREAMS];
     let mut cdgh = [cdgh4; STREAMS];
-    let mut m = [[_mm_setzero_si128(); 4]; STREAMS];
+    let mut m = header_blocks(work, first);
     each_stream!(i => {
         let w3 = first.wrapping_add(i as u32).swap_bytes();
-        m[i][0] = words(work.tail[0], work.tail[1], work.tail[2], w3);
-        m[i][1] = words(HEADER_PAD_W4, 0, 0, 0);
-        m[i][3] = words(0, 0, 0, HEADER_LEN_BITS);
         abef[i] = _mm_add_epi32(abef[i], words(0, w3, 0, w3));
     });
     quads!(abef, cdgh, m; 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15);
