@@ -27,8 +27,6 @@ mod gpu;
 #[cfg(feature = "cli")]
 mod health;
 #[cfg(feature = "cli")]
-mod hiveos;
-#[cfg(feature = "cli")]
 mod monitoring;
 #[cfg(feature = "cli")]
 mod multi_gpu;
@@ -38,6 +36,8 @@ mod recovery;
 mod rig;
 #[cfg(feature = "cli")]
 mod rig_monitors;
+#[cfg(feature = "cli")]
+mod rig_os;
 #[cfg(feature = "cli")]
 mod search;
 #[cfg(feature = "cli")]

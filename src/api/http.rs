@@ -295,6 +295,10 @@ fn handle(rig: &Rig, token: Option<&str>, conn: &mut Conn) {
             let cors = cors(rig, &request);
             respond(conn, "200 OK", "application/json", &cors, &body);
         }
+        ("GET", "/mmpos") => {
+            let body = super::mmpos::document(&rig.summary()).to_string();
+            respond(conn, "200 OK", "application/json", "", &body);
+        }
         ("GET", "/history") => {
             let cors = cors(rig, &request);
             respond(conn, "200 OK", "application/json", &cors, &rig.history_json());
@@ -339,11 +343,11 @@ fn handle(rig: &Rig, token: Option<&str>, conn: &mut Conn) {
             }
         }
         (_, "/" | "/index.html" | "/dashboard.js" | "/dashboard.css" | "/metrics")
-        | (_, "/summary" | "/history")
+        | (_, "/summary" | "/history" | "/mmpos")
         | (_, "/control/pause" | "/control/resume" | "/control/stop") => error(
             conn,
             "405 Method Not Allowed",
-            "GET (or HEAD) /, /metrics, /summary and /history, POST /control/…",
+            "GET (or HEAD) /, /metrics, /summary, /history and /mmpos, POST /control/…",
         ),
         _ => error(
             conn,

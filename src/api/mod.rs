@@ -25,6 +25,7 @@ mod dashboard;
 mod history;
 mod http;
 mod metrics;
+mod mmpos;
 mod server;
 mod summary;
 

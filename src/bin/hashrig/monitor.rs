@@ -27,7 +27,7 @@ pub(crate) struct MonitorArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<std::path::PathBuf>,
     /// Serve the dashboard (GET /), GET /metrics (Prometheus), GET
-    /// /summary and /history (JSON) and POST /control/{pause,resume,stop}
+    /// /summary, /history and /mmpos (JSON) and POST /control/{pause,resume,stop}
     /// on ADDR:PORT (a bare port means 127.0.0.1).
     #[arg(long, value_name = "ADDR:PORT", value_parser = parse_listen)]
     pub api: Option<SocketAddr>,

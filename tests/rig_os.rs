@@ -1,9 +1,15 @@
-//! The HiveOS custom-miner scripts (docs/hiveos) as HiveOS runs them:
-//! h-config.sh sourced after h-manifest.conf with a flight sheet's
-//! variables writes a configuration `hashrig config --check` accepts;
-//! h-run.sh mines on it against the test pool; h-stats.sh, sourced the way
+//! The rig operating systems' custom-miner packages as those systems run
+//! them, against the test pool.
+//!
+//! HiveOS (docs/hiveos): h-config.sh sourced after h-manifest.conf with a
+//! flight sheet's variables writes a configuration `hashrig config
+//! --check` accepts; h-run.sh mines on it; h-stats.sh, sourced the way
 //! HiveOS's agent sources it, sets `$khs` and `$stats` from the running
 //! rig, and says 0 and null when hashrig does not answer.
+//!
+//! mmpOS (docs/mmpos): mmp-launch.sh runs hashrig with a miner profile's
+//! generic arguments; mmp-stats.sh prints hashrig's `/mmpos`, the document
+//! mmpOS's agent reads.
 
 use crate::rig::{free_port, scratch, wait_until};
 use crate::testpool;
@@ -14,14 +20,47 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-/// The package's folder as HiveOS unpacks it: the scripts and the binary.
-fn unpack(dir: &Path) {
-    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/hiveos");
+/// A package's folder as the system unpacks it: the scripts of
+/// `docs/{source}` and the binary.
+fn unpack_from(source: &str, dir: &Path) {
+    let scripts = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("docs")
+        .join(source);
     std::fs::create_dir_all(dir).unwrap();
-    for f in ["h-manifest.conf", "h-config.sh", "h-run.sh", "h-stats.sh"] {
-        std::fs::copy(scripts.join(f), dir.join(f)).unwrap();
+    for f in std::fs::read_dir(&scripts).unwrap() {
+        let f = f.unwrap();
+        std::fs::copy(f.path(), dir.join(f.file_name())).unwrap();
     }
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_hashrig"), dir.join("hashrig")).unwrap();
+}
+
+fn unpack(dir: &Path) {
+    unpack_from("hiveos", dir);
+}
+
+/// A script and its miner in a process group of their own, ended as a
+/// group when the test ends, passing or not.
+struct Group(std::process::Child);
+
+impl Group {
+    fn start(dir: &Path, vars: &[(&str, &str)], args: &[&str]) -> Group {
+        let mut run = Command::new("bash");
+        run.args(args)
+            .current_dir(dir)
+            .envs(vars.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0);
+        Group(run.spawn().unwrap())
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["--", &group]).status();
+        let _ = self.0.wait();
+    }
 }
 
 /// Runs `script` in bash in `dir` with the flight sheet's variables.
@@ -81,24 +120,7 @@ fn hiveos_writes_the_config_runs_the_miner_and_reads_its_stats() {
     assert!(written.contains(&format!("url = \"{url}\"")), "{written}");
     assert!(written.contains("user = \"wallet.rig1\""), "{written}");
 
-    let mut run = Command::new("bash");
-    run.arg("./h-run.sh")
-        .current_dir(&dir)
-        .envs(vars.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0);
-    // The script and its miner in a process group of their own, ended as
-    // a group when the test ends, passing or not.
-    struct Group(std::process::Child);
-    impl Drop for Group {
-        fn drop(&mut self) {
-            let group = format!("-{}", self.0.id());
-            let _ = Command::new("kill").args(["--", &group]).status();
-            let _ = self.0.wait();
-        }
-    }
-    let running = Group(run.spawn().unwrap());
+    let running = Group::start(&dir, &vars, &["./h-run.sh"]);
     let mined = pool.wait_for(120, |p| p.accepted() >= 1);
     let mut seen = (0.0, Value::Null);
     let read = wait_until(30, || {
@@ -149,4 +171,76 @@ fn a_flight_sheet_hashrig_cannot_run_fails_in_h_config() {
     assert!(!out.status.success(), "{out:?}");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("ftp"), "{err}");
+}
+
+#[test]
+fn mmpos_launches_hashrig_with_a_profiles_arguments_and_reads_its_stats() {
+    let pool = testpool::TestPool::start(testpool::Behaviour::default());
+    let root = scratch("mmpos");
+    let dir = root.join("hashrig");
+    unpack_from("mmpos", &dir);
+    let port = free_port().to_string();
+    let url = pool.url();
+
+    // Nothing answers yet.
+    let out = bash(&dir, &[], "./mmp-stats.sh 1 /dev/null");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "Miner API connection failed"
+    );
+
+    let args = [
+        "./mmp-launch.sh",
+        "--pool",
+        &url,
+        "--user",
+        "wallet.rig1",
+        "--password",
+        "x",
+        "--algo",
+        "sha256d",
+        "--api-port",
+        &port,
+        "--backend",
+        "cpu",
+        "--threads",
+        "1",
+    ];
+    let running = Group::start(&dir, &[], &args);
+    let mined = pool.wait_for(120, |p| p.accepted() >= 1);
+    let mut seen = Value::Null;
+    let read = wait_until(30, || {
+        let out = bash(&dir, &[], "./mmp-stats.sh 1 /dev/null");
+        seen = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        seen["air"][0].as_str().and_then(|a| a.parse::<u64>().ok()) >= Some(1)
+    });
+    drop(running);
+    assert!(mined, "no share reached the pool");
+    assert!(read, "mmp-stats.sh: {seen}");
+    assert_eq!(seen["busid"], serde_json::json!(["cpu"]), "{seen}");
+    assert!(seen["hash"][0].as_f64().unwrap() > 0.0, "{seen}");
+    assert_eq!(seen["units"], "mhs");
+    assert_eq!(seen["air"].as_array().unwrap().len(), 3);
+    assert!(
+        seen["shares"]["accepted"][0].as_u64().unwrap() >= 1,
+        "{seen}"
+    );
+    assert_eq!(seen["miner_name"], "hashrig");
+    assert_eq!(seen["miner_version"], env!("CARGO_PKG_VERSION"));
+    let conf = std::fs::read_to_string(dir.join("mmp-external.conf")).unwrap();
+    assert!(conf.contains(&format!("CUSTOM_API_PORT={port}")), "{conf}");
+}
+
+#[test]
+fn mmpos_refuses_another_algorithm() {
+    let root = scratch("mmpos-algo");
+    let dir = root.join("hashrig");
+    unpack_from("mmpos", &dir);
+    let out = bash(
+        &dir,
+        &[],
+        "./mmp-launch.sh --algo ethash --pool stratum+tcp://127.0.0.1:1",
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ethash"));
 }
