@@ -10,6 +10,11 @@
 //! mmpOS (docs/mmpos): mmp-launch.sh runs hashrig with a miner profile's
 //! generic arguments; mmp-stats.sh prints hashrig's `/mmpos`, the document
 //! mmpOS's agent reads.
+//!
+//! RaveOS (docs/raveos): start.py builds hashrig's command line from a
+//! task and runs it; stats.py fills RaveOS's statistics object. RaveOS's
+//! own `ravinos` module exists only inside RaveOS: tests/raveos/ravinos.py
+//! stands in for it, from RaveOS's custom-mining README.
 
 use crate::rig::{free_port, scratch, wait_until};
 use crate::testpool;
@@ -243,4 +248,137 @@ fn mmpos_refuses_another_algorithm() {
     );
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("ethash"));
+}
+
+/// The RaveOS package's folder: RAVINOS/ with its scripts, and the binary.
+fn unpack_raveos(dir: &Path) {
+    unpack_from("raveos/RAVINOS", &dir.join("RAVINOS"));
+    std::fs::rename(dir.join("RAVINOS/hashrig"), dir.join("hashrig")).unwrap();
+}
+
+/// Runs a RaveOS script with the `ravinos` stand-in on its path.
+fn python(dir: &Path, vars: &[(&str, &str)], args: &[&str]) -> Command {
+    let mut c = Command::new("python3");
+    c.args(args)
+        .current_dir(dir)
+        .env(
+            "PYTHONPATH",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/raveos"),
+        )
+        .envs(vars.iter().copied());
+    c
+}
+
+#[test]
+fn raveos_starts_hashrig_for_a_task_and_reads_its_stats() {
+    let pool = testpool::TestPool::start(testpool::Behaviour::default());
+    let root = scratch("raveos");
+    let dir = root.join("miner");
+    unpack_raveos(&dir);
+    let port = free_port();
+    let task = serde_json::json!({
+        "coins": [{"pools": [{"url": pool.url(), "user": "wallet.rig1", "password": "x"}]}],
+        "miner_dir": dir,
+        "api_port": port,
+        "args": "--backend cpu --threads 1",
+        "mpus": [],
+    });
+    let config = root.join("task.json");
+    std::fs::write(&config, task.to_string()).unwrap();
+    let stats_in = root.join("stats.json");
+    std::fs::write(
+        &stats_in,
+        serde_json::json!({"mpu": [], "api_port": port}).to_string(),
+    )
+    .unwrap();
+    let stats_out = root.join("stats-out.json");
+    let vars = [
+        ("RAVINOS_CONFIG", config.to_str().unwrap()),
+        ("RAVINOS_STATS", stats_in.to_str().unwrap()),
+        ("RAVINOS_STATS_OUT", stats_out.to_str().unwrap()),
+    ];
+    let mut start = python(&dir, &vars, &["RAVINOS/start.py"]);
+    start
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0);
+    let running = Group(start.spawn().unwrap());
+    let mined = pool.wait_for(120, |p| p.accepted() >= 1);
+    let mut seen = Value::Null;
+    let read = wait_until(30, || {
+        let ok = python(&dir, &vars, &["RAVINOS/stats.py"])
+            .status()
+            .unwrap()
+            .success();
+        seen = std::fs::read(&stats_out)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or(Value::Null);
+        ok && seen["shares"]["accepted"].as_u64() >= Some(1)
+    });
+    drop(running);
+    assert!(mined, "no share reached the pool");
+    assert!(read, "stats.py: {seen}");
+    assert_eq!(seen["api_port"], port, "{seen}");
+
+    // An MPU is matched to hashrig's device by its PCI bus id.
+    let out = python(
+        &dir.join("RAVINOS"),
+        &[],
+        &[
+            "-c",
+            r#"
+import json, stats
+s = stats.fill({"mpu": [{"pci": "03:00.0"}]}, {
+    "devices": [{"kind": "gpu", "pci_bus_id": "0000:03:00.0", "hashrate": {"60s": 5e8},
+                 "temperature_c": 61.4, "fan_percent": 40, "hardware_errors": 1,
+                 "shares": {"accepted": 7, "rejected": 2}}],
+    "total": {"hardware_errors": 1, "shares": {"accepted": 7, "rejected": 2}}})
+print(json.dumps(s))
+"#,
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s["mpu"][0]["hash_rate1"], 5e8);
+    assert_eq!(s["mpu"][0]["temp"], 61);
+    assert_eq!(
+        s["mpu"][0]["shares"],
+        serde_json::json!({"accepted": 7, "invalid": 1, "rejected": 2})
+    );
+    assert_eq!(s["fans"][0]["percent"], 40);
+}
+
+#[test]
+fn raveos_start_names_the_pools_the_api_and_the_gpus() {
+    let root = scratch("raveos-cmd");
+    let dir = root.join("miner");
+    unpack_raveos(&dir);
+    let out = python(
+        &dir.join("RAVINOS"),
+        &[],
+        &[
+            "-c",
+            r#"
+import start
+print(start.command_line({
+    "miner_dir": "/m",
+    "coins": [{"pools": [{"url": "stratum+tcp://a:1", "user": "w.r", "password": "p"},
+                         {"url": "stratum+tcp://b:2", "user": "w.r"}]}],
+    "api_port": 4100, "args": "--backend gpu",
+    "mpus": [{"pci": "01:00.0"}, {"pci": "0000:0a:00.0"}]}))
+"#,
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "/m/hashrig mine --pool stratum+tcp://a:1 --user w.r --pass p \
+         --pool stratum+tcp://b:2 --user w.r --pass x --api 127.0.0.1:4100 \
+         --device 0000:01:00.0 --device 0000:0a:00.0 --backend gpu"
+    );
 }
