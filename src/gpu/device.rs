@@ -33,9 +33,6 @@ pub struct GpuDevice {
     pub(super) config: LaunchConfig,
     /// The kernel form its pipelines were built from.
     form: KernelForm,
-    /// Whether the generic pipelines compress the nonce's own block apart
-    /// (the shader's `FIRST_BLOCK_APART`): off on CPU drivers.
-    first_block_apart: bool,
     pub(super) device: wgpu::Device,
     pub(super) queue: wgpu::Queue,
     pub(super) header_pipeline: wgpu::ComputePipeline,
@@ -304,20 +301,21 @@ impl GpuDevice {
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(gpu_err(format!("pipeline creation failed: {e}")));
         }
+        // llvmpipe runs the generic kernel about 9% slower with the
+        // nonce's block apart (docs/BENCHMARKS.md): a CPU has no scalar
+        // unit to take the job's words.
+        let first_block_apart = config
+            .first_block_apart
+            .unwrap_or_else(|| !super::adapters::is_software(&entry.info));
         Ok(GpuDevice {
             name,
             pci_bus_id: Some(entry.info.device_pci_bus_id.clone()).filter(|id| !id.is_empty()),
             config: LaunchConfig {
                 form: Some(form),
+                first_block_apart: Some(first_block_apart),
                 ..config
             },
             form,
-            // llvmpipe runs the generic kernel about 9% slower with the
-            // nonce's block apart (docs/BENCHMARKS.md): a CPU has no
-            // scalar unit to take the job's words.
-            first_block_apart: config
-                .first_block_apart
-                .unwrap_or_else(|| !super::adapters::is_software(&entry.info)),
             device,
             queue,
             header_pipeline,
@@ -383,9 +381,9 @@ impl GpuDevice {
     }
 
     /// Whether its generic pipelines compress the nonce's own block apart
-    /// ([`LaunchConfig::first_block_apart`]).
+    /// ([`LaunchConfig::first_block_apart`], decided when it was opened).
     pub fn first_block_apart(&self) -> bool {
-        self.first_block_apart
+        self.config.first_block_apart != Some(false)
     }
 
     /// The generic pipeline for a nonce at `place` (word, byte offset),
@@ -402,7 +400,7 @@ impl GpuDevice {
             "search_generic",
             self.config.workgroup_size,
             place,
-            self.first_block_apart,
+            self.first_block_apart(),
         );
         if built.len() >= GENERIC_PIPELINES {
             built.remove(0);
