@@ -48,15 +48,13 @@ fn unpack(dir: &Path) {
 struct Group(std::process::Child);
 
 impl Group {
-    fn start(dir: &Path, vars: &[(&str, &str)], args: &[&str]) -> Group {
-        let mut run = Command::new("bash");
-        run.args(args)
-            .current_dir(dir)
-            .envs(vars.iter().copied())
+    /// Starts `command` (its output dropped) at the head of a new group.
+    fn spawn(mut command: Command) -> Group {
+        command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .process_group(0);
-        Group(run.spawn().unwrap())
+        Group(command.spawn().unwrap())
     }
 }
 
@@ -68,15 +66,16 @@ impl Drop for Group {
     }
 }
 
+/// bash in `dir` with the flight sheet's variables, running `args`.
+fn bash_command(dir: &Path, vars: &[(&str, &str)], args: &[&str]) -> Command {
+    let mut c = Command::new("bash");
+    c.args(args).current_dir(dir).envs(vars.iter().copied());
+    c
+}
+
 /// Runs `script` in bash in `dir` with the flight sheet's variables.
 fn bash(dir: &Path, vars: &[(&str, &str)], script: &str) -> std::process::Output {
-    Command::new("bash")
-        .arg("-c")
-        .arg(script)
-        .current_dir(dir)
-        .envs(vars.iter().copied())
-        .output()
-        .unwrap()
+    bash_command(dir, vars, &["-c", script]).output().unwrap()
 }
 
 /// `$khs` and `$stats` as h-stats.sh sets them.
@@ -125,7 +124,7 @@ fn hiveos_writes_the_config_runs_the_miner_and_reads_its_stats() {
     assert!(written.contains(&format!("url = \"{url}\"")), "{written}");
     assert!(written.contains("user = \"wallet.rig1\""), "{written}");
 
-    let running = Group::start(&dir, &vars, &["./h-run.sh"]);
+    let running = Group::spawn(bash_command(&dir, &vars, &["./h-run.sh"]));
     let mined = pool.wait_for(120, |p| p.accepted() >= 1);
     let mut seen = (0.0, Value::Null);
     let read = wait_until(30, || {
@@ -211,7 +210,7 @@ fn mmpos_launches_hashrig_with_a_profiles_arguments_and_reads_its_stats() {
         "--threads",
         "1",
     ];
-    let running = Group::start(&dir, &[], &args);
+    let running = Group::spawn(bash_command(&dir, &[], &args));
     let mined = pool.wait_for(120, |p| p.accepted() >= 1);
     let mut seen = Value::Null;
     let read = wait_until(30, || {
@@ -297,12 +296,7 @@ fn raveos_starts_hashrig_for_a_task_and_reads_its_stats() {
         ("RAVINOS_STATS", stats_in.to_str().unwrap()),
         ("RAVINOS_STATS_OUT", stats_out.to_str().unwrap()),
     ];
-    let mut start = python(&dir, &vars, &["RAVINOS/start.py"]);
-    start
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0);
-    let running = Group(start.spawn().unwrap());
+    let running = Group::spawn(python(&dir, &vars, &["RAVINOS/start.py"]));
     let mined = pool.wait_for(120, |p| p.accepted() >= 1);
     let mut seen = Value::Null;
     let read = wait_until(30, || {
